@@ -1,0 +1,33 @@
+//! The `hugepic` binary. Subcommands:
+//! - `tile INPUT OUTDIR`: the pyramid engine on the command line, like `vips dzsave`.
+
+mod tile_command;
+
+use clap::{Parser, Subcommand};
+
+/// HUGEpic: massive pictures, deep zoom, live annotation.
+#[derive(Parser)]
+#[command(name = "hugepic", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Cut a picture into a deep-zoom tile pyramid (DeepZoom and/or IIIF level 0).
+    Tile(tile_command::TileArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUGEPIC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Tile(args) => tile_command::run(args),
+    }
+}

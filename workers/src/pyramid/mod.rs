@@ -1,0 +1,76 @@
+//! The IO-free pyramid engine: rows in, tile strips out. `plan` fixes every level's size
+//! and tile grid before any pixel arrives, `level` holds one strip per level and shrinks
+//! 2×2 into the level below, and `layout` names the tiles (DeepZoom, IIIF).
+
+pub mod layout;
+mod level;
+mod limits;
+mod plan;
+mod resample;
+mod shrink;
+
+pub use layout::{Layout, TileKey};
+pub use level::{Level, Strip};
+pub use limits::{Limits, DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_BUDGET_BYTES};
+pub use plan::{PyramidPlan, Rect};
+pub use resample::resize_area;
+
+/// Levels whose long side is at most this are also kept whole in memory, for the IIIF
+/// `sizes`/`full/max` images and the thumbnails.
+pub const KEEP_WHOLE_MAX_SIDE: u32 = 2048;
+
+/// All levels of one picture, fed top to bottom with full-resolution rows.
+pub struct Pyramid {
+    /// Indexed by level number; the last one is full resolution.
+    levels: Vec<Level>,
+    row_bytes: usize,
+}
+
+impl Pyramid {
+    /// Builds every level's buffers for `plan`, with `channels` 3 (RGB) or 4 (RGBA).
+    pub fn new(plan: &PyramidPlan, channels: usize) -> Self {
+        let levels = (0..=plan.max_level)
+            .map(|l| Level::new(plan, l, channels, KEEP_WHOLE_MAX_SIDE))
+            .collect();
+        Pyramid {
+            levels,
+            row_bytes: plan.width as usize * channels,
+        }
+    }
+
+    /// Pushes whole full-resolution rows; every strip that completes on any level is
+    /// handed to `emit` (full-resolution strips first, smaller levels as they fill).
+    pub fn push_rows(&mut self, rows: &[u8], emit: &mut impl FnMut(Strip)) {
+        for row in rows.chunks_exact(self.row_bytes) {
+            let mut level = self.levels.len() - 1;
+            let mut ready = self.levels[level].push_row(row, emit);
+            while ready && level > 0 {
+                // Each level hands its shrunk row to the one below it; split the borrow.
+                let (lower, upper) = self.levels.split_at_mut(level);
+                ready = lower[level - 1].push_row(upper[0].shrunk_row(), emit);
+                level -= 1;
+            }
+        }
+    }
+
+    /// True once every level has received all its rows.
+    pub fn is_complete(&self) -> bool {
+        self.levels.iter().all(Level::is_complete)
+    }
+
+    /// Whole images of the small levels (long side ≤ `KEEP_WHOLE_MAX_SIDE`), smallest first:
+    /// (level, width, height, pixels).
+    pub fn kept_levels(&self) -> Vec<(u32, u32, u32, &[u8])> {
+        self.levels
+            .iter()
+            .filter_map(|l| l.kept().map(|px| (l.index(), l.width(), l.height(), px)))
+            .collect()
+    }
+
+    /// Bytes held by strips and row buffers at their fullest: what grows with the width.
+    pub fn planned_memory(plan: &PyramidPlan, channels: usize) -> u64 {
+        (0..=plan.max_level)
+            .map(|l| Level::planned_memory(plan, l, channels, KEEP_WHOLE_MAX_SIDE))
+            .sum()
+    }
+}
