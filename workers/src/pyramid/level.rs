@@ -123,11 +123,13 @@ impl Level {
         if let Some(kept) = &mut self.kept {
             kept.extend_from_slice(row);
         }
-        if self.next_tile_row < self.tile_rows {
+        // With overlap, the last two tile rows can both end at the bottom edge.
+        while self.next_tile_row < self.tile_rows {
             let (start, end) = self.plan.strip_rows(self.index, self.next_tile_row);
-            if self.rows_seen == end {
-                self.hand_out(start, end, emit);
+            if self.rows_seen != end {
+                break;
             }
+            self.hand_out(start, end, emit);
         }
         match &mut self.shrink {
             Some(acc) => {
