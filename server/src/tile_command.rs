@@ -46,6 +46,9 @@ pub struct TileArgs {
     /// Keep tiles already in OUTDIR instead of encoding them again.
     #[arg(long)]
     resume: bool,
+    /// Standard JPEG Huffman tables instead of optimised ones: faster, about 4% larger.
+    #[arg(long)]
+    no_optimize: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -86,6 +89,7 @@ pub fn run(args: TileArgs) -> anyhow::Result<()> {
         iiif_id: args.iiif_id,
         threads: args.threads,
         skip_existing: args.resume,
+        optimize_coding: !args.no_optimize,
         ..TileOptions::default()
     };
     let limits = Limits {

@@ -2,8 +2,12 @@
 //! tables: mozjpeg-class size at libjpeg-turbo speed), PNG through oxipng for pictures
 //! with alpha.
 
+use std::cell::RefCell;
+use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
 
+use mozjpeg::compress::CompressStarted;
 use mozjpeg::{ColorSpace, Compress};
 
 use crate::error::TileError;
@@ -42,6 +46,8 @@ pub struct TileEncoder {
     pub format: TileFormat,
     /// JPEG quality 1–100.
     pub quality: u8,
+    /// Optimised Huffman tables (JPEG).
+    pub optimize_coding: bool,
 }
 
 /// A rectangle inside a larger row-major buffer.
@@ -76,36 +82,132 @@ impl TileEncoder {
     }
 
     fn encode_jpeg(&self, rect: PixelRect<'_>) -> Result<Vec<u8>, TileError> {
-        let quality = self.quality;
-        let result = panic::catch_unwind(AssertUnwindSafe(|| -> std::io::Result<Vec<u8>> {
+        let mut encoder = self.start_jpeg(rect.width, rect.height, rect.channels)?;
+        for y in 0..rect.height as usize {
+            encoder.push_row(rect.row(y))?;
+        }
+        encoder.finish()
+    }
+
+    fn start_jpeg(&self, width: u32, height: u32, channels: usize) -> Result<RowEncoder, TileError> {
+        let (quality, optimize) = (self.quality, self.optimize_coding);
+        let started = jpeg_call(|| {
             let mut compress = Compress::new(ColorSpace::JCS_RGB);
             compress.set_fastest_defaults();
-            compress.set_size(rect.width as usize, rect.height as usize);
+            compress.set_size(width as usize, height as usize);
             compress.set_quality(f32::from(quality));
-            compress.set_optimize_coding(true);
-            let capacity = rect.width as usize * rect.height as usize / 2 + 1024;
-            let mut started = compress.start_compress(Vec::with_capacity(capacity))?;
-            let mut flattened = Vec::new();
-            for y in 0..rect.height as usize {
-                let row = rect.row(y);
-                if rect.channels == 4 {
-                    flatten_on_white(row, &mut flattened);
-                    started.write_scanlines(&flattened)?;
-                } else {
-                    started.write_scanlines(row)?;
-                }
+            compress.set_optimize_coding(optimize);
+            let capacity = (width as usize * height as usize / 2).clamp(1024, 1 << 20);
+            compress.start_compress(Vec::with_capacity(capacity))
+        })?;
+        Ok(RowEncoder {
+            kind: RowEncoderKind::Jpeg(Some(started)),
+            channels,
+            flattened: Vec::new(),
+        })
+    }
+
+    /// An encoder for a whole image fed one row at a time, for images too big to hold
+    /// (the IIIF sizes and thumbnails of a gigapixel picture).
+    pub fn row_encoder(&self, width: u32, height: u32, channels: usize) -> Result<RowEncoder, TileError> {
+        match self.format {
+            TileFormat::Jpeg => self.start_jpeg(width, height, channels),
+            TileFormat::Png => {
+                let buffer = SharedBuffer::default();
+                let mut png = png::Encoder::new(buffer.clone(), width, height);
+                png.set_color(if channels == 4 { png::ColorType::Rgba } else { png::ColorType::Rgb });
+                png.set_depth(png::BitDepth::Eight);
+                png.set_compression(png::Compression::Fast);
+                let writer = png
+                    .write_header()
+                    .and_then(|w| w.into_stream_writer())
+                    .map_err(|e| TileError::Encode(e.to_string()))?;
+                Ok(RowEncoder {
+                    kind: RowEncoderKind::Png(writer, buffer),
+                    channels,
+                    flattened: Vec::new(),
+                })
             }
-            started.finish()
-        }));
-        match result {
-            Ok(Ok(bytes)) => Ok(bytes),
-            Ok(Err(e)) => Err(TileError::Encode(e.to_string())),
-            Err(payload) => Err(TileError::Encode(
-                payload
-                    .downcast::<String>()
-                    .map(|s| *s)
-                    .unwrap_or_else(|_| "libjpeg failed".into()),
-            )),
+        }
+    }
+}
+
+/// Runs libjpeg code, turning its unwinding errors into `TileError::Encode`.
+fn jpeg_call<T>(f: impl FnOnce() -> std::io::Result<T>) -> Result<T, TileError> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(TileError::Encode(e.to_string())),
+        Err(payload) => Err(TileError::Encode(
+            payload
+                .downcast::<String>()
+                .map(|s| *s)
+                .unwrap_or_else(|_| "libjpeg failed".into()),
+        )),
+    }
+}
+
+/// A byte buffer the PNG stream writer owns a handle to while we keep another.
+#[derive(Clone, Default)]
+struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+enum RowEncoderKind {
+    /// `None` once finished or failed.
+    Jpeg(Option<CompressStarted<Vec<u8>>>),
+    Png(png::StreamWriter<'static, SharedBuffer>, SharedBuffer),
+}
+
+/// A whole image being encoded row by row; see `TileEncoder::row_encoder`.
+pub struct RowEncoder {
+    kind: RowEncoderKind,
+    channels: usize,
+    flattened: Vec<u8>,
+}
+
+impl RowEncoder {
+    /// Encodes the next row (width × channels bytes).
+    pub fn push_row(&mut self, row: &[u8]) -> Result<(), TileError> {
+        match &mut self.kind {
+            RowEncoderKind::Jpeg(started) => {
+                let Some(compress) = started.as_mut() else {
+                    return Err(TileError::Encode("JPEG encoder already failed".into()));
+                };
+                let row = if self.channels == 4 {
+                    flatten_on_white(row, &mut self.flattened);
+                    &self.flattened[..]
+                } else {
+                    row
+                };
+                let result = jpeg_call(|| compress.write_scanlines(row));
+                if result.is_err() {
+                    *started = None;
+                }
+                result
+            }
+            RowEncoderKind::Png(writer, _) => writer.write_all(row).map_err(|e| TileError::Encode(e.to_string())),
+        }
+    }
+
+    /// Finishes the image and returns its bytes.
+    pub fn finish(self) -> Result<Vec<u8>, TileError> {
+        match self.kind {
+            RowEncoderKind::Jpeg(started) => {
+                let compress = started.ok_or_else(|| TileError::Encode("JPEG encoder already failed".into()))?;
+                jpeg_call(|| compress.finish())
+            }
+            RowEncoderKind::Png(writer, buffer) => {
+                writer.finish().map_err(|e| TileError::Encode(e.to_string()))?;
+                Ok(buffer.0.take())
+            }
         }
     }
 }
@@ -160,6 +262,7 @@ mod tests {
         let jpeg = TileEncoder {
             format: TileFormat::Jpeg,
             quality: 85,
+            optimize_coding: true,
         }
         .encode(rect)
         .unwrap();

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::plan::PyramidPlan;
+use super::pool::{BufferPool, PooledPixels};
 use super::shrink::Accumulator;
 
 /// The rows of one tile row of one level, with overlap; tiles are cut from it.
@@ -24,7 +25,23 @@ pub struct Strip {
     /// 3 or 4.
     pub channels: usize,
     /// `rows × width × channels` bytes.
-    pub pixels: Arc<Vec<u8>>,
+    pub pixels: Arc<PooledPixels>,
+}
+
+/// What the pyramid hands out as it fills.
+#[derive(Debug)]
+pub enum Output<'a> {
+    /// A tile row's strip, ready to be cut into tiles.
+    Strip(Strip),
+    /// Row `y` of a level small enough to be offered whole (IIIF sizes, thumbnails).
+    Row {
+        /// Level number.
+        level: u32,
+        /// Row number in the level.
+        y: u32,
+        /// The row's pixels.
+        row: &'a [u8],
+    },
 }
 
 /// One level being filled.
@@ -42,16 +59,18 @@ pub struct Level {
     /// Sums for the level below; none on level 0.
     shrink: Option<Accumulator>,
     shrunk: Vec<u8>,
-    kept: Option<Vec<u8>>,
+    /// Small enough to be offered whole: every row is also handed out as it arrives.
+    whole: bool,
+    pool: BufferPool,
 }
 
 impl Level {
-    /// An empty level `index` of `plan`; kept whole when its long side ≤ `keep_max_side`.
-    pub fn new(plan: &PyramidPlan, index: u32, channels: usize, keep_max_side: u32) -> Self {
+    /// An empty level `index` of `plan`; its rows are handed out one by one too when its
+    /// long side ≤ `whole_max_side`.
+    pub fn new(plan: &PyramidPlan, index: u32, channels: usize, whole_max_side: u32, pool: BufferPool) -> Self {
         let (width, height) = plan.level_size(index);
         let (_, tile_rows) = plan.grid(index);
         let (below_width, _) = if index > 0 { plan.level_size(index - 1) } else { (0, 0) };
-        let keep = width.max(height) <= keep_max_side;
         Level {
             plan: plan.clone(),
             index,
@@ -59,13 +78,14 @@ impl Level {
             height,
             channels,
             tile_rows,
-            strip: Vec::with_capacity(Self::strip_capacity(plan, width, channels)),
+            strip: pool.take(Self::strip_capacity(plan, width, channels)),
             strip_top: 0,
             rows_seen: 0,
             next_tile_row: 0,
             shrink: (index > 0).then(|| Accumulator::new(below_width as usize, channels)),
             shrunk: vec![0; below_width as usize * channels],
-            kept: keep.then(|| Vec::with_capacity(width as usize * height as usize * channels)),
+            whole: width.max(height) <= whole_max_side,
+            pool,
         }
     }
 
@@ -73,18 +93,13 @@ impl Level {
         (plan.tile_size + 2 * plan.overlap) as usize * width as usize * channels
     }
 
-    /// Bytes this level holds at most (strip, sums, kept image); strips already handed
-    /// out are the caller's to count.
-    pub fn planned_memory(plan: &PyramidPlan, index: u32, channels: usize, keep_max_side: u32) -> u64 {
-        let (width, height) = plan.level_size(index);
+    /// Bytes this level holds at most (strip, sums); strips already handed out are the
+    /// caller's to count.
+    pub fn planned_memory(plan: &PyramidPlan, index: u32, channels: usize) -> u64 {
+        let (width, _) = plan.level_size(index);
         let strip = Self::strip_capacity(plan, width, channels) as u64;
         let sums = u64::from(width.div_ceil(2)) * channels as u64 * 5;
-        let kept = if width.max(height) <= keep_max_side {
-            u64::from(width) * u64::from(height) * channels as u64
-        } else {
-            0
-        };
-        strip + sums + kept
+        strip + sums
     }
 
     /// Level number.
@@ -103,10 +118,6 @@ impl Level {
     pub fn is_complete(&self) -> bool {
         self.rows_seen == self.height
     }
-    /// The whole level, if it is small enough to keep and complete.
-    pub fn kept(&self) -> Option<&[u8]> {
-        self.kept.as_deref().filter(|_| self.is_complete())
-    }
     /// The row most recently produced for the level below.
     pub fn shrunk_row(&self) -> &[u8] {
         &self.shrunk
@@ -114,15 +125,19 @@ impl Level {
 
     /// Takes the next row of this level. Returns true when a row for the level below is
     /// ready in `shrunk_row`.
-    pub fn push_row(&mut self, row: &[u8], emit: &mut impl FnMut(Strip)) -> bool {
+    pub fn push_row(&mut self, row: &[u8], emit: &mut impl FnMut(Output<'_>)) -> bool {
         if self.rows_seen >= self.height {
             return false; // a decoder that over-delivers must not corrupt the pyramid
         }
+        if self.whole {
+            emit(Output::Row {
+                level: self.index,
+                y: self.rows_seen,
+                row,
+            });
+        }
         self.rows_seen += 1;
         self.strip.extend_from_slice(row);
-        if let Some(kept) = &mut self.kept {
-            kept.extend_from_slice(row);
-        }
         // With overlap, the last two tile rows can both end at the bottom edge.
         while self.next_tile_row < self.tile_rows {
             let (start, end) = self.plan.strip_rows(self.index, self.next_tile_row);
@@ -144,26 +159,26 @@ impl Level {
         }
     }
 
-    fn hand_out(&mut self, start: u32, end: u32, emit: &mut impl FnMut(Strip)) {
+    fn hand_out(&mut self, start: u32, end: u32, emit: &mut impl FnMut(Output<'_>)) {
         let row_bytes = self.width as usize * self.channels;
         let next_start = if self.next_tile_row + 1 < self.tile_rows {
             self.plan.strip_rows(self.index, self.next_tile_row + 1).0
         } else {
             end
         };
-        let mut next = Vec::with_capacity(Self::strip_capacity(&self.plan, self.width, self.channels));
+        let mut next = self.pool.take(Self::strip_capacity(&self.plan, self.width, self.channels));
         next.extend_from_slice(&self.strip[(next_start - self.strip_top) as usize * row_bytes..]);
         let pixels = std::mem::replace(&mut self.strip, next);
         debug_assert_eq!(start, self.strip_top);
-        emit(Strip {
+        emit(Output::Strip(Strip {
             level: self.index,
             tile_row: self.next_tile_row,
             top: start,
             rows: end - start,
             width: self.width,
             channels: self.channels,
-            pixels: Arc::new(pixels),
-        });
+            pixels: Arc::new(self.pool.lend(pixels)),
+        }));
         self.strip_top = next_start;
         self.next_tile_row += 1;
     }

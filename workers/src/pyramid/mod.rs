@@ -6,18 +6,20 @@ pub mod layout;
 mod level;
 mod limits;
 mod plan;
+mod pool;
 mod resample;
 mod shrink;
 
 pub use layout::{Layout, TileKey};
-pub use level::{Level, Strip};
+pub use level::{Level, Output, Strip};
 pub use limits::{Limits, DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_BUDGET_BYTES};
 pub use plan::{PyramidPlan, Rect};
-pub use resample::resize_area;
+pub use pool::{BufferPool, PooledPixels};
+pub use resample::{resize_area, RowResizer};
 
-/// Levels whose long side is at most this are also kept whole in memory, for the IIIF
-/// `sizes`/`full/max` images and the thumbnails.
-pub const KEEP_WHOLE_MAX_SIDE: u32 = 2048;
+/// Levels whose long side is at most this are also offered whole, row by row, for the
+/// IIIF `sizes`/`full/max` images and the thumbnails.
+pub const WHOLE_MAX_SIDE: u32 = 2048;
 
 /// All levels of one picture, fed top to bottom with full-resolution rows.
 pub struct Pyramid {
@@ -29,8 +31,13 @@ pub struct Pyramid {
 impl Pyramid {
     /// Builds every level's buffers for `plan`, with `channels` 3 (RGB) or 4 (RGBA).
     pub fn new(plan: &PyramidPlan, channels: usize) -> Self {
+        Self::with_pool(plan, channels, BufferPool::default())
+    }
+
+    /// Like `new`, with strip buffers from (and back to) `pool`.
+    pub fn with_pool(plan: &PyramidPlan, channels: usize, pool: BufferPool) -> Self {
         let levels = (0..=plan.max_level)
-            .map(|l| Level::new(plan, l, channels, KEEP_WHOLE_MAX_SIDE))
+            .map(|l| Level::new(plan, l, channels, WHOLE_MAX_SIDE, pool.clone()))
             .collect();
         Pyramid {
             levels,
@@ -38,9 +45,9 @@ impl Pyramid {
         }
     }
 
-    /// Pushes whole full-resolution rows; every strip that completes on any level is
-    /// handed to `emit` (full-resolution strips first, smaller levels as they fill).
-    pub fn push_rows(&mut self, rows: &[u8], emit: &mut impl FnMut(Strip)) {
+    /// Pushes whole full-resolution rows; every strip that completes on any level, and
+    /// every row of the small levels, is handed to `emit` as soon as it exists.
+    pub fn push_rows(&mut self, rows: &[u8], emit: &mut impl FnMut(Output<'_>)) {
         for row in rows.chunks_exact(self.row_bytes) {
             let mut level = self.levels.len() - 1;
             let mut ready = self.levels[level].push_row(row, emit);
@@ -58,19 +65,10 @@ impl Pyramid {
         self.levels.iter().all(Level::is_complete)
     }
 
-    /// Whole images of the small levels (long side ≤ `KEEP_WHOLE_MAX_SIDE`), smallest first:
-    /// (level, width, height, pixels).
-    pub fn kept_levels(&self) -> Vec<(u32, u32, u32, &[u8])> {
-        self.levels
-            .iter()
-            .filter_map(|l| l.kept().map(|px| (l.index(), l.width(), l.height(), px)))
-            .collect()
-    }
-
     /// Bytes held by strips and row buffers at their fullest: what grows with the width.
     pub fn planned_memory(plan: &PyramidPlan, channels: usize) -> u64 {
         (0..=plan.max_level)
-            .map(|l| Level::planned_memory(plan, l, channels, KEEP_WHOLE_MAX_SIDE))
+            .map(|l| Level::planned_memory(plan, l, channels))
             .sum()
     }
 }
