@@ -89,7 +89,12 @@ impl TileEncoder {
         encoder.finish()
     }
 
-    fn start_jpeg(&self, width: u32, height: u32, channels: usize) -> Result<RowEncoder, TileError> {
+    fn start_jpeg(
+        &self,
+        width: u32,
+        height: u32,
+        channels: usize,
+    ) -> Result<RowEncoder, TileError> {
         let (quality, optimize) = (self.quality, self.optimize_coding);
         let started = jpeg_call(|| {
             let mut compress = Compress::new(ColorSpace::JCS_RGB);
@@ -101,7 +106,7 @@ impl TileEncoder {
             compress.start_compress(Vec::with_capacity(capacity))
         })?;
         Ok(RowEncoder {
-            kind: RowEncoderKind::Jpeg(Some(started)),
+            kind: RowEncoderKind::Jpeg(Some(Box::new(started))),
             channels,
             flattened: Vec::new(),
         })
@@ -109,13 +114,28 @@ impl TileEncoder {
 
     /// An encoder for a whole image fed one row at a time, for images too big to hold
     /// (the IIIF sizes and thumbnails of a gigapixel picture).
-    pub fn row_encoder(&self, width: u32, height: u32, channels: usize) -> Result<RowEncoder, TileError> {
+    pub fn row_encoder(
+        &self,
+        width: u32,
+        height: u32,
+        channels: usize,
+    ) -> Result<RowEncoder, TileError> {
         match self.format {
-            TileFormat::Jpeg => self.start_jpeg(width, height, channels),
+            // Optimised Huffman tables would make libjpeg hold the whole image's
+            // coefficients; these few files are not worth that memory.
+            TileFormat::Jpeg => TileEncoder {
+                optimize_coding: false,
+                ..*self
+            }
+            .start_jpeg(width, height, channels),
             TileFormat::Png => {
                 let buffer = SharedBuffer::default();
                 let mut png = png::Encoder::new(buffer.clone(), width, height);
-                png.set_color(if channels == 4 { png::ColorType::Rgba } else { png::ColorType::Rgb });
+                png.set_color(if channels == 4 {
+                    png::ColorType::Rgba
+                } else {
+                    png::ColorType::Rgb
+                });
                 png.set_depth(png::BitDepth::Eight);
                 png.set_compression(png::Compression::Fast);
                 let writer = png
@@ -123,7 +143,7 @@ impl TileEncoder {
                     .and_then(|w| w.into_stream_writer())
                     .map_err(|e| TileError::Encode(e.to_string()))?;
                 Ok(RowEncoder {
-                    kind: RowEncoderKind::Png(writer, buffer),
+                    kind: RowEncoderKind::Png(Box::new(writer), buffer),
                     channels,
                     flattened: Vec::new(),
                 })
@@ -162,8 +182,8 @@ impl Write for SharedBuffer {
 
 enum RowEncoderKind {
     /// `None` once finished or failed.
-    Jpeg(Option<CompressStarted<Vec<u8>>>),
-    Png(png::StreamWriter<'static, SharedBuffer>, SharedBuffer),
+    Jpeg(Option<Box<CompressStarted<Vec<u8>>>>),
+    Png(Box<png::StreamWriter<'static, SharedBuffer>>, SharedBuffer),
 }
 
 /// A whole image being encoded row by row; see `TileEncoder::row_encoder`.
@@ -193,7 +213,9 @@ impl RowEncoder {
                 }
                 result
             }
-            RowEncoderKind::Png(writer, _) => writer.write_all(row).map_err(|e| TileError::Encode(e.to_string())),
+            RowEncoderKind::Png(writer, _) => writer
+                .write_all(row)
+                .map_err(|e| TileError::Encode(e.to_string())),
         }
     }
 
@@ -201,11 +223,14 @@ impl RowEncoder {
     pub fn finish(self) -> Result<Vec<u8>, TileError> {
         match self.kind {
             RowEncoderKind::Jpeg(started) => {
-                let compress = started.ok_or_else(|| TileError::Encode("JPEG encoder already failed".into()))?;
+                let compress = started
+                    .ok_or_else(|| TileError::Encode("JPEG encoder already failed".into()))?;
                 jpeg_call(|| compress.finish())
             }
             RowEncoderKind::Png(writer, buffer) => {
-                writer.finish().map_err(|e| TileError::Encode(e.to_string()))?;
+                writer
+                    .finish()
+                    .map_err(|e| TileError::Encode(e.to_string()))?;
                 Ok(buffer.0.take())
             }
         }
@@ -235,8 +260,14 @@ fn encode_png(rect: PixelRect<'_>) -> Result<Vec<u8>, TileError> {
             transparent_color: None,
         }
     };
-    let image = oxipng::RawImage::new(rect.width, rect.height, color, oxipng::BitDepth::Eight, data)
-        .map_err(|e| TileError::Encode(e.to_string()))?;
+    let image = oxipng::RawImage::new(
+        rect.width,
+        rect.height,
+        color,
+        oxipng::BitDepth::Eight,
+        data,
+    )
+    .map_err(|e| TileError::Encode(e.to_string()))?;
     // Preset 1: a couple of filters, fast libdeflate. Higher presets cost far more time
     // than the bytes they save on photographic tiles.
     image

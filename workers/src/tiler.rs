@@ -13,7 +13,9 @@ use crate::decode::{self, RowSource};
 use crate::encode::{PixelRect, RowEncoder, TileEncoder, TileFormat};
 use crate::error::TileError;
 use crate::pyramid::layout::{dzi, iiif, thumbnail_key, Layout, TileKey};
-use crate::pyramid::{BufferPool, Limits, Output, PooledPixels, Pyramid, PyramidPlan, RowResizer, WHOLE_MAX_SIDE};
+use crate::pyramid::{
+    Limits, Output, PooledPixels, Pyramid, PyramidPlan, RowResizer, WHOLE_MAX_SIDE,
+};
 use crate::storage::TileSink;
 
 /// How to tile.
@@ -138,8 +140,15 @@ pub fn tile_file(
 /// Row buffers circulating between the decoder and the pyramid thread.
 const READ_BUFFERS: usize = 3;
 
-/// Full-resolution strips' worth of pixels the encoders may have queued or in hand.
-const IN_FLIGHT_STRIPS: u64 = 3;
+/// Strips of one level the encoders may have queued or in hand: enough that they never
+/// run dry while the next strip fills, few enough that memory stays a few strips.
+fn in_flight(plan: &PyramidPlan, level: u32) -> usize {
+    if level == plan.max_level {
+        2
+    } else {
+        1
+    }
+}
 
 /// Rows read from the decoder per call: enough to amortise the call, small next to a strip.
 fn rows_per_read(row_bytes: usize) -> usize {
@@ -174,10 +183,8 @@ pub fn tile_source(
     let row_bytes = width as usize * channels;
     let chunk_rows = rows_per_read(row_bytes);
     let (tiles_across, _) = plan.grid(plan.max_level);
-    let strip_bytes = (options.tile_size + 2 * options.overlap) as u64 * row_bytes as u64;
-    // Strips being filled, strips with the encoders, spare strips, and the read buffers.
-    let needed = Pyramid::planned_memory(&plan, channels)
-        + (IN_FLIGHT_STRIPS + 2) * strip_bytes
+    // Strips (filling and with the encoders), shrink sums, and the read buffers.
+    let needed = Pyramid::planned_memory(&plan, channels, |level| in_flight(&plan, level))
         + (READ_BUFFERS * chunk_rows * row_bytes) as u64;
     limits.check_buffer(&format!("tiling a picture {width} pixels wide"), needed)?;
 
@@ -195,17 +202,17 @@ pub fn tile_source(
         n => n,
     };
     let shared = Shared::default();
-    let (sender, receiver) = bounded::<TileJob>(tiles_across as usize * files_per_grid as usize + threads);
-    let pool = BufferPool::default();
-    // Strips handed to the encoders and not yet done with, at most.
-    let in_flight_limit = IN_FLIGHT_STRIPS * strip_bytes;
+    let (sender, receiver) =
+        bounded::<TileJob>(tiles_across as usize * files_per_grid as usize + threads);
 
     let (pyramid, whole_images) = std::thread::scope(|scope| -> Result<_, TileError> {
         let encoders: Vec<_> = (0..threads)
             .map(|_| {
                 let receiver = receiver.clone();
                 let shared = &shared;
-                scope.spawn(move || encode_jobs(receiver, encoder, sink, options.skip_existing, shared))
+                scope.spawn(move || {
+                    encode_jobs(receiver, encoder, sink, options.skip_existing, shared)
+                })
             })
             .collect();
         drop(receiver);
@@ -217,16 +224,19 @@ pub fn tile_source(
         let builder = {
             let shared = &shared;
             let plan = &plan;
-            let pool = &pool;
-            scope.spawn(move || -> Result<(Pyramid, Vec<(Vec<TileKey>, Vec<u8>)>), TileError> {
-                let mut pyramid = Pyramid::with_pool(plan, channels, pool.clone());
+            scope.spawn(move || -> Result<(Pyramid, Vec<EncodedImage>), TileError> {
+                let mut pyramid = Pyramid::bounded(plan, channels, |level| in_flight(plan, level));
                 let mut wholes = WholeImages::plan(plan, options, &encoder, channels)?;
                 let mut emit = |output: Output<'_>| match output {
                     Output::Strip(strip) => {
-                        // Back-pressure in bytes, not jobs: strips of several levels can
-                        // complete on one row, and each may be tens of megabytes.
-                        pool.wait_for_room(in_flight_limit);
-                        for job in cut_strip(plan, &strip, options.layout.dzi, separate_iiif, options.layout.iiif, extension) {
+                        for job in cut_strip(
+                            plan,
+                            &strip,
+                            options.layout.dzi,
+                            separate_iiif,
+                            options.layout.iiif,
+                            extension,
+                        ) {
                             if shared.failed.load(Ordering::Relaxed) || sender.send(job).is_err() {
                                 return;
                             }
@@ -243,7 +253,11 @@ pub fn tile_source(
                     // The decoder may have stopped already; a lost buffer is fine then.
                     let _ = free_tx.try_send(chunk);
                 }
-                let finished = if pyramid.is_complete() { wholes.finish()? } else { Vec::new() };
+                let finished = if pyramid.is_complete() {
+                    wholes.finish()?
+                } else {
+                    Vec::new()
+                };
                 Ok((pyramid, finished))
             })
         };
@@ -261,7 +275,9 @@ pub fn tile_source(
                         buffers += 1;
                         Vec::with_capacity(chunk_rows * row_bytes)
                     }
-                    Err(_) => free_rx.recv().map_err(|_| TileError::Encode("the pyramid thread stopped".into()))?,
+                    Err(_) => free_rx
+                        .recv()
+                        .map_err(|_| TileError::Encode("the pyramid thread stopped".into()))?,
                 };
                 chunk.resize(rows * row_bytes, 0);
                 source.read_rows(&mut chunk)?;
@@ -303,7 +319,9 @@ pub fn tile_source(
         }
     }
     if !pyramid.is_complete() {
-        return Err(TileError::Truncated("the decoder delivered fewer rows than the picture has".into()));
+        return Err(TileError::Truncated(
+            "the decoder delivered fewer rows than the picture has".into(),
+        ));
     }
 
     let mut extra_bytes = 0u64;
@@ -320,12 +338,17 @@ pub fn tile_source(
     if options.layout.iiif {
         let sizes: Vec<(u32, u32)> = whole_levels(&plan).map(|l| plan.level_size(l)).collect();
         let info = iiif::info_json(&plan, &options.iiif_id, &sizes, extension);
-        let text = serde_json::to_vec_pretty(&info).map_err(|e| TileError::Encode(e.to_string()))?;
+        let text =
+            serde_json::to_vec_pretty(&info).map_err(|e| TileError::Encode(e.to_string()))?;
         put(iiif::INFO_KEY, &text, "application/json")?;
     }
     // The descriptor goes last: once it exists, every tile it promises does too.
     if options.layout.dzi {
-        put(dzi::DESCRIPTOR_KEY, dzi::descriptor(&plan, extension).as_bytes(), "application/xml")?;
+        put(
+            dzi::DESCRIPTOR_KEY,
+            dzi::descriptor(&plan, extension).as_bytes(),
+            "application/xml",
+        )?;
     }
     let tiles = shared.tiles.load(Ordering::Relaxed);
     let tiles_skipped = shared.skipped.load(Ordering::Relaxed);
@@ -406,8 +429,12 @@ fn encode_jobs(
                     all &= sink.exists(key)?;
                 }
                 if all {
-                    shared.skipped.fetch_add(job.keys.len() as u64, Ordering::Relaxed);
-                    shared.tiles.fetch_add(job.keys.len() as u64, Ordering::Relaxed);
+                    shared
+                        .skipped
+                        .fetch_add(job.keys.len() as u64, Ordering::Relaxed);
+                    shared
+                        .tiles
+                        .fetch_add(job.keys.len() as u64, Ordering::Relaxed);
                     return Ok(());
                 }
             }
@@ -420,7 +447,9 @@ fn encode_jobs(
             })?;
             for key in &job.keys {
                 sink.put(key, &bytes, encoder.format.content_type())?;
-                shared.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                shared
+                    .bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 shared.tiles.fetch_add(1, Ordering::Relaxed);
             }
             Ok(())
@@ -439,6 +468,9 @@ fn whole_levels(plan: &PyramidPlan) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
+/// A finished whole-picture image: the keys it is stored under and its bytes.
+type EncodedImage = (Vec<TileKey>, Vec<u8>);
+
 /// One whole-picture image (an IIIF size, `full/max`, a thumbnail) encoded as its
 /// level's rows stream past, optionally resized on the way.
 struct WholeImage {
@@ -452,7 +484,12 @@ struct WholeImage {
 struct WholeImages(Vec<WholeImage>);
 
 impl WholeImages {
-    fn plan(plan: &PyramidPlan, options: &TileOptions, encoder: &TileEncoder, channels: usize) -> Result<Self, TileError> {
+    fn plan(
+        plan: &PyramidPlan,
+        options: &TileOptions,
+        encoder: &TileEncoder,
+        channels: usize,
+    ) -> Result<Self, TileError> {
         let extension = encoder.format.extension();
         let levels: Vec<u32> = whole_levels(plan).collect();
         let mut images: Vec<WholeImage> = Vec::new();
@@ -490,13 +527,17 @@ impl WholeImages {
             let long = w.max(h);
             if long <= size {
                 // The level itself is the thumbnail; share its encoding when there is one.
-                match images.iter_mut().find(|i| i.level == level && i.resizer.is_none()) {
+                match images
+                    .iter_mut()
+                    .find(|i| i.level == level && i.resizer.is_none())
+                {
                     Some(image) => image.keys.push(key),
                     None => images.push(plain(level, vec![key])?),
                 }
                 continue;
             }
-            let scale = |v: u32| ((u64::from(v) * u64::from(size)).div_ceil(u64::from(long))).max(1) as u32;
+            let scale =
+                |v: u32| ((u64::from(v) * u64::from(size)).div_ceil(u64::from(long))).max(1) as u32;
             let resizer = RowResizer::new(w, h, scale(w), scale(h), channels);
             let (tw, th) = resizer.output_size();
             images.push(WholeImage {
@@ -527,7 +568,7 @@ impl WholeImages {
         Ok(())
     }
 
-    fn finish(self) -> Result<Vec<(Vec<TileKey>, Vec<u8>)>, TileError> {
+    fn finish(self) -> Result<Vec<EncodedImage>, TileError> {
         self.0
             .into_iter()
             .map(|image| Ok((image.keys, image.encoder.finish()?)))

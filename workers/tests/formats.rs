@@ -1,5 +1,6 @@
 //! Every input kind, generated here, tiled, and its tiles at several levels compared with
 //! an area-average downscale of an independent decode (PSNR ≥ 40 dB).
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 
@@ -14,7 +15,13 @@ const H: u32 = 203;
 
 /// Tiles `bytes` (PNG tiles, so comparisons see the engine, not the tile codec) and checks
 /// levels max, max-1 and max-3 against `reference` (`channels` per pixel).
-fn assert_pyramid_matches(name: &str, bytes: &[u8], reference: &[u8], channels: usize, min_psnr: f64) {
+fn assert_pyramid_matches(
+    name: &str,
+    bytes: &[u8],
+    reference: &[u8],
+    channels: usize,
+    min_psnr: f64,
+) {
     let dir = scratch();
     let path = write(dir.path(), name, bytes);
     let sink = MemorySink::default();
@@ -36,11 +43,21 @@ fn assert_pyramid_matches(name: &str, bytes: &[u8], reference: &[u8], channels: 
         for row in 0..rows {
             for col in 0..cols {
                 let key = dzi::tile_key(level, col, row, "png");
-                let tile = objects.get(&key).unwrap_or_else(|| panic!("{name}: missing {key}"));
+                let tile = objects
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("{name}: missing {key}"));
                 let (tw, th, px) = decode_tile(tile, channels);
                 let rect = plan.tile_rect(level, col, row, 0);
                 assert_eq!((tw, th), (rect.width, rect.height), "{name} {key}");
-                let want = crop(&expected, lw, channels, rect.x, rect.y, rect.width, rect.height);
+                let want = crop(
+                    &expected,
+                    lw,
+                    channels,
+                    rect.x,
+                    rect.y,
+                    rect.width,
+                    rect.height,
+                );
                 let db = psnr(&px, &want);
                 assert!(db >= min_psnr, "{name} {key}: PSNR {db:.1} dB < {min_psnr}");
             }
@@ -61,8 +78,20 @@ fn jpeg_baseline_progressive_gray_cmyk_ycck() {
     let rgb = photo(W, H, 3);
     for (name, kind) in [
         ("baseline.jpg", JpegKind::default()),
-        ("progressive.jpg", JpegKind { progressive: true, ..JpegKind::default() }),
-        ("gray.jpg", JpegKind { components: 1, ..JpegKind::default() }),
+        (
+            "progressive.jpg",
+            JpegKind {
+                progressive: true,
+                ..JpegKind::default()
+            },
+        ),
+        (
+            "gray.jpg",
+            JpegKind {
+                components: 1,
+                ..JpegKind::default()
+            },
+        ),
     ] {
         let bytes = jpeg(W, H, &rgb, kind);
         let (_, _, reference) = decode_reference(&bytes, 3);
@@ -71,7 +100,16 @@ fn jpeg_baseline_progressive_gray_cmyk_ycck() {
     // CMYK and YCCK were made from the RGB pixels exactly (inverted CMYK, K = 0), so the
     // original is the reference; the margin is the JPEG loss of four channels.
     for (name, components) in [("cmyk.jpg", 4u8), ("ycck.jpg", 5u8)] {
-        let bytes = jpeg(W, H, &rgb, JpegKind { components, quality: 98, ..JpegKind::default() });
+        let bytes = jpeg(
+            W,
+            H,
+            &rgb,
+            JpegKind {
+                components,
+                quality: 98,
+                ..JpegKind::default()
+            },
+        );
         assert_pyramid_matches(name, &bytes, &rgb, 3, 38.0);
     }
 }
@@ -81,37 +119,113 @@ fn png_every_colour_type_depth_and_interlace() {
     let rgb = photo(W, H, 3);
     let rgba = photo(W, H, 4);
     let gray = rgb_to_gray(&rgb);
-    let gray_alpha: Vec<u8> = gray.iter().zip(rgba.chunks_exact(4)).flat_map(|(&g, p)| [g, p[3]]).collect();
-    let gray_alpha_rgba: Vec<u8> = gray_alpha.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect();
-    assert_pyramid_matches("rgb8.png", &png(W, H, 2, 8, &rgb, false, None), &rgb, 3, 40.0);
-    assert_pyramid_matches("rgb16.png", &png(W, H, 2, 16, &rgb, false, None), &rgb, 3, 40.0);
-    assert_pyramid_matches("rgba8.png", &png(W, H, 6, 8, &rgba, false, None), &rgba, 4, 40.0);
-    assert_pyramid_matches("rgba16.png", &png(W, H, 6, 16, &rgba, false, None), &rgba, 4, 40.0);
-    assert_pyramid_matches("gray8.png", &png(W, H, 0, 8, &gray, false, None), &gray_to_rgb(&gray), 3, 40.0);
-    assert_pyramid_matches("gray16.png", &png(W, H, 0, 16, &gray, false, None), &gray_to_rgb(&gray), 3, 40.0);
-    assert_pyramid_matches("graya.png", &png(W, H, 4, 8, &gray_alpha, false, None), &gray_alpha_rgba, 4, 40.0);
-    assert_pyramid_matches("interlaced.png", &png(W, H, 2, 8, &rgb, true, None), &rgb, 3, 40.0);
-    assert_pyramid_matches("interlaced16a.png", &png(W, H, 6, 16, &rgba, true, None), &rgba, 4, 40.0);
+    let gray_alpha: Vec<u8> = gray
+        .iter()
+        .zip(rgba.chunks_exact(4))
+        .flat_map(|(&g, p)| [g, p[3]])
+        .collect();
+    let gray_alpha_rgba: Vec<u8> = gray_alpha
+        .chunks_exact(2)
+        .flat_map(|p| [p[0], p[0], p[0], p[1]])
+        .collect();
+    assert_pyramid_matches(
+        "rgb8.png",
+        &png(W, H, 2, 8, &rgb, false, None),
+        &rgb,
+        3,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "rgb16.png",
+        &png(W, H, 2, 16, &rgb, false, None),
+        &rgb,
+        3,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "rgba8.png",
+        &png(W, H, 6, 8, &rgba, false, None),
+        &rgba,
+        4,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "rgba16.png",
+        &png(W, H, 6, 16, &rgba, false, None),
+        &rgba,
+        4,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "gray8.png",
+        &png(W, H, 0, 8, &gray, false, None),
+        &gray_to_rgb(&gray),
+        3,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "gray16.png",
+        &png(W, H, 0, 16, &gray, false, None),
+        &gray_to_rgb(&gray),
+        3,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "graya.png",
+        &png(W, H, 4, 8, &gray_alpha, false, None),
+        &gray_alpha_rgba,
+        4,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "interlaced.png",
+        &png(W, H, 2, 8, &rgb, true, None),
+        &rgb,
+        3,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "interlaced16a.png",
+        &png(W, H, 6, 16, &rgba, true, None),
+        &rgba,
+        4,
+        40.0,
+    );
     // Palette: 256 colours along a ramp, indices from the luma.
     let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 2]).collect();
     let palette_rgb: Vec<u8> = gray.iter().flat_map(|&i| [i, 255 - i, i / 2]).collect();
-    assert_pyramid_matches("palette.png", &png(W, H, 3, 8, &gray, false, Some(&palette)), &palette_rgb, 3, 40.0);
+    assert_pyramid_matches(
+        "palette.png",
+        &png(W, H, 3, 8, &gray, false, Some(&palette)),
+        &palette_rgb,
+        3,
+        40.0,
+    );
 }
 
-fn tiff_with<C: colortype::ColorType>(big: bool, compression: Compression, data: &[C::Inner], rows_per_strip: Option<u32>) -> Vec<u8>
+fn tiff_with<C: colortype::ColorType>(
+    big: bool,
+    compression: Compression,
+    data: &[C::Inner],
+    rows_per_strip: Option<u32>,
+) -> Vec<u8>
 where
     [C::Inner]: tiff::encoder::TiffValue,
 {
     let mut out = std::io::Cursor::new(Vec::new());
     if big {
-        let mut enc = TiffEncoder::new_big(&mut out).unwrap().with_compression(compression);
+        let mut enc = TiffEncoder::new_big(&mut out)
+            .unwrap()
+            .with_compression(compression);
         let mut image = enc.new_image::<C>(W, H).unwrap();
         if let Some(r) = rows_per_strip {
             image.rows_per_strip(r).unwrap();
         }
         image.write_data(data).unwrap();
     } else {
-        let mut enc = TiffEncoder::new(&mut out).unwrap().with_compression(compression);
+        let mut enc = TiffEncoder::new(&mut out)
+            .unwrap()
+            .with_compression(compression);
         let mut image = enc.new_image::<C>(W, H).unwrap();
         if let Some(r) = rows_per_strip {
             image.rows_per_strip(r).unwrap();
@@ -127,17 +241,40 @@ fn tiff_strips_compressions_depths_and_bigtiff() {
     let rgba = photo(W, H, 4);
     let gray = rgb_to_gray(&rgb);
     let rgb16: Vec<u16> = rgb.iter().map(|&v| u16::from(v) * 257).collect();
-    assert_pyramid_matches("lzw.tif", &tiff_with::<colortype::RGB8>(false, Compression::Lzw, &rgb, Some(16)), &rgb, 3, 40.0);
     assert_pyramid_matches(
-        "deflate16.tif",
-        &tiff_with::<colortype::RGB16>(false, Compression::Deflate(DeflateLevel::Fast), &rgb16, Some(7)),
+        "lzw.tif",
+        &tiff_with::<colortype::RGB8>(false, Compression::Lzw, &rgb, Some(16)),
         &rgb,
         3,
         40.0,
     );
-    assert_pyramid_matches("packbits-gray.tif", &tiff_with::<colortype::Gray8>(false, Compression::Packbits, &gray, None), &gray_to_rgb(&gray), 3, 40.0);
+    assert_pyramid_matches(
+        "deflate16.tif",
+        &tiff_with::<colortype::RGB16>(
+            false,
+            Compression::Deflate(DeflateLevel::Fast),
+            &rgb16,
+            Some(7),
+        ),
+        &rgb,
+        3,
+        40.0,
+    );
+    assert_pyramid_matches(
+        "packbits-gray.tif",
+        &tiff_with::<colortype::Gray8>(false, Compression::Packbits, &gray, None),
+        &gray_to_rgb(&gray),
+        3,
+        40.0,
+    );
     // One uncompressed strip for the whole picture: read straight from the file.
-    assert_pyramid_matches("single-strip.tif", &tiff_with::<colortype::RGBA8>(false, Compression::Uncompressed, &rgba, Some(H)), &rgba, 4, 40.0);
+    assert_pyramid_matches(
+        "single-strip.tif",
+        &tiff_with::<colortype::RGBA8>(false, Compression::Uncompressed, &rgba, Some(H)),
+        &rgba,
+        4,
+        40.0,
+    );
     assert_pyramid_matches(
         "uncompressed16.tif",
         &tiff_with::<colortype::RGB16>(false, Compression::Uncompressed, &rgb16, Some(5)),
@@ -145,16 +282,46 @@ fn tiff_strips_compressions_depths_and_bigtiff() {
         3,
         40.0,
     );
-    assert_pyramid_matches("big-lzw.tif", &tiff_with::<colortype::RGB8>(true, Compression::Lzw, &rgb, Some(32)), &rgb, 3, 40.0);
-    let cmyk: Vec<u8> = rgb.chunks_exact(3).flat_map(|p| [255 - p[0], 255 - p[1], 255 - p[2], 0]).collect();
-    assert_pyramid_matches("cmyk.tif", &tiff_with::<colortype::CMYK8>(false, Compression::Lzw, &cmyk, None), &rgb, 3, 40.0);
+    assert_pyramid_matches(
+        "big-lzw.tif",
+        &tiff_with::<colortype::RGB8>(true, Compression::Lzw, &rgb, Some(32)),
+        &rgb,
+        3,
+        40.0,
+    );
+    let cmyk: Vec<u8> = rgb
+        .chunks_exact(3)
+        .flat_map(|p| [255 - p[0], 255 - p[1], 255 - p[2], 0])
+        .collect();
+    assert_pyramid_matches(
+        "cmyk.tif",
+        &tiff_with::<colortype::CMYK8>(false, Compression::Lzw, &cmyk, None),
+        &rgb,
+        3,
+        40.0,
+    );
 }
 
 #[test]
 fn tiff_tiles_and_jpeg_in_tiff() {
     let rgb = photo(W, H, 3);
     let raw = |chunk: &[u8], _: u32, _: u32| chunk.to_vec();
-    let tiled = tiff_by_hand(W, H, 3, &rgb, Chunks::Tiles { width: 64, height: 48 }, 1, 2, None, &raw);
+    let tiled = tiff_by_hand(
+        &TiffSpec {
+            width: W,
+            height: H,
+            channels: 3,
+            samples: &rgb,
+            chunks: Chunks::Tiles {
+                width: 64,
+                height: 48,
+            },
+            compression: 1,
+            photometric: 2,
+            orientation: None,
+        },
+        &raw,
+    );
     assert_pyramid_matches("tiled.tif", &tiled, &rgb, 3, 40.0);
     let deflate = |chunk: &[u8], _: u32, _: u32| {
         use std::io::Write;
@@ -162,13 +329,48 @@ fn tiff_tiles_and_jpeg_in_tiff() {
         z.write_all(chunk).unwrap();
         z.finish().unwrap()
     };
-    let tiled_deflate = tiff_by_hand(W, H, 3, &rgb, Chunks::Tiles { width: 128, height: 128 }, 8, 2, None, &deflate);
+    let tiled_deflate = tiff_by_hand(
+        &TiffSpec {
+            width: W,
+            height: H,
+            channels: 3,
+            samples: &rgb,
+            chunks: Chunks::Tiles {
+                width: 128,
+                height: 128,
+            },
+            compression: 8,
+            photometric: 2,
+            orientation: None,
+        },
+        &deflate,
+    );
     assert_pyramid_matches("tiled-deflate.tif", &tiled_deflate, &rgb, 3, 40.0);
     // JPEG-in-TIFF (compression 7), each strip a complete YCbCr JPEG.
     let jpeg_strip = |chunk: &[u8], w: u32, h: u32| {
-        jpeg(w, h, chunk, JpegKind { quality: 98, ..JpegKind::default() })
+        jpeg(
+            w,
+            h,
+            chunk,
+            JpegKind {
+                quality: 98,
+                ..JpegKind::default()
+            },
+        )
     };
-    let jpeg_tiff = tiff_by_hand(W, H, 3, &rgb, Chunks::Strips { rows: 64 }, 7, 6, None, &jpeg_strip);
+    let jpeg_tiff = tiff_by_hand(
+        &TiffSpec {
+            width: W,
+            height: H,
+            channels: 3,
+            samples: &rgb,
+            chunks: Chunks::Strips { rows: 64 },
+            compression: 7,
+            photometric: 6,
+            orientation: None,
+        },
+        &jpeg_strip,
+    );
     assert_pyramid_matches("jpeg-in.tif", &jpeg_tiff, &rgb, 3, 38.0);
 }
 
@@ -177,10 +379,20 @@ fn webp_lossless_with_and_without_alpha() {
     for channels in [3usize, 4] {
         let px = photo(W, H, channels);
         let mut bytes = Vec::new();
-        let color = if channels == 4 { image::ExtendedColorType::Rgba8 } else { image::ExtendedColorType::Rgb8 };
+        let color = if channels == 4 {
+            image::ExtendedColorType::Rgba8
+        } else {
+            image::ExtendedColorType::Rgb8
+        };
         image::codecs::webp::WebPEncoder::new_lossless(&mut bytes)
             .encode(&px, W, H, color)
             .unwrap();
-        assert_pyramid_matches(&format!("lossless{channels}.webp"), &bytes, &px, channels, 40.0);
+        assert_pyramid_matches(
+            &format!("lossless{channels}.webp"),
+            &bytes,
+            &px,
+            channels,
+            40.0,
+        );
     }
 }

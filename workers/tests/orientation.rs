@@ -1,5 +1,6 @@
 //! EXIF orientations 1–8 (JPEG APP1, PNG eXIf-less TIFF tag): the tiles show the picture
 //! upright, compared pixel by pixel with an independently rotated reference.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 
@@ -53,7 +54,16 @@ fn jpeg_exif_orientations_1_to_8() {
     let px = photo(w, h, 3);
     let dir = scratch();
     for o in 1..=8u16 {
-        let bytes = jpeg(w, h, &px, JpegKind { orientation: Some(o), quality: 98, ..JpegKind::default() });
+        let bytes = jpeg(
+            w,
+            h,
+            &px,
+            JpegKind {
+                orientation: Some(o),
+                quality: 98,
+                ..JpegKind::default()
+            },
+        );
         let (_, _, decoded) = decode_reference(&bytes, 3); // the image crate ignores EXIF here
         let (ew, eh, expected) = upright(&decoded, w, h, o);
         let path = write(dir.path(), &format!("o{o}.jpg"), &bytes);
@@ -63,7 +73,10 @@ fn jpeg_exif_orientations_1_to_8() {
         assert!(db >= 40.0, "orientation {o}: PSNR {db:.1}");
         // And it is not merely similar to the unrotated picture.
         if o != 1 && (tw, th) == (w, h) {
-            assert!(psnr(&got, &decoded) < 30.0, "orientation {o} left the picture as it was");
+            assert!(
+                psnr(&got, &decoded) < 30.0,
+                "orientation {o} left the picture as it was"
+            );
         }
     }
 }
@@ -75,11 +88,26 @@ fn tiff_orientation_tag() {
     let dir = scratch();
     let raw = |chunk: &[u8], _: u32, _: u32| chunk.to_vec();
     for o in [3u16, 6, 8] {
-        let bytes = tiff_by_hand(w, h, 3, &px, Chunks::Strips { rows: 16 }, 1, 2, Some(o), &raw);
+        let bytes = tiff_by_hand(
+            &TiffSpec {
+                width: w,
+                height: h,
+                channels: 3,
+                samples: &px,
+                chunks: Chunks::Strips { rows: 16 },
+                compression: 1,
+                photometric: 2,
+                orientation: Some(o),
+            },
+            &raw,
+        );
         let path = write(dir.path(), &format!("o{o}.tif"), &bytes);
         let (ew, eh, expected) = upright(&px, w, h, o);
         let (tw, th, got) = top_tile(&path, w, h);
         assert_eq!((tw, th), (ew, eh), "orientation {o}");
-        assert_eq!(got, expected, "orientation {o}: lossless input, exact pixels");
+        assert_eq!(
+            got, expected,
+            "orientation {o}: lossless input, exact pixels"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Exact tile counts, edge-tile sizes for odd dimensions, the DZI descriptor and the IIIF
 //! info.json with every URL it promises actually stored.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 
@@ -19,7 +20,13 @@ fn tile_png(w: u32, h: u32, options: &TileOptions) -> (MemorySink, hugepic_worke
 
 #[test]
 fn counts_and_edge_sizes_for_odd_dimensions() {
-    for (w, h, tile, overlap) in [(1, 1, 256, 0), (257, 255, 256, 0), (4097, 3, 256, 0), (600, 300, 254, 1), (513, 769, 128, 2)] {
+    for (w, h, tile, overlap) in [
+        (1, 1, 256, 0),
+        (257, 255, 256, 0),
+        (4097, 3, 256, 0),
+        (600, 300, 254, 1),
+        (513, 769, 128, 2),
+    ] {
         let options = TileOptions {
             tile_size: tile,
             overlap,
@@ -29,7 +36,10 @@ fn counts_and_edge_sizes_for_odd_dimensions() {
         let (sink, summary) = tile_png(w, h, &options);
         let plan = PyramidPlan::new(w, h, tile, overlap).unwrap();
         let objects = sink.objects();
-        let dzi_tiles = objects.keys().filter(|k| k.starts_with("image_files/")).count() as u64;
+        let dzi_tiles = objects
+            .keys()
+            .filter(|k| k.starts_with("image_files/"))
+            .count() as u64;
         // Counted independently of the engine: per level, ceil(size / tile) in each direction.
         let mut expected = 0u64;
         let levels = (f64::from(w.max(h))).log2().ceil() as u32 + 1;
@@ -43,7 +53,9 @@ fn counts_and_edge_sizes_for_odd_dimensions() {
         assert_eq!(dzi_tiles, expected, "{w}×{h} DZI tile count");
         let iiif_tiles: std::collections::BTreeSet<String> = objects
             .keys()
-            .filter(|k| k.starts_with("iiif/") && !k.starts_with("iiif/full") && !k.ends_with(".json"))
+            .filter(|k| {
+                k.starts_with("iiif/") && !k.starts_with("iiif/full") && !k.ends_with(".json")
+            })
             .cloned()
             .collect();
         // The IIIF URLs a client derives from scale factors; on thin edges two levels can
@@ -56,7 +68,11 @@ fn counts_and_edge_sizes_for_odd_dimensions() {
                 for x in (0..u64::from(w)).step_by(span as usize) {
                     let rw = span.min(u64::from(w) - x);
                     let rh = span.min(u64::from(h) - y);
-                    want.insert(format!("iiif/{x},{y},{rw},{rh}/{},{}/0/default.jpg", rw.div_ceil(s), rh.div_ceil(s)));
+                    want.insert(format!(
+                        "iiif/{x},{y},{rw},{rh}/{},{}/0/default.jpg",
+                        rw.div_ceil(s),
+                        rh.div_ceil(s)
+                    ));
                 }
             }
         }
@@ -90,7 +106,14 @@ fn dzi_descriptor_and_iiif_info() {
     let (sink, _) = tile_png(w, h, &options);
     let objects = sink.objects();
     let xml = String::from_utf8(objects["image.dzi"].clone()).unwrap();
-    for needle in ["Format=\"jpg\"", "Overlap=\"0\"", "TileSize=\"256\"", "Width=\"1000\"", "Height=\"700\"", "http://schemas.microsoft.com/deepzoom/2008"] {
+    for needle in [
+        "Format=\"jpg\"",
+        "Overlap=\"0\"",
+        "TileSize=\"256\"",
+        "Width=\"1000\"",
+        "Height=\"700\"",
+        "http://schemas.microsoft.com/deepzoom/2008",
+    ] {
         assert!(xml.contains(needle), "{needle} in {xml}");
     }
     let info: serde_json::Value = serde_json::from_slice(&objects[iiif::INFO_KEY]).unwrap();
@@ -98,19 +121,40 @@ fn dzi_descriptor_and_iiif_info() {
     assert_eq!(info["id"], "https://pics.example/iiif/abc");
     assert_eq!(info["type"], "ImageService3");
     assert_eq!(info["profile"], "level0");
-    assert_eq!((info["width"].as_u64(), info["height"].as_u64()), (Some(1000), Some(700)));
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(1000), Some(700))
+    );
     let tiles = &info["tiles"][0];
     assert_eq!(tiles["width"], 256);
-    let factors: Vec<u64> = tiles["scaleFactors"].as_array().unwrap().iter().filter_map(|v| v.as_u64()).collect();
+    let factors: Vec<u64> = tiles["scaleFactors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .collect();
     assert_eq!(factors, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
     // Every size it lists is stored at full/{w},{h}, and full/max exists.
     for size in info["sizes"].as_array().unwrap() {
-        let key = format!("iiif/full/{},{}/0/default.jpg", size["width"], size["height"]);
+        let key = format!(
+            "iiif/full/{},{}/0/default.jpg",
+            size["width"], size["height"]
+        );
         let (tw, th, _) = decode_tile(objects.get(&key).unwrap_or_else(|| panic!("{key}")), 3);
-        assert_eq!((u64::from(tw), u64::from(th)), (size["width"].as_u64().unwrap(), size["height"].as_u64().unwrap()));
+        assert_eq!(
+            (u64::from(tw), u64::from(th)),
+            (
+                size["width"].as_u64().unwrap(),
+                size["height"].as_u64().unwrap()
+            )
+        );
     }
     let (mw, mh, _) = decode_tile(&objects["iiif/full/max/0/default.jpg"], 3);
-    assert_eq!((mw, mh), (1000, 700), "a picture under the cap is offered whole");
+    assert_eq!(
+        (mw, mh),
+        (1000, 700),
+        "a picture under the cap is offered whole"
+    );
     // Every tile URL a IIIF client would compute from info.json is stored.
     for &s in &factors {
         let span = 256 * s;
@@ -120,7 +164,11 @@ fn dzi_descriptor_and_iiif_info() {
             while x < u64::from(w) {
                 let rw = span.min(u64::from(w) - x);
                 let rh = span.min(u64::from(h) - y);
-                let key = format!("iiif/{x},{y},{rw},{rh}/{},{}/0/default.jpg", rw.div_ceil(s), rh.div_ceil(s));
+                let key = format!(
+                    "iiif/{x},{y},{rw},{rh}/{},{}/0/default.jpg",
+                    rw.div_ceil(s),
+                    rh.div_ceil(s)
+                );
                 assert!(objects.contains_key(&key), "missing {key}");
                 x += span;
             }

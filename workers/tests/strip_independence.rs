@@ -2,6 +2,7 @@
 //! chunks or all at once gives identical strips on every level, equal to the golden
 //! checksum recorded in `golden/pyramid.txt` (set `HUGEPIC_UPDATE_GOLDEN=1` to rewrite it
 //! after an intended change).
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 
@@ -9,7 +10,14 @@ use common::photo;
 use hugepic_workers::pyramid::{Output, Pyramid, PyramidPlan};
 
 /// FNV-1a over every strip's position and pixels, in the order strips are emitted per level.
-fn pyramid_checksum(w: u32, h: u32, channels: usize, tile: u32, overlap: u32, chunk_rows: usize) -> u64 {
+fn pyramid_checksum(
+    w: u32,
+    h: u32,
+    channels: usize,
+    tile: u32,
+    overlap: u32,
+    chunk_rows: usize,
+) -> u64 {
     let plan = PyramidPlan::new(w, h, tile, overlap).unwrap();
     let px = photo(w, h, channels);
     let mut pyramid = Pyramid::new(&plan, channels);
@@ -64,11 +72,15 @@ fn strips_do_not_depend_on_chunking() {
 
 #[test]
 fn golden_checksums() {
-    let golden_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pyramid.txt");
+    let golden_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pyramid.txt");
     let lines: Vec<String> = CASES
         .iter()
         .map(|&(w, h, c, tile, overlap)| {
-            format!("{w}x{h}x{c} tile={tile} overlap={overlap} {:016x}", pyramid_checksum(w, h, c, tile, overlap, 16))
+            format!(
+                "{w}x{h}x{c} tile={tile} overlap={overlap} {:016x}",
+                pyramid_checksum(w, h, c, tile, overlap, 16)
+            )
         })
         .collect();
     let current = lines.join("\n") + "\n";
@@ -76,5 +88,8 @@ fn golden_checksums() {
         std::fs::write(&golden_path, &current).unwrap();
     }
     let golden = std::fs::read_to_string(&golden_path).expect("golden/pyramid.txt exists");
-    assert_eq!(current, golden, "pyramid pixels changed; if intended, rerun with HUGEPIC_UPDATE_GOLDEN=1");
+    assert_eq!(
+        current, golden,
+        "pyramid pixels changed; if intended, rerun with HUGEPIC_UPDATE_GOLDEN=1"
+    );
 }

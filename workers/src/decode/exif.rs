@@ -44,14 +44,22 @@ mod tests {
     use super::*;
 
     fn exif(big_endian: bool, orientation: u16) -> Vec<u8> {
-        let mut v = b"Exif\0\0".to_vec();
-        let (w16, w32): (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]) = if big_endian {
-            v.extend_from_slice(b"MM\0*");
-            (u16::to_be_bytes, u32::to_be_bytes)
-        } else {
-            v.extend_from_slice(b"II*\0");
-            (u16::to_le_bytes, u32::to_le_bytes)
+        let w16 = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
         };
+        let w32 = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut v = b"Exif\0\0".to_vec();
+        v.extend_from_slice(if big_endian { b"MM\0*" } else { b"II*\0" });
         v.extend_from_slice(&w32(8));
         v.extend_from_slice(&w16(1));
         v.extend_from_slice(&w16(0x0112));
@@ -75,6 +83,9 @@ mod tests {
         for cut in 0..full.len() {
             let _ = orientation_from_exif(&full[..cut]);
         }
-        assert_eq!(orientation_from_exif(b"Exif\0\0II*\0\xff\xff\xff\xff"), None);
+        assert_eq!(
+            orientation_from_exif(b"Exif\0\0II*\0\xff\xff\xff\xff"),
+            None
+        );
     }
 }

@@ -128,7 +128,11 @@ impl Oriented {
 
     /// Reads the whole source once, writing it as tiles to a temporary file.
     fn spill(&mut self) -> Result<Spill, TileError> {
-        let (w, h, c) = (self.inner.width(), self.inner.height(), self.inner.channels());
+        let (w, h, c) = (
+            self.inner.width(),
+            self.inner.height(),
+            self.inner.channels(),
+        );
         let across = w.div_ceil(SPILL_TILE);
         let down = h.div_ceil(SPILL_TILE);
         let mut file = tempfile::tempfile()?;
@@ -158,7 +162,11 @@ impl Oriented {
         if self.spill.is_none() {
             self.spill = Some(self.spill()?);
         }
-        let (w, h, c) = (self.inner.width(), self.inner.height(), self.inner.channels());
+        let (w, h, c) = (
+            self.inner.width(),
+            self.inner.height(),
+            self.inner.channels(),
+        );
         let out_w = self.width() as usize;
         let tile_bytes = self.tile_bytes();
         let orientation = self.orientation;
@@ -169,7 +177,11 @@ impl Oriented {
         // The source tiles that make up output band k, and the output row it starts at.
         let (tiles, band_rows): (Vec<(u32, u32)>, u32) = if orientation.swaps_axes() {
             let (_, y_first) = orientation.map(0, 0, w, h);
-            let col = if y_first == 0 { k } else { spill.across - 1 - k };
+            let col = if y_first == 0 {
+                k
+            } else {
+                spill.across - 1 - k
+            };
             let cols = SPILL_TILE.min(w - col * SPILL_TILE);
             ((0..spill.down).map(|ty| (col, ty)).collect(), cols)
         } else {
@@ -183,9 +195,9 @@ impl Oriented {
         let mut tile = vec![0u8; t * t * c];
         let band_start = self.band_start + self.band_rows;
         for &(tx, ty) in &tiles {
-            spill
-                .file
-                .seek(SeekFrom::Start(u64::from(ty * spill.across + tx) * tile_bytes))?;
+            spill.file.seek(SeekFrom::Start(
+                u64::from(ty * spill.across + tx) * tile_bytes,
+            ))?;
             spill.file.read_exact(&mut tile)?;
             let cols = SPILL_TILE.min(w - tx * SPILL_TILE);
             let rows = SPILL_TILE.min(h - ty * SPILL_TILE);

@@ -20,7 +20,10 @@ pub fn expand_gray(src: &[u8], gray_channels: usize, out: &mut [u8]) {
 /// Adobe-style files that store 255 for "no ink".
 pub fn cmyk_to_rgb(src: &[u8], channels: usize, inverted: bool, out: &mut [u8]) {
     let out_channels = if channels == 5 { 4 } else { 3 };
-    for (o, p) in out.chunks_exact_mut(out_channels).zip(src.chunks_exact(channels)) {
+    for (o, p) in out
+        .chunks_exact_mut(out_channels)
+        .zip(src.chunks_exact(channels))
+    {
         let (c, m, y, k) = if inverted {
             (p[0], p[1], p[2], p[3])
         } else {

@@ -67,7 +67,9 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         ColorType::Rgb => 3,
         ColorType::Rgba => 4,
         ColorType::Indexed => {
-            return Err(TileError::Corrupt("PNG palette could not be expanded".into()))
+            return Err(TileError::Corrupt(
+                "PNG palette could not be expanded".into(),
+            ))
         }
     };
     let rows = if interlaced {
@@ -97,7 +99,7 @@ impl RowSource for PngSource {
         self.height
     }
     fn channels(&self) -> usize {
-        if self.decoded_channels % 2 == 0 {
+        if self.decoded_channels.is_multiple_of(2) {
             4
         } else {
             3
@@ -111,7 +113,9 @@ impl RowSource for PngSource {
                 Rows::Streaming(reader) => reader
                     .next_row()
                     .map_err(decoding_error)?
-                    .ok_or_else(|| TileError::Truncated("the PNG has fewer rows than its header says".into()))?
+                    .ok_or_else(|| {
+                        TileError::Truncated("the PNG has fewer rows than its header says".into())
+                    })?
                     .data(),
                 Rows::Buffered(buffer, next) => {
                     let start = *next * in_row;

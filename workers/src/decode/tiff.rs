@@ -105,9 +105,12 @@ struct TiffSource {
 pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orientation), TileError> {
     let file = BufReader::with_capacity(1 << 16, File::open(path)?);
     let mut tiff_limits = tiff::decoder::Limits::default();
-    tiff_limits.decoding_buffer_size = usize::try_from(limits.memory_budget_bytes).unwrap_or(usize::MAX);
+    tiff_limits.decoding_buffer_size =
+        usize::try_from(limits.memory_budget_bytes).unwrap_or(usize::MAX);
     tiff_limits.intermediate_buffer_size = tiff_limits.decoding_buffer_size;
-    let mut decoder = Decoder::new(file).map_err(tiff_error)?.with_limits(tiff_limits);
+    let mut decoder = Decoder::new(file)
+        .map_err(tiff_error)?
+        .with_limits(tiff_limits);
     let (width, height) = decoder.dimensions().map_err(tiff_error)?;
     limits.check_dimensions(u64::from(width), u64::from(height))?;
     let color = decoder.colortype().map_err(tiff_error)?;
@@ -173,7 +176,9 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
             .unwrap_or(height)
             .clamp(1, height);
         if (strip_offsets.len() as u64) < u64::from(height.div_ceil(rows_per_strip)) {
-            return Err(TileError::Corrupt("TIFF has fewer strips than rows need".into()));
+            return Err(TileError::Corrupt(
+                "TIFF has fewer strips than rows need".into(),
+            ));
         }
         Reading::Raw {
             file: BufReader::with_capacity(1 << 16, File::open(path)?),
@@ -285,7 +290,11 @@ impl TiffSource {
                     let top = index * *chunk_height;
                     let rows = (*chunk_height).min(self.height - top);
                     *band = vec![0u8; rows as usize * row_len];
-                    let across = if *tiled { self.width.div_ceil(*chunk_width) } else { 1 };
+                    let across = if *tiled {
+                        self.width.div_ceil(*chunk_width)
+                    } else {
+                        1
+                    };
                     let per_plane = if *tiled {
                         across * self.height.div_ceil(*chunk_height)
                     } else {
@@ -323,7 +332,8 @@ impl TiffSource {
                 }
                 let start = (y - *band_top) as usize * row_len;
                 self.row_samples.clear();
-                self.row_samples.extend_from_slice(&band[start..start + row_len]);
+                self.row_samples
+                    .extend_from_slice(&band[start..start + row_len]);
             }
         }
         if self.white_is_zero && matches!(self.kind, Kind::Gray | Kind::GrayAlpha) {
@@ -374,7 +384,9 @@ fn ycbcr_to_rgb(src: &[u8], out: &mut [u8]) {
         let cb = f32::from(p[1]) - 128.0;
         let cr = f32::from(p[2]) - 128.0;
         o[0] = (y + 1.402 * cr).round().clamp(0.0, 255.0) as u8;
-        o[1] = (y - 0.344_136 * cb - 0.714_136 * cr).round().clamp(0.0, 255.0) as u8;
+        o[1] = (y - 0.344_136 * cb - 0.714_136 * cr)
+            .round()
+            .clamp(0.0, 255.0) as u8;
         o[2] = (y + 1.772 * cb).round().clamp(0.0, 255.0) as u8;
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::plan::PyramidPlan;
-use super::pool::{BufferPool, PooledPixels};
+use super::pool::{PooledPixels, StripBuffers};
 use super::shrink::Accumulator;
 
 /// The rows of one tile row of one level, with overlap; tiles are cut from it.
@@ -61,16 +61,26 @@ pub struct Level {
     shrunk: Vec<u8>,
     /// Small enough to be offered whole: every row is also handed out as it arrives.
     whole: bool,
-    pool: BufferPool,
+    buffers: Arc<StripBuffers>,
 }
 
 impl Level {
     /// An empty level `index` of `plan`; its rows are handed out one by one too when its
     /// long side ≤ `whole_max_side`.
-    pub fn new(plan: &PyramidPlan, index: u32, channels: usize, whole_max_side: u32, pool: BufferPool) -> Self {
+    pub fn new(
+        plan: &PyramidPlan,
+        index: u32,
+        channels: usize,
+        whole_max_side: u32,
+        buffers: Arc<StripBuffers>,
+    ) -> Self {
         let (width, height) = plan.level_size(index);
         let (_, tile_rows) = plan.grid(index);
-        let (below_width, _) = if index > 0 { plan.level_size(index - 1) } else { (0, 0) };
+        let (below_width, _) = if index > 0 {
+            plan.level_size(index - 1)
+        } else {
+            (0, 0)
+        };
         Level {
             plan: plan.clone(),
             index,
@@ -78,28 +88,26 @@ impl Level {
             height,
             channels,
             tile_rows,
-            strip: pool.take(Self::strip_capacity(plan, width, channels)),
+            strip: buffers.take(),
             strip_top: 0,
             rows_seen: 0,
             next_tile_row: 0,
             shrink: (index > 0).then(|| Accumulator::new(below_width as usize, channels)),
             shrunk: vec![0; below_width as usize * channels],
             whole: width.max(height) <= whole_max_side,
-            pool,
+            buffers,
         }
     }
 
-    fn strip_capacity(plan: &PyramidPlan, width: u32, channels: usize) -> usize {
+    /// Bytes of one strip of a level `width` pixels wide.
+    pub fn strip_capacity(plan: &PyramidPlan, width: u32, channels: usize) -> usize {
         (plan.tile_size + 2 * plan.overlap) as usize * width as usize * channels
     }
 
-    /// Bytes this level holds at most (strip, sums); strips already handed out are the
-    /// caller's to count.
+    /// Bytes of the shrink sums and row; strips are counted by their buffers.
     pub fn planned_memory(plan: &PyramidPlan, index: u32, channels: usize) -> u64 {
         let (width, _) = plan.level_size(index);
-        let strip = Self::strip_capacity(plan, width, channels) as u64;
-        let sums = u64::from(width.div_ceil(2)) * channels as u64 * 5;
-        strip + sums
+        u64::from(width.div_ceil(2)) * channels as u64 * 5
     }
 
     /// Level number.
@@ -166,7 +174,7 @@ impl Level {
         } else {
             end
         };
-        let mut next = self.pool.take(Self::strip_capacity(&self.plan, self.width, self.channels));
+        let mut next = self.buffers.take();
         next.extend_from_slice(&self.strip[(next_start - self.strip_top) as usize * row_bytes..]);
         let pixels = std::mem::replace(&mut self.strip, next);
         debug_assert_eq!(start, self.strip_top);
@@ -177,7 +185,7 @@ impl Level {
             rows: end - start,
             width: self.width,
             channels: self.channels,
-            pixels: Arc::new(self.pool.lend(pixels)),
+            pixels: Arc::new(self.buffers.lend(pixels)),
         }));
         self.strip_top = next_start;
         self.next_tile_row += 1;

@@ -50,7 +50,11 @@ impl Limits {
     /// Refuses a buffer of `bytes` for `what` when it alone is over the budget.
     pub fn check_buffer(&self, what: &str, bytes: u64) -> Result<(), TileError> {
         if bytes > self.memory_budget_bytes {
-            return Err(TileError::over_budget(what, bytes, self.memory_budget_bytes));
+            return Err(TileError::over_budget(
+                what,
+                bytes,
+                self.memory_budget_bytes,
+            ));
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ pub use layout::{Layout, TileKey};
 pub use level::{Level, Output, Strip};
 pub use limits::{Limits, DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_BUDGET_BYTES};
 pub use plan::{PyramidPlan, Rect};
-pub use pool::{BufferPool, PooledPixels};
+pub use pool::{PooledPixels, StripBuffers};
 pub use resample::{resize_area, RowResizer};
 
 /// Levels whose long side is at most this are also offered whole, row by row, for the
@@ -29,15 +29,29 @@ pub struct Pyramid {
 }
 
 impl Pyramid {
-    /// Builds every level's buffers for `plan`, with `channels` 3 (RGB) or 4 (RGBA).
+    /// Builds every level for `plan`, with `channels` 3 (RGB) or 4 (RGBA); strip buffers
+    /// are allocated as needed, however long the consumer keeps strips.
     pub fn new(plan: &PyramidPlan, channels: usize) -> Self {
-        Self::with_pool(plan, channels, BufferPool::default())
+        Self::with_buffers(plan, channels, |l| {
+            StripBuffers::unbounded(Self::strip_bytes(plan, l, channels))
+        })
     }
 
-    /// Like `new`, with strip buffers from (and back to) `pool`.
-    pub fn with_pool(plan: &PyramidPlan, channels: usize, pool: BufferPool) -> Self {
+    /// Like `new`, but each level has `1 + in_flight(level)` strip buffers, allocated now;
+    /// a level waits for the consumer to drop an old strip before handing out another.
+    pub fn bounded(plan: &PyramidPlan, channels: usize, in_flight: impl Fn(u32) -> usize) -> Self {
+        Self::with_buffers(plan, channels, |l| {
+            StripBuffers::bounded(Self::strip_bytes(plan, l, channels), 1 + in_flight(l))
+        })
+    }
+
+    fn with_buffers(
+        plan: &PyramidPlan,
+        channels: usize,
+        buffers: impl Fn(u32) -> std::sync::Arc<StripBuffers>,
+    ) -> Self {
         let levels = (0..=plan.max_level)
-            .map(|l| Level::new(plan, l, channels, WHOLE_MAX_SIDE, pool.clone()))
+            .map(|l| Level::new(plan, l, channels, WHOLE_MAX_SIDE, buffers(l)))
             .collect();
         Pyramid {
             levels,
@@ -65,10 +79,22 @@ impl Pyramid {
         self.levels.iter().all(Level::is_complete)
     }
 
-    /// Bytes held by strips and row buffers at their fullest: what grows with the width.
-    pub fn planned_memory(plan: &PyramidPlan, channels: usize) -> u64 {
+    /// Bytes of one strip of `level`.
+    pub fn strip_bytes(plan: &PyramidPlan, level: u32, channels: usize) -> usize {
+        Level::strip_capacity(plan, plan.level_size(level).0, channels)
+    }
+
+    /// Bytes a `bounded` pyramid holds: strips and row buffers, all set by the width.
+    pub fn planned_memory(
+        plan: &PyramidPlan,
+        channels: usize,
+        in_flight: impl Fn(u32) -> usize,
+    ) -> u64 {
         (0..=plan.max_level)
-            .map(|l| Level::planned_memory(plan, l, channels))
+            .map(|l| {
+                Level::planned_memory(plan, l, channels)
+                    + (1 + in_flight(l)) as u64 * Self::strip_bytes(plan, l, channels) as u64
+            })
             .sum()
     }
 }

@@ -155,9 +155,15 @@ mod tests {
     fn overlap_borrows_from_existing_neighbours_only() {
         let plan = PyramidPlan::new(600, 300, 254, 1).unwrap();
         let first = plan.tile_rect(plan.max_level, 0, 0, 1);
-        assert_eq!((first.x, first.width, first.y, first.height), (0, 255, 0, 255));
+        assert_eq!(
+            (first.x, first.width, first.y, first.height),
+            (0, 255, 0, 255)
+        );
         let middle = plan.tile_rect(plan.max_level, 1, 1, 1);
-        assert_eq!((middle.x, middle.width, middle.y, middle.height), (253, 256, 253, 47));
+        assert_eq!(
+            (middle.x, middle.width, middle.y, middle.height),
+            (253, 256, 253, 47)
+        );
         let last = plan.tile_rect(plan.max_level, 2, 0, 1);
         assert_eq!((last.x, last.width), (507, 93));
     }

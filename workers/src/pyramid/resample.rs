@@ -53,9 +53,13 @@ impl RowResizer {
             for &(sx, w) in taps {
                 let p = &row[sx * c..sx * c + c];
                 let a = if c == 4 { f32::from(p[3]) / 255.0 } else { 1.0 };
-                for i in 0..c {
-                    let v = if i < 3 { f32::from(p[i]) * a } else { f32::from(p[i]) };
-                    self.row[x * c + i] += v * w;
+                for (i, (sum, &v)) in self.row[x * c..x * c + c].iter_mut().zip(p).enumerate() {
+                    let v = if i < 3 {
+                        f32::from(v) * a
+                    } else {
+                        f32::from(v)
+                    };
+                    *sum += v * w;
                 }
             }
         }
@@ -71,8 +75,14 @@ impl RowResizer {
             }
             oy += 1;
         }
-        while self.next_out < self.out_h && self.vertical[self.next_out].last().is_some_and(|t| t.0 <= y) {
-            let Some(sums) = self.sums.pop_front() else { break };
+        while self.next_out < self.out_h
+            && self.vertical[self.next_out]
+                .last()
+                .is_some_and(|t| t.0 <= y)
+        {
+            let Some(sums) = self.sums.pop_front() else {
+                break;
+            };
             for (o, px) in self.out.chunks_exact_mut(c).zip(sums.chunks_exact(c)) {
                 let a = if c == 4 { px[3] / 255.0 } else { 1.0 };
                 for i in 0..c {

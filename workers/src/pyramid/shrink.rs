@@ -35,7 +35,9 @@ impl Accumulator {
         let pairs = row.chunks_exact(2 * c);
         let tail = pairs.remainder();
         let sums_len = self.sums.len();
-        let (paired, last) = self.sums.split_at_mut(sums_len - if tail.is_empty() { 0 } else { c });
+        let (paired, last) = self
+            .sums
+            .split_at_mut(sums_len - if tail.is_empty() { 0 } else { c });
         if c == 3 {
             for (s, p) in paired.chunks_exact_mut(3).zip(pairs) {
                 let v = [
@@ -53,13 +55,22 @@ impl Accumulator {
             }
             if !tail.is_empty() {
                 for (s, &p) in last.iter_mut().zip(tail) {
-                    *s = if first { 2 * u32::from(p) } else { *s + 2 * u32::from(p) };
+                    *s = if first {
+                        2 * u32::from(p)
+                    } else {
+                        *s + 2 * u32::from(p)
+                    };
                 }
             }
         } else {
             let weigh = |p: &[u8]| {
                 let a = u32::from(p[3]);
-                [u32::from(p[0]) * a, u32::from(p[1]) * a, u32::from(p[2]) * a, a]
+                [
+                    u32::from(p[0]) * a,
+                    u32::from(p[1]) * a,
+                    u32::from(p[2]) * a,
+                    a,
+                ]
             };
             for (s, p) in paired.chunks_exact_mut(4).zip(pairs) {
                 let (x, y) = (weigh(&p[..4]), weigh(&p[4..]));

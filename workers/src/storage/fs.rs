@@ -70,7 +70,13 @@ fn write_linked(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let c_dir = CString::new(dir.as_os_str().as_bytes())?;
     let c_path = CString::new(path.as_os_str().as_bytes())?;
     // SAFETY: a plain open(2) of a NUL-terminated path; the descriptor is owned at once.
-    let fd = unsafe { libc::open(c_dir.as_ptr(), libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC, 0o644) };
+    let fd = unsafe {
+        libc::open(
+            c_dir.as_ptr(),
+            libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o644,
+        )
+    };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -81,7 +87,13 @@ fn write_linked(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     // SAFETY: linkat(2) on NUL-terminated paths; following the /proc link names the
     // unnamed inode, which works without CAP_DAC_READ_SEARCH.
     let linked = unsafe {
-        libc::linkat(libc::AT_FDCWD, proc_path.as_ptr(), libc::AT_FDCWD, c_path.as_ptr(), libc::AT_SYMLINK_FOLLOW)
+        libc::linkat(
+            libc::AT_FDCWD,
+            proc_path.as_ptr(),
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
     };
     if linked != 0 {
         return Err(std::io::Error::last_os_error());
@@ -102,17 +114,27 @@ mod tests {
     fn writes_nested_keys_and_refuses_escapes() {
         let dir = tempfile::tempdir().unwrap();
         let sink = FsSink::new(dir.path());
-        sink.put("image_files/3/0_1.jpg", b"abc", "image/jpeg").unwrap();
+        sink.put("image_files/3/0_1.jpg", b"abc", "image/jpeg")
+            .unwrap();
         assert!(sink.exists("image_files/3/0_1.jpg").unwrap());
-        assert_eq!(fs::read(dir.path().join("image_files/3/0_1.jpg")).unwrap(), b"abc");
+        assert_eq!(
+            fs::read(dir.path().join("image_files/3/0_1.jpg")).unwrap(),
+            b"abc"
+        );
         // Replacing goes through the rename path.
-        sink.put("image_files/3/0_1.jpg", b"defg", "image/jpeg").unwrap();
-        assert_eq!(fs::read(dir.path().join("image_files/3/0_1.jpg")).unwrap(), b"defg");
+        sink.put("image_files/3/0_1.jpg", b"defg", "image/jpeg")
+            .unwrap();
+        assert_eq!(
+            fs::read(dir.path().join("image_files/3/0_1.jpg")).unwrap(),
+            b"defg"
+        );
         assert!(!sink.exists("image_files/3/9_9.jpg").unwrap());
         for bad in ["../x", "/etc/passwd", "a//b", "a/./b", ""] {
             assert!(sink.put(bad, b"x", "text/plain").is_err(), "{bad}");
         }
-        let leftovers = fs::read_dir(dir.path().join("image_files/3")).unwrap().count();
+        let leftovers = fs::read_dir(dir.path().join("image_files/3"))
+            .unwrap()
+            .count();
         assert_eq!(leftovers, 1, "no temporary files are left behind");
     }
 }

@@ -28,6 +28,10 @@ impl TileSink for MemorySink {
     }
 
     fn exists(&self, key: &str) -> Result<bool, StorageError> {
-        Ok(self.objects.lock().map(|o| o.contains_key(key)).unwrap_or(false))
+        Ok(self
+            .objects
+            .lock()
+            .map(|o| o.contains_key(key))
+            .unwrap_or(false))
     }
 }

@@ -1,6 +1,6 @@
 //! Test pictures made in the test: synthetic photo-like pixels and writers for every
 //! input kind the engine reads, plus helpers to decode and compare tiles.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -66,7 +66,7 @@ pub fn jpeg(width: u32, height: u32, rgb: &[u8], kind: JpegKind) -> Vec<u8> {
     let (input_space, pixels): (ColorSpace, Vec<u8>) = match kind.components {
         1 => (
             ColorSpace::JCS_GRAYSCALE,
-            rgb.chunks_exact(3).map(|p| luma(p)).collect(),
+            rgb.chunks_exact(3).map(luma).collect(),
         ),
         4 | 5 => (
             ColorSpace::JCS_CMYK,
@@ -117,7 +117,15 @@ pub fn exif_orientation(orientation: u16) -> Vec<u8> {
 /// PNG of any colour type, 8 or 16 bits, optionally Adam7-interlaced. Written by hand so
 /// interlacing and absurd headers are possible. `samples` are 8-bit values per channel of
 /// `color` (0 gray, 2 RGB, 3 palette index, 4 gray+alpha, 6 RGBA); 16-bit repeats each byte.
-pub fn png(width: u32, height: u32, color: u8, depth: u8, samples: &[u8], interlaced: bool, palette: Option<&[u8]>) -> Vec<u8> {
+pub fn png(
+    width: u32,
+    height: u32,
+    color: u8,
+    depth: u8,
+    samples: &[u8],
+    interlaced: bool,
+    palette: Option<&[u8]>,
+) -> Vec<u8> {
     let channels = match color {
         0 | 3 => 1,
         4 => 2,
@@ -144,8 +152,15 @@ pub fn png(width: u32, height: u32, color: u8, depth: u8, samples: &[u8], interl
         }
     };
     if interlaced {
-        const PASSES: [(u32, u32, u32, u32); 7] =
-            [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+        const PASSES: [(u32, u32, u32, u32); 7] = [
+            (0, 0, 8, 8),
+            (4, 0, 8, 8),
+            (0, 4, 4, 8),
+            (2, 0, 4, 4),
+            (0, 2, 2, 4),
+            (1, 0, 2, 2),
+            (0, 1, 1, 2),
+        ];
         for (x0, y0, dx, dy) in PASSES {
             let xs: Vec<u32> = (x0..width).step_by(dx as usize).collect();
             let ys: Vec<u32> = (y0..height).step_by(dy as usize).collect();
@@ -162,7 +177,15 @@ pub fn png(width: u32, height: u32, color: u8, depth: u8, samples: &[u8], interl
 }
 
 /// Assembles PNG chunks: IHDR (as declared), optional PLTE, IDAT, IEND.
-pub fn png_from_parts(width: u32, height: u32, depth: u8, color: u8, interlaced: bool, palette: Option<&[u8]>, idat: &[u8]) -> Vec<u8> {
+pub fn png_from_parts(
+    width: u32,
+    height: u32,
+    depth: u8,
+    color: u8,
+    interlaced: bool,
+    palette: Option<&[u8]>,
+    idat: &[u8],
+) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&width.to_be_bytes());
@@ -197,21 +220,38 @@ pub enum Chunks {
 /// A little-endian TIFF written by hand: any chunk layout, compression code and
 /// photometric, each chunk's bytes made by `compress` from its raw interleaved samples
 /// (tiles padded to full size as the format requires). `samples` are 8-bit.
-pub fn tiff_by_hand(
-    width: u32,
-    height: u32,
-    channels: u16,
-    samples: &[u8],
-    chunks: Chunks,
-    compression: u16,
-    photometric: u16,
-    orientation: Option<u16>,
-    compress: &dyn Fn(&[u8], u32, u32) -> Vec<u8>,
-) -> Vec<u8> {
+pub struct TiffSpec<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u16,
+    pub samples: &'a [u8],
+    pub chunks: Chunks,
+    pub compression: u16,
+    pub photometric: u16,
+    pub orientation: Option<u16>,
+}
+
+/// Makes one chunk's stored bytes from its raw samples, width and height.
+pub type ChunkCodec<'a> = &'a dyn Fn(&[u8], u32, u32) -> Vec<u8>;
+
+pub fn tiff_by_hand(spec: &TiffSpec<'_>, compress: ChunkCodec<'_>) -> Vec<u8> {
+    let TiffSpec {
+        width,
+        height,
+        channels,
+        samples,
+        chunks,
+        compression,
+        photometric,
+        orientation,
+    } = *spec;
     let c = usize::from(channels);
     let (cw, ch, across, down) = match chunks {
         Chunks::Strips { rows } => (width, rows, 1, height.div_ceil(rows)),
-        Chunks::Tiles { width: tw, height: th } => (tw, th, width.div_ceil(tw), height.div_ceil(th)),
+        Chunks::Tiles {
+            width: tw,
+            height: th,
+        } => (tw, th, width.div_ceil(tw), height.div_ceil(th)),
     };
     let tiled = matches!(chunks, Chunks::Tiles { .. });
     let mut data = Vec::new();
@@ -279,7 +319,18 @@ pub fn tiff_by_hand(
     let mut entries: Vec<(u16, u16, u32, u32)> = vec![
         (256, 4, 1, width),
         (257, 4, 1, height),
-        (258, 3, u32::from(channels), if c == 1 { 8 } else if c == 2 { 8 | (8 << 16) } else { bits_at }),
+        (
+            258,
+            3,
+            u32::from(channels),
+            if c == 1 {
+                8
+            } else if c == 2 {
+                8 | (8 << 16)
+            } else {
+                bits_at
+            },
+        ),
         (259, 3, 1, u32::from(compression)),
         (262, 3, 1, u32::from(photometric)),
         (277, 3, 1, u32::from(channels)),
@@ -326,7 +377,11 @@ pub fn tiff_by_hand(
 pub fn decode_tile(bytes: &[u8], channels: usize) -> (u32, u32, Vec<u8>) {
     let img = image::load_from_memory(bytes).expect("tile decodes");
     let (w, h) = (img.width(), img.height());
-    let px = if channels == 4 { img.to_rgba8().into_raw() } else { img.to_rgb8().into_raw() };
+    let px = if channels == 4 {
+        img.to_rgba8().into_raw()
+    } else {
+        img.to_rgb8().into_raw()
+    };
     (w, h, px)
 }
 
@@ -338,13 +393,23 @@ pub fn decode_reference(bytes: &[u8], channels: usize) -> (u32, u32, Vec<u8>) {
         .decode()
         .expect("reference decodes");
     let (w, h) = (img.width(), img.height());
-    let px = if channels == 4 { img.to_rgba8().into_raw() } else { img.to_rgb8().into_raw() };
+    let px = if channels == 4 {
+        img.to_rgba8().into_raw()
+    } else {
+        img.to_rgb8().into_raw()
+    };
     (w, h, px)
 }
 
 /// Area-average reference of level `level` of a `max_level` pyramid: each output pixel
 /// the mean of the source block it covers (alpha-weighted colour when `channels` is 4).
-pub fn reference_level(px: &[u8], w: u32, h: u32, channels: usize, shift: u32) -> (u32, u32, Vec<u8>) {
+pub fn reference_level(
+    px: &[u8],
+    w: u32,
+    h: u32,
+    channels: usize,
+    shift: u32,
+) -> (u32, u32, Vec<u8>) {
     if shift == 0 {
         return (w, h, px.to_vec());
     }
@@ -369,7 +434,11 @@ pub fn reference_level(px: &[u8], w: u32, h: u32, channels: usize, shift: u32) -
             }
             let o = &mut out[(ly as usize * lw as usize + lx as usize) * channels..][..channels];
             for i in 0..3 {
-                o[i] = if alpha > 0.0 { (sums[i] / alpha).round() as u8 } else { 0 };
+                o[i] = if alpha > 0.0 {
+                    (sums[i] / alpha).round() as u8
+                } else {
+                    0
+                };
             }
             if channels == 4 {
                 o[3] = (alpha / n).round() as u8;

@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(info["profile"], "level0");
         assert_eq!(info["width"], 5000);
         assert_eq!(info["tiles"][0]["width"], 256);
-        assert_eq!(info["tiles"][0]["scaleFactors"].as_array().unwrap().len(), 14);
+        assert_eq!(
+            info["tiles"][0]["scaleFactors"].as_array().unwrap().len(),
+            14
+        );
         assert_eq!(info["sizes"][1]["width"], 1250);
         assert_eq!(info["maxWidth"], 1250);
         assert!(info.get("extraFormats").is_none());
