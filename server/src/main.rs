@@ -1,9 +1,11 @@
 //! The `hugepic` binary. Subcommands:
+//! - `serve`: HTTP server with the job workers in-process (embedded mode).
 //! - `tile INPUT OUTDIR`: the pyramid engine on the command line, like `vips dzsave`.
 
 mod tile_command;
 
 use clap::{Parser, Subcommand};
+use hugepic::config::{Config, ServeArgs};
 
 /// HUGEpic: massive pictures, deep zoom, live annotation.
 #[derive(Parser)]
@@ -15,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the web app and API; with no configuration, everything runs in this process.
+    Serve(ServeArgs),
     /// Cut a picture into a deep-zoom tile pyramid (DeepZoom and/or IIIF level 0).
     Tile(tile_command::TileArgs),
 }
@@ -29,5 +33,11 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Tile(args) => tile_command::run(args),
+        Command::Serve(args) => {
+            let config = Config::from_args(args)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(hugepic::serve::serve(config))?;
+            Ok(())
+        }
     }
 }

@@ -1,0 +1,131 @@
+//! `Config`: everything `hugepic serve` can be told, from flags or `HUGEPIC_*`
+//! environment variables, parsed and checked once at start-up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use hugepic_workers::Limits;
+
+use crate::auth::Role;
+
+/// Flags and environment of `hugepic serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HUGEPIC_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// Folder for the embedded database, uploads and tiles.
+    #[arg(long, env = "HUGEPIC_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Base URL the server is reached at (share links, IIIF ids); default: from each request.
+    #[arg(long, env = "HUGEPIC_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Base URL tiles are served from (a CDN in front of the tile store); default: this server.
+    #[arg(long, env = "HUGEPIC_PUBLIC_TILE_URL")]
+    pub public_tile_url: Option<String>,
+    /// Folder of the built web client.
+    #[arg(long, env = "HUGEPIC_CLIENT_DIR", default_value = "client/dist")]
+    pub client_dir: PathBuf,
+    /// Largest upload accepted, in MiB.
+    #[arg(long, env = "HUGEPIC_MAX_UPLOAD_MIB", default_value_t = 4096)]
+    pub max_upload_mib: u64,
+    /// Largest picture accepted, in pixels (width × height).
+    #[arg(long, env = "HUGEPIC_MAX_PIXELS", default_value_t = hugepic_workers::pyramid::DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+    /// Memory one tiling job may plan to use, in MiB.
+    #[arg(long, env = "HUGEPIC_MEMORY_BUDGET_MIB", default_value_t = hugepic_workers::pyramid::DEFAULT_MEMORY_BUDGET_BYTES >> 20)]
+    pub memory_budget_mib: u64,
+    /// Tiling jobs run at once by this process.
+    #[arg(long, env = "HUGEPIC_JOBS", default_value_t = 1)]
+    pub jobs: usize,
+    /// Hours an unfinished tus upload is kept.
+    #[arg(long, env = "HUGEPIC_UPLOAD_EXPIRY_HOURS", default_value_t = 24)]
+    pub upload_expiry_hours: u64,
+    /// Role of a visitor without a token: view, comment or edit.
+    #[arg(long, env = "HUGEPIC_DEFAULT_ROLE", default_value = "view")]
+    pub default_role: String,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Data folder.
+    pub data_dir: PathBuf,
+    /// Public base URL without a trailing slash.
+    pub public_url: Option<String>,
+    /// Public tile base URL without a trailing slash.
+    pub public_tile_url: Option<String>,
+    /// Built client folder.
+    pub client_dir: PathBuf,
+    /// Upload size cap, bytes.
+    pub max_upload_bytes: u64,
+    /// Decode limits for tiling jobs.
+    pub limits: Limits,
+    /// Concurrent tiling jobs.
+    pub jobs: usize,
+    /// Lifetime of unfinished uploads.
+    pub upload_expiry: std::time::Duration,
+    /// Role without a token.
+    pub default_role: Role,
+}
+
+/// A configuration value that cannot work.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Checks `args`; every error names the flag and its environment variable.
+    pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
+        let url = |name: &str, value: Option<String>| -> Result<Option<String>, ConfigError> {
+            match value {
+                None => Ok(None),
+                Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                    Ok(Some(v.trim_end_matches('/').to_string()))
+                }
+                Some(v) => Err(ConfigError(format!(
+                    "{name} must be an http(s) URL, got {v:?}"
+                ))),
+            }
+        };
+        let default_role = match args.default_role.as_str() {
+            "view" => Role::View,
+            "comment" => Role::Comment,
+            "edit" => Role::Edit,
+            other => {
+                return Err(ConfigError(format!(
+                    "HUGEPIC_DEFAULT_ROLE must be view, comment or edit, got {other:?}"
+                )))
+            }
+        };
+        if args.jobs == 0 {
+            return Err(ConfigError("HUGEPIC_JOBS must be at least 1".into()));
+        }
+        if args.max_upload_mib == 0 {
+            return Err(ConfigError(
+                "HUGEPIC_MAX_UPLOAD_MIB must be at least 1".into(),
+            ));
+        }
+        Ok(Config {
+            bind: args.bind,
+            data_dir: args.data_dir,
+            public_url: url("HUGEPIC_PUBLIC_URL (--public-url)", args.public_url)?,
+            public_tile_url: url(
+                "HUGEPIC_PUBLIC_TILE_URL (--public-tile-url)",
+                args.public_tile_url,
+            )?,
+            client_dir: args.client_dir,
+            max_upload_bytes: args.max_upload_mib << 20,
+            limits: Limits {
+                max_pixels: args.max_pixels,
+                memory_budget_bytes: args.memory_budget_mib << 20,
+            },
+            jobs: args.jobs,
+            upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),
+            default_role,
+        })
+    }
+}

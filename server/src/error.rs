@@ -1,0 +1,111 @@
+//! The one error type that reaches HTTP. Client errors say what was wrong; server errors
+//! answer a generic 500 and are logged with their cause.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid token where one is needed.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the token's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such picture, upload or tile.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the request conflicts with the resource's state (tus offsets).
+    #[error("{0}")]
+    Conflict(String),
+    /// 410: it existed and is gone (expired uploads).
+    #[error("{0}")]
+    Gone(String),
+    /// 412: a precondition header is missing or wrong (Tus-Resumable).
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// 413: over a configured size limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415: wrong Content-Type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 500: our fault; the cause is logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short machine-readable name for the `error` field.
+    fn kind(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Gone(_) => "gone",
+            AppError::PreconditionFailed(_) => "precondition_failed",
+            AppError::TooLarge(_) => "too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// An internal error from any displayable cause.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        AppError::Internal(cause.to_string())
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+            "something went wrong on our side; it has been logged".to_string()
+        } else {
+            self.to_string()
+        };
+        (
+            status,
+            Json(json!({"error": self.kind(), "detail": detail})),
+        )
+            .into_response()
+    }
+}

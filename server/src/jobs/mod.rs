@@ -1,0 +1,133 @@
+//! Background jobs through apalis: building a picture's pyramid and deleting a picture's
+//! objects. Jobs are durable (SQLite in the embedded mode): a process that dies
+//! mid-job leaves it to be picked up again, and the pyramid job then keeps the tiles it
+//! already stored.
+
+mod build_pyramid;
+mod delete_picture;
+
+use std::sync::Arc;
+
+use apalis::prelude::*;
+use apalis_sqlite::{SqlitePool, SqliteStorage};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+pub use build_pyramid::build_pyramid;
+pub use delete_picture::delete_picture;
+
+use crate::objects::LocalObjects;
+use crate::progress::ProgressHub;
+use crate::store::MetaStore;
+
+/// How often idle workers look for new jobs (the queue's own default is its 30 s
+/// heartbeat, far too slow for someone watching an upload).
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Cut a picture's original into its pyramid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BuildPyramid {
+    /// The picture.
+    pub picture_id: String,
+}
+
+/// Remove every stored object of a deleted picture.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeletePicture {
+    /// The picture.
+    pub picture_id: String,
+}
+
+/// What job handlers need.
+#[derive(Clone)]
+pub struct JobContext {
+    /// Metadata.
+    pub store: Arc<dyn MetaStore>,
+    /// Originals and tiles.
+    pub objects: LocalObjects,
+    /// Live progress.
+    pub progress: ProgressHub,
+    /// Decode limits.
+    pub limits: hugepic_workers::Limits,
+}
+
+/// Why a job could not be queued.
+#[derive(Debug, thiserror::Error)]
+#[error("job queue: {0}")]
+pub struct QueueError(String);
+
+/// Puts jobs on the queue.
+#[derive(Clone)]
+pub struct JobQueue {
+    build: SqliteStorage<BuildPyramid>,
+    delete: SqliteStorage<DeletePicture>,
+}
+
+impl JobQueue {
+    /// The queue in `pool` (its tables are created if missing).
+    pub async fn sqlite(pool: &SqlitePool) -> Result<Self, QueueError> {
+        SqliteStorage::setup(pool)
+            .await
+            .map_err(|e| QueueError(e.to_string()))?;
+        Ok(JobQueue {
+            build: SqliteStorage::new(pool),
+            delete: SqliteStorage::new(pool),
+        })
+    }
+
+    /// Queues the pyramid of `picture_id`.
+    pub async fn build_pyramid(&self, picture_id: &str) -> Result<(), QueueError> {
+        let mut build = self.build.clone();
+        build
+            .push(BuildPyramid {
+                picture_id: picture_id.to_string(),
+            })
+            .await
+            .map_err(|e| QueueError(e.to_string()))
+    }
+
+    /// Queues removal of `picture_id`'s objects.
+    pub async fn delete_picture(&self, picture_id: &str) -> Result<(), QueueError> {
+        let mut delete = self.delete.clone();
+        delete
+            .push(DeletePicture {
+                picture_id: picture_id.to_string(),
+            })
+            .await
+            .map_err(|e| QueueError(e.to_string()))
+    }
+
+    /// Runs the workers until `shutdown`; `concurrency` pyramids at a time.
+    pub async fn run_workers(
+        &self,
+        context: JobContext,
+        concurrency: usize,
+        shutdown: CancellationToken,
+    ) {
+        let builder = WorkerBuilder::new("build-pyramid")
+            .backend(self.build.clone().poll_with_interval(POLL_EVERY))
+            .data(context.clone())
+            .concurrency(concurrency)
+            .build(build_pyramid);
+        let deleter = WorkerBuilder::new("delete-picture")
+            .backend(self.delete.clone().poll_with_interval(POLL_EVERY))
+            .data(context)
+            .build(delete_picture);
+        let (a, b) = (shutdown.clone(), shutdown);
+        let (first, second) = tokio::join!(
+            builder.run_until(async move {
+                a.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            }),
+            deleter.run_until(async move {
+                b.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            })
+        );
+        for result in [first, second] {
+            if let Err(e) = result {
+                tracing::error!(error = %e, "job worker stopped");
+            }
+        }
+    }
+}

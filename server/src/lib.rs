@@ -1,0 +1,96 @@
+//! HUGEpic server: HTTP API, tus uploads, tile serving, and (embedded mode) the job
+//! workers, in one process.
+//!
+//! Layout:
+//! - `config`: `Config`, from flags and `HUGEPIC_*` variables.
+//! - `state`: `AppState`, what handlers share.
+//! - `error`: `AppError`, the one `IntoResponse`.
+//! - `auth`: roles and capability tokens.
+//! - `store/`: `MetaStore` (pictures, tokens, uploads) and its SQLite implementation.
+//! - `objects`: the local object folder (originals and tiles).
+//! - `jobs/`: apalis jobs: build a pyramid, delete a picture's objects.
+//! - `progress`: live pipeline progress for Server-Sent Events.
+//! - `routes/`: thin handlers; `app(state)` assembles them.
+//! - `urls`: absolute URLs for links, tiles and IIIF ids.
+//! - `metrics`: counters for `/metrics`.
+//! - `serve`: start-up, background tasks and graceful shutdown.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod jobs;
+pub mod metrics;
+pub mod objects;
+pub mod progress;
+pub mod routes;
+pub mod serve;
+pub mod state;
+pub mod store;
+pub mod urls;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::routes::{events, health, openapi, pictures, tiles, uploads};
+use crate::state::AppState;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    // Streaming bodies enforce the configured cap themselves; axum's default 2 MB cap
+    // would cut every picture.
+    let body_cap = DefaultBodyLimit::max(
+        usize::try_from(state.config.max_upload_bytes.saturating_add(1 << 20))
+            .unwrap_or(usize::MAX),
+    );
+    Router::new()
+        .route("/api/pictures", get(pictures::list).post(pictures::create))
+        .route(
+            "/api/pictures/{id}",
+            get(pictures::get)
+                .patch(pictures::update)
+                .delete(pictures::delete),
+        )
+        .route("/api/pictures/{id}/links", post(pictures::new_links))
+        .route("/api/pictures/{id}/events", get(events::events))
+        .route(
+            "/api/uploads",
+            post(uploads::create).options(uploads::options),
+        )
+        .route(
+            "/api/uploads/{id}",
+            axum::routing::head(uploads::head)
+                .patch(uploads::patch)
+                .delete(uploads::delete),
+        )
+        .route("/tiles/{id}/{*key}", get(tiles::tile))
+        .route("/iiif/{id}", get(tiles::iiif_base))
+        .route("/iiif/{id}/{*rest}", get(tiles::iiif))
+        .route("/api/openapi.json", get(openapi::openapi))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(body_cap)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .with_state(state)
+}
+
+/// Counts answers by status class and logs failures.
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state.metrics.request(status);
+    if status >= 500 {
+        tracing::warn!(%method, %path, status, "server error");
+    } else {
+        tracing::debug!(%method, %path, status, "request");
+    }
+    response
+}

@@ -1,0 +1,51 @@
+//! Who may do what to a picture: the role a request's token grants.
+
+use axum::http::HeaderMap;
+
+use crate::auth::{hash_token, token_from, Role};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::PictureRecord;
+
+/// The picture and the caller's role on it; 404 for unknown pictures, 401 for a token
+/// that is not one of this picture's.
+pub async fn picture_and_role(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<(PictureRecord, Role), AppError> {
+    let picture = state
+        .store
+        .picture(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no picture {id:?}")))?;
+    let role = match token_from(headers, query_token) {
+        None => state.config.default_role,
+        Some(token) => state
+            .store
+            .role_for(id, &hash_token(&token))
+            .await?
+            .ok_or_else(|| {
+                AppError::Unauthorized("this token is not valid for this picture".into())
+            })?,
+    };
+    Ok((picture, role))
+}
+
+/// Refuses unless `role` is at least `needed`; 401 without a token, 403 with one.
+pub fn require(role: Role, needed: Role, had_token: bool, action: &str) -> Result<(), AppError> {
+    if role >= needed {
+        return Ok(());
+    }
+    let message = format!(
+        "{action} needs the {} link; this one allows {}",
+        needed.as_str(),
+        role.as_str()
+    );
+    Err(if had_token {
+        AppError::Forbidden(message)
+    } else {
+        AppError::Unauthorized(message)
+    })
+}

@@ -1,0 +1,44 @@
+//! Liveness, readiness and metrics.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database and the object store work.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = state.store.ping().await.map_err(|e| e.to_string());
+    let storage = state.objects.check().await.map_err(|e| e.to_string());
+    let ok = database.is_ok() && storage.is_ok();
+    let show = |r: &Result<(), String>| match r {
+        Ok(()) => "ok".to_string(),
+        Err(e) => e.clone(),
+    };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"database": show(&database), "storage": show(&storage)})),
+    )
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let counts = state.store.status_counts().await.unwrap_or_default();
+    let pairs: Vec<(&str, u64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(&pairs),
+    )
+}

@@ -1,0 +1,9 @@
+//! HTTP routes: thin handlers over the store, the queue and the object folder.
+
+pub mod access;
+pub mod events;
+pub mod health;
+pub mod openapi;
+pub mod pictures;
+pub mod tiles;
+pub mod uploads;

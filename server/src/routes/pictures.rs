@@ -1,0 +1,308 @@
+//! The picture API: create (multipart upload), list, read, edit, delete, share links.
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+
+use super::access::{picture_and_role, require};
+use crate::auth::{hash_token, new_id, new_token, token_from, Role, RoleTokens};
+use crate::error::AppError;
+use crate::objects::ORIGINAL_KEY;
+use crate::state::AppState;
+use crate::store::{PictureRecord, Status};
+use crate::urls::BaseUrls;
+
+/// A picture as the API shows it.
+pub fn picture_json(p: &PictureRecord, urls: &BaseUrls) -> Value {
+    json!({
+        "id": p.id,
+        "status": p.status,
+        "title": p.title,
+        "description": p.description,
+        "width": p.width,
+        "height": p.height,
+        "error": p.error,
+        "created_at": p.created_at,
+        "tile_format": p.tile_format,
+        "progress": {"stage": p.stage, "done": p.done, "total": p.total},
+        "tiles": {"dzi": urls.dzi(&p.id), "iiif": urls.iiif_info(&p.id)},
+        "thumbnail": format!("{}/tiles/{}/thumbnail-256.{}", urls.public, p.id, p.tile_format.as_deref().unwrap_or("jpg")),
+    })
+}
+
+/// Now, RFC 3339.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Fresh tokens for `roles`: plaintext to show once, hashes to store.
+pub fn fresh_tokens(roles: &[Role]) -> (RoleTokens, RoleTokens) {
+    let plain: RoleTokens = roles.iter().map(|&r| (r, new_token())).collect();
+    let hashed = plain.iter().map(|(r, t)| (*r, hash_token(t))).collect();
+    (plain, hashed)
+}
+
+/// Makes a picture of a complete file in `uploads_dir`, queues its pyramid, and
+/// returns its record. The file is moved into the picture's objects.
+pub async fn picture_from_file(
+    state: &AppState,
+    file: &std::path::Path,
+    title: &str,
+    source_name: &str,
+    token_hashes: &[(Role, String)],
+) -> Result<PictureRecord, AppError> {
+    let id = new_id();
+    let original = state
+        .objects
+        .path(&id, ORIGINAL_KEY)
+        .ok_or_else(|| AppError::internal("bad picture id"))?;
+    if let Some(dir) = original.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let bytes = tokio::fs::metadata(file).await?.len();
+    tokio::fs::rename(file, &original).await?;
+    let record = PictureRecord {
+        id: id.clone(),
+        status: Status::Queued,
+        title: title.to_string(),
+        description: String::new(),
+        width: None,
+        height: None,
+        error: None,
+        created_at: now_rfc3339(),
+        stage: Some("queued".into()),
+        done: 0,
+        total: 0,
+        tile_format: None,
+        source_name: source_name.to_string(),
+        source_bytes: bytes,
+    };
+    state.store.create_picture(&record, token_hashes).await?;
+    state
+        .queue
+        .build_pyramid(&id)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(record)
+}
+
+/// `POST /api/pictures`: multipart field `file` (and optional `title`).
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<impl IntoResponse, AppError> {
+    let mut multipart = multipart.map_err(|_| {
+        AppError::UnsupportedMediaType(
+            "send the picture as multipart/form-data with a field named \"file\"".into(),
+        )
+    })?;
+    let max = state.config.max_upload_bytes;
+    tokio::fs::create_dir_all(&state.uploads_dir).await?;
+    let mut title = String::new();
+    let mut received: Option<(tempfile::TempPath, String)> = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("the multipart body is malformed: {e}")))?
+    {
+        match field.name() {
+            Some("title") => {
+                title = field
+                    .text()
+                    .await
+                    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+                title.truncate(300);
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or("picture").to_string();
+                let temp = tempfile::Builder::new()
+                    .prefix("multipart-")
+                    .tempfile_in(&state.uploads_dir)?
+                    .into_temp_path();
+                let mut file = tokio::fs::File::create(&temp).await?;
+                let mut written = 0u64;
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| AppError::BadRequest(format!("the upload was cut off: {e}")))?
+                {
+                    written += chunk.len() as u64;
+                    if written > max {
+                        return Err(AppError::TooLarge(format!(
+                            "the picture is larger than this server's limit of {} MiB",
+                            max >> 20
+                        )));
+                    }
+                    file.write_all(&chunk).await?;
+                }
+                file.flush().await?;
+                state.metrics.uploaded(written);
+                if written == 0 {
+                    return Err(AppError::BadRequest("the file is empty".into()));
+                }
+                received = Some((temp, name));
+            }
+            _ => {}
+        }
+    }
+    let (temp, name) = received
+        .ok_or_else(|| AppError::BadRequest("no field named \"file\" in the form".into()))?;
+    if title.is_empty() {
+        title = name.clone();
+    }
+    let roles = [Role::Owner, Role::Edit, Role::Comment, Role::View];
+    let (plain, hashed) = fresh_tokens(&roles);
+    let path = temp.keep().map_err(|e| AppError::internal(e.error))?;
+    let record = picture_from_file(&state, &path, &title, &name, &hashed).await?;
+    let urls = BaseUrls::from_request(&state.config, &headers);
+    let mut body = picture_json(&record, &urls);
+    body["tokens"] = plain
+        .iter()
+        .map(|(r, t)| (r.as_str().to_string(), Value::from(t.clone())))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    body["links"] = urls.links(&record.id, &plain).into();
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+/// Paging of the gallery.
+#[derive(Debug, Deserialize)]
+pub struct Page {
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// `GET /api/pictures`: ready pictures, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, AppError> {
+    let per_page = page.per_page.unwrap_or(24).clamp(1, 100);
+    let number = page.page.unwrap_or(1).max(1);
+    let (pictures, total) = state
+        .store
+        .pictures(per_page, (number - 1) * per_page, true)
+        .await?;
+    let urls = BaseUrls::from_request(&state.config, &headers);
+    Ok(Json(json!({
+        "pictures": pictures.iter().map(|p| picture_json(p, &urls)).collect::<Vec<_>>(),
+        "page": number,
+        "per_page": per_page,
+        "total": total,
+    })))
+}
+
+/// A token in the query string, for links opened in a browser.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    /// The capability token.
+    pub token: Option<String>,
+}
+
+/// `GET /api/pictures/{id}`: the picture and the caller's role.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Result<Json<Value>, AppError> {
+    let (picture, role) = picture_and_role(&state, &id, &headers, query.token.as_deref()).await?;
+    let mut body = picture_json(&picture, &BaseUrls::from_request(&state.config, &headers));
+    body["role"] = role.as_str().into();
+    Ok(Json(body))
+}
+
+/// Editable fields.
+#[derive(Debug, Deserialize)]
+pub struct PictureEdit {
+    title: Option<String>,
+    description: Option<String>,
+}
+
+/// `PATCH /api/pictures/{id}`: title and description (owner).
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    body: Result<Json<PictureEdit>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, AppError> {
+    let (_, role) = picture_and_role(&state, &id, &headers, query.token.as_deref()).await?;
+    require(
+        role,
+        Role::Owner,
+        token_from(&headers, query.token.as_deref()).is_some(),
+        "editing the title",
+    )?;
+    let Json(edit) = body.map_err(|e| {
+        AppError::BadRequest(format!("expected JSON {{\"title\", \"description\"}}: {e}"))
+    })?;
+    let check = |v: &Option<String>, max: usize, what: &str| match v {
+        Some(s) if s.chars().count() > max => Err(AppError::BadRequest(format!(
+            "the {what} is longer than {max} characters"
+        ))),
+        _ => Ok(()),
+    };
+    check(&edit.title, 300, "title")?;
+    check(&edit.description, 10_000, "description")?;
+    state
+        .store
+        .update_text(&id, edit.title.as_deref(), edit.description.as_deref())
+        .await?;
+    get(State(state), Path(id), headers, Query(query)).await
+}
+
+/// `DELETE /api/pictures/{id}`: the picture and every stored object (owner).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Result<StatusCode, AppError> {
+    let (_, role) = picture_and_role(&state, &id, &headers, query.token.as_deref()).await?;
+    require(
+        role,
+        Role::Owner,
+        token_from(&headers, query.token.as_deref()).is_some(),
+        "deleting the picture",
+    )?;
+    state.store.delete_picture(&id).await?;
+    state
+        .queue
+        .delete_picture(&id)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/pictures/{id}/links`: new share links for edit, comment and view; the old
+/// ones stop working (owner).
+pub async fn new_links(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Result<Json<Value>, AppError> {
+    let (_, role) = picture_and_role(&state, &id, &headers, query.token.as_deref()).await?;
+    require(
+        role,
+        Role::Owner,
+        token_from(&headers, query.token.as_deref()).is_some(),
+        "making share links",
+    )?;
+    let (plain, hashed) = fresh_tokens(&[Role::Edit, Role::Comment, Role::View]);
+    state.store.replace_tokens(&id, &hashed).await?;
+    let urls = BaseUrls::from_request(&state.config, &headers);
+    Ok(Json(json!({
+        "tokens": plain.iter().map(|(r, t)| (r.as_str().to_string(), Value::from(t.clone()))).collect::<serde_json::Map<_, _>>(),
+        "links": urls.links(&id, &plain),
+    })))
+}

@@ -1,0 +1,151 @@
+//! Serving pyramids: DeepZoom descriptor and tiles, IIIF info.json (its `id` fitted to
+//! the request) and images, thumbnails. Tiles never change once written, so they are
+//! cached for a year, with an ETag and no ranges.
+
+use std::time::UNIX_EPOCH;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use hugepic_workers::pyramid::layout::{dzi, iiif};
+
+use crate::error::AppError;
+use crate::objects::ORIGINAL_KEY;
+use crate::state::AppState;
+use crate::urls::BaseUrls;
+
+/// `Cache-Control` of immutable objects.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+fn content_type(key: &str) -> &'static str {
+    match key.rsplit('.').next() {
+        Some("jpg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("dzi") => "application/xml",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// One stored object of a picture, or 404.
+async fn serve_object(
+    state: &AppState,
+    id: &str,
+    key: &str,
+    request: &HeaderMap,
+) -> Result<Response, AppError> {
+    let not_found = || AppError::NotFound(format!("picture {id:?} has no {key:?}"));
+    if key == ORIGINAL_KEY || state.store.picture(id).await?.is_none() {
+        return Err(not_found());
+    }
+    let path = state.objects.path(id, key).ok_or_else(not_found)?;
+    let meta = match tokio::fs::metadata(&path).await {
+        Ok(meta) if meta.is_file() => meta,
+        _ => return Err(not_found()),
+    };
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let etag = format!("\"{:x}-{:x}\"", meta.len(), modified);
+    state.metrics.tile_served();
+    let matches = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
+        let mut r = Response::new(Body::from(bytes));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(key)),
+        );
+        r
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}
+
+/// `GET /tiles/{id}/image.dzi`, `/tiles/{id}/image_files/{level}/{col}_{row}.jpg`, thumbnails.
+pub async fn tile(
+    State(state): State<AppState>,
+    Path((id, key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let allowed = key == dzi::DESCRIPTOR_KEY
+        || key.starts_with("image_files/")
+        || key.starts_with("thumbnail-");
+    if !allowed {
+        return Err(AppError::NotFound(format!("picture {id:?} has no {key:?}")));
+    }
+    serve_object(&state, &id, &key, &headers).await
+}
+
+/// `GET /iiif/{id}`: the image service's base URI points at its info.json.
+pub async fn iiif_base(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Redirect {
+    Redirect::to(&BaseUrls::from_request(&state.config, &headers).iiif_info(&id))
+}
+
+/// `GET /iiif/{id}/info.json` and every image URL it declares.
+pub async fn iiif(
+    State(state): State<AppState>,
+    Path((id, rest)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let key = format!("{}/{rest}", iiif::PREFIX);
+    if key != iiif::INFO_KEY {
+        return serve_object(&state, &id, &key, &headers).await;
+    }
+    let path = state
+        .objects
+        .path(&id, &key)
+        .ok_or_else(|| AppError::NotFound(format!("no picture {id:?}")))?;
+    if state.store.picture(&id).await?.is_none() {
+        return Err(AppError::NotFound(format!("there is no picture {id:?}")));
+    }
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| AppError::NotFound(format!("picture {id:?} has no tiles yet")))?;
+    let mut info: serde_json::Value = serde_json::from_slice(&bytes).map_err(AppError::internal)?;
+    info["id"] = BaseUrls::from_request(&state.config, &headers)
+        .iiif_id(&id)
+        .into();
+    let mut response = axum::Json(info).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/ld+json;profile=\"http://iiif.io/api/image/3/context.json\"",
+        ),
+    );
+    // The id depends on how the server was reached; caches must keep per-host copies.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Host, X-Forwarded-Host, X-Forwarded-Proto"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,163 @@
+//! `hugepic serve`: opens the store and queue, starts the job workers (embedded mode)
+//! and background tasks, serves HTTP until shutdown, then lets in-flight requests and
+//! jobs finish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::jobs::{JobContext, JobQueue};
+use crate::metrics::Metrics;
+use crate::objects::LocalObjects;
+use crate::progress::ProgressHub;
+use crate::routes::uploads::{expire, UploadLocks};
+use crate::state::AppState;
+use crate::store::{MetaStore, SqliteStore};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data folder cannot be used.
+    #[error("data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database cannot be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The job queue cannot be set up.
+    #[error(transparent)]
+    Queue(#[from] crate::jobs::QueueError),
+    /// The address cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Builds the state for `config` (embedded mode).
+pub async fn state(config: Config) -> Result<AppState, StartError> {
+    let data = config.data_dir.clone();
+    let dir_error = |source| StartError::DataDir {
+        path: data.display().to_string(),
+        source,
+    };
+    tokio::fs::create_dir_all(&data).await.map_err(dir_error)?;
+    let store = SqliteStore::open(&data.join("hugepic.sqlite")).await?;
+    let queue = JobQueue::sqlite(store.pool()).await?;
+    Ok(AppState {
+        config: Arc::new(config),
+        store: Arc::new(store),
+        objects: LocalObjects::new(data.join("objects")),
+        queue,
+        progress: ProgressHub::default(),
+        uploads_dir: data.join("uploads"),
+        metrics: Arc::new(Metrics::default()),
+        upload_locks: UploadLocks::default(),
+    })
+}
+
+/// Runs the server on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let tasks = TaskTracker::new();
+    let context = JobContext {
+        store: Arc::clone(&state.store) as Arc<dyn MetaStore>,
+        objects: state.objects.clone(),
+        progress: state.progress.clone(),
+        limits: state.config.limits,
+    };
+    {
+        let (queue, shutdown, jobs) = (state.queue.clone(), shutdown.clone(), state.config.jobs);
+        tasks.spawn(async move { queue.run_workers(context, jobs, shutdown).await });
+    }
+    {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            loop {
+                match expire(&state).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "removed expired uploads"),
+                    Err(e) => tracing::warn!(error = %e, "could not expire uploads"),
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                }
+            }
+        });
+    }
+    tasks.close();
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "serving");
+    let stop = shutdown.clone();
+    axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await?;
+    shutdown.cancel();
+    tasks.wait().await;
+    Ok(())
+}
+
+/// Binds `config.bind` and runs until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let address = config.bind;
+    let state = state(config).await?;
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind {
+            address: address.to_string(),
+            source,
+        })?;
+    let shutdown = CancellationToken::new();
+    {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: finishing requests and jobs");
+            shutdown.cancel();
+        });
+    }
+    run(state, listener, shutdown)
+        .await
+        .map_err(|source| StartError::Bind {
+            address: address.to_string(),
+            source,
+        })
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

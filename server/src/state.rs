@@ -1,0 +1,33 @@
+//! `AppState`: what every handler can reach, built once at start-up.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::jobs::JobQueue;
+use crate::metrics::Metrics;
+use crate::objects::LocalObjects;
+use crate::progress::ProgressHub;
+use crate::routes::uploads::UploadLocks;
+use crate::store::MetaStore;
+
+/// Shared state of the HTTP server.
+#[derive(Clone)]
+pub struct AppState {
+    /// The checked configuration.
+    pub config: Arc<Config>,
+    /// Metadata.
+    pub store: Arc<dyn MetaStore>,
+    /// Originals and tiles.
+    pub objects: LocalObjects,
+    /// Background jobs.
+    pub queue: JobQueue,
+    /// Live pipeline progress.
+    pub progress: ProgressHub,
+    /// Partial uploads (tus and multipart), before they become pictures.
+    pub uploads_dir: PathBuf,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Uploads being written to.
+    pub upload_locks: UploadLocks,
+}

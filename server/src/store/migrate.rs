@@ -1,0 +1,13 @@
+//! Schema migrations: numbered SQL files under `migrations/`, embedded in the binary,
+//! applied in order inside one transaction each, recorded in `schema_migrations`.
+
+/// The SQLite migrations, in order: (version, SQL).
+pub const SQLITE: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../../migrations/sqlite/0001_pictures.sql"),
+)];
+
+/// The version this build needs.
+pub fn latest(migrations: &[(i64, &str)]) -> i64 {
+    migrations.iter().map(|m| m.0).max().unwrap_or(0)
+}

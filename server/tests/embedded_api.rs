@@ -1,0 +1,690 @@
+//! The server in embedded mode, started for real on port 0 with its own data folder:
+//! upload by multipart and by tus (interrupted and resumed), progress over SSE, tiles
+//! with their headers, roles, limits, bad input, delete.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::time::Duration;
+
+use clap::Parser;
+use futures_util::StreamExt;
+use hugepic::config::{Config, ServeArgs};
+use reqwest::{header, Client, StatusCode};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+struct Server {
+    base: String,
+    client: Client,
+    shutdown: CancellationToken,
+    data: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(extra: &[&str]) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let mut argv = vec!["hugepic", "--data-dir", data.path().to_str().unwrap()];
+        argv.extend_from_slice(extra);
+        let config = Config::from_args(Cli::parse_from(argv).args).unwrap();
+        let state = hugepic::serve::state(config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        tokio::spawn(hugepic::serve::run(state, listener, shutdown.clone()));
+        Server {
+            base,
+            client: Client::new(),
+            shutdown,
+            data,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn upload(&self, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+            )
+            .text("title", format!("test {name}"));
+        self.client
+            .post(self.url("/api/pictures"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Follows the SSE stream until the picture is ready or failed; returns the last event.
+    async fn wait_final(&self, id: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url(&format!("/api/pictures/{id}/events")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        let mut stream = response.bytes_stream();
+        let mut buffer = String::new();
+        let mut last = Value::Null;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, stream.next()).await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            while let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) {
+                    last = serde_json::from_str(data.trim()).unwrap();
+                    if last["status"] == "ready" || last["status"] == "failed" {
+                        return last;
+                    }
+                }
+            }
+        }
+        panic!("no final event for {id}; last was {last}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    c.set_size(width as usize, height as usize);
+    c.set_quality(90.0);
+    let mut started = c.start_compress(Vec::new()).unwrap();
+    let mut px = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            px.extend_from_slice(&[(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8]);
+        }
+    }
+    started.write_scanlines(&px).unwrap();
+    started.finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_upload_to_served_tiles() {
+    let server = Server::start(&[]).await;
+    let created = server.upload("photo.jpg", jpeg(1000, 700)).await;
+    assert_eq!(created.status(), StatusCode::ACCEPTED);
+    let picture: Value = created.json().await.unwrap();
+    let id = picture["id"].as_str().unwrap().to_string();
+    assert_eq!(picture["status"], "queued");
+    assert_eq!(picture["title"], "test photo.jpg");
+    for role in ["owner", "edit", "comment", "view"] {
+        assert_eq!(
+            picture["tokens"][role].as_str().unwrap().len(),
+            43,
+            "{role} token"
+        );
+        assert!(picture["links"][role]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/p/{id}?token=")));
+    }
+    assert_eq!(
+        picture["tiles"]["dzi"],
+        server.url(&format!("/tiles/{id}/image.dzi"))
+    );
+
+    let last = server.wait_final(&id).await;
+    assert_eq!(last["status"], "ready", "{last}");
+    let picture: Value = server
+        .client
+        .get(server.url(&format!("/api/pictures/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (picture["width"].as_u64(), picture["height"].as_u64()),
+        (Some(1000), Some(700))
+    );
+    assert_eq!(picture["role"], "view", "no token: the default role");
+
+    // DeepZoom: descriptor and a tile, immutable, with a working ETag.
+    let dzi = server
+        .client
+        .get(server.url(&format!("/tiles/{id}/image.dzi")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dzi.status(), StatusCode::OK);
+    assert_eq!(
+        dzi.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(dzi.text().await.unwrap().contains("Width=\"1000\""));
+    let tile_url = server.url(&format!("/tiles/{id}/image_files/10/3_2.jpg"));
+    let tile = server.client.get(&tile_url).send().await.unwrap();
+    assert_eq!(tile.status(), StatusCode::OK);
+    assert_eq!(tile.headers()[header::CONTENT_TYPE], "image/jpeg");
+    assert!(tile.headers().get(header::ACCEPT_RANGES).is_none());
+    let etag = tile.headers()[header::ETAG].clone();
+    let bytes = tile.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF]);
+    let again = server
+        .client
+        .get(&tile_url)
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let missing = server
+        .client
+        .get(server.url(&format!("/tiles/{id}/image_files/10/9_9.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let error: Value = missing.json().await.unwrap();
+    assert_eq!(error["error"], "not_found");
+    let original = server
+        .client
+        .get(server.url(&format!("/tiles/{id}/original")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        original.status(),
+        StatusCode::NOT_FOUND,
+        "originals are not public"
+    );
+
+    // IIIF: the id follows the request's host; a tile it declares is there.
+    let info: Value = server
+        .client
+        .get(server.url(&format!("/iiif/{id}/info.json")))
+        .header("x-forwarded-host", "pics.example")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["id"], format!("https://pics.example/iiif/{id}"));
+    assert_eq!(info["width"], 1000);
+    let iiif_tile = server
+        .client
+        .get(server.url(&format!("/iiif/{id}/768,512,232,188/232,188/0/default.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(iiif_tile.status(), StatusCode::OK);
+    let full = server
+        .client
+        .get(server.url(&format!("/iiif/{id}/full/max/0/default.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(full.status(), StatusCode::OK);
+
+    // The gallery lists it.
+    let gallery: Value = server
+        .client
+        .get(server.url("/api/pictures"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gallery["total"], 1);
+    assert_eq!(gallery["pictures"][0]["id"], id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_edits_and_delete() {
+    let server = Server::start(&[]).await;
+    let picture: Value = server
+        .upload("p.jpg", jpeg(300, 200))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = picture["id"].as_str().unwrap().to_string();
+    let token = |role: &str| picture["tokens"][role].as_str().unwrap().to_string();
+    server.wait_final(&id).await;
+    let url = server.url(&format!("/api/pictures/{id}"));
+    let edit = serde_json::json!({"title": "Harbour", "description": "at dawn"});
+
+    let anonymous = server.client.patch(&url).json(&edit).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let viewer = server
+        .client
+        .patch(&url)
+        .bearer_auth(token("view"))
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(viewer.status(), StatusCode::FORBIDDEN);
+    let body: Value = viewer.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("owner"), "{body}");
+    let forged = server
+        .client
+        .patch(&url)
+        .bearer_auth("not-a-token")
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let owner = server
+        .client
+        .patch(&url)
+        .bearer_auth(token("owner"))
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), StatusCode::OK);
+    let updated: Value = owner.json().await.unwrap();
+    assert_eq!(
+        (updated["title"].as_str(), updated["description"].as_str()),
+        (Some("Harbour"), Some("at dawn"))
+    );
+    assert_eq!(updated["role"], "owner");
+    let as_editor: Value = server
+        .client
+        .get(format!("{url}?token={}", token("edit")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(as_editor["role"], "edit");
+
+    // New links replace the old ones.
+    let links: Value = server
+        .client
+        .post(format!("{url}/links"))
+        .bearer_auth(token("owner"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let old_view = server
+        .client
+        .get(&url)
+        .bearer_auth(token("view"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old_view.status(), StatusCode::UNAUTHORIZED);
+    let new_view: Value = server
+        .client
+        .get(&url)
+        .bearer_auth(links["tokens"]["view"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(new_view["role"], "view");
+
+    let old_edit = server
+        .client
+        .delete(&url)
+        .bearer_auth(token("edit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old_edit.status(),
+        StatusCode::UNAUTHORIZED,
+        "replaced links stop working"
+    );
+    let denied = server
+        .client
+        .delete(&url)
+        .bearer_auth(links["tokens"]["edit"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let deleted = server
+        .client
+        .delete(&url)
+        .bearer_auth(token("owner"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.client.get(&url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let tile = server
+        .client
+        .get(server.url(&format!("/tiles/{id}/image.dzi")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tile.status(), StatusCode::NOT_FOUND);
+    // The delete job removes every stored object.
+    let folder = server.data.path().join("objects").join(&id);
+    for _ in 0..100 {
+        if !folder.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!folder.exists(), "objects of a deleted picture are removed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_upload_interrupted_and_resumed() {
+    let server = Server::start(&[]).await;
+    let bytes = jpeg(800, 600);
+    let total = bytes.len();
+    let options = server
+        .client
+        .request(reqwest::Method::OPTIONS, server.url("/api/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), StatusCode::NO_CONTENT);
+    assert_eq!(options.headers()["tus-version"], "1.0.0");
+    assert!(options.headers()["tus-extension"]
+        .to_str()
+        .unwrap()
+        .contains("termination"));
+
+    let no_version = server
+        .client
+        .post(server.url("/api/uploads"))
+        .header("upload-length", total)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_version.status(), StatusCode::PRECONDITION_FAILED);
+
+    let created = server
+        .client
+        .post(server.url("/api/uploads"))
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", total)
+        .header("upload-metadata", "filename aGFyYm91ci5qcGc=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let owner = created.headers()["picture-owner-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(created.headers().contains_key("upload-expires"));
+
+    // First PATCH: the connection dies after 10,000 bytes.
+    let first: Vec<u8> = bytes[..10_000].to_vec();
+    let broken = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(first),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "cable pulled",
+        )),
+    ]);
+    let _ = server
+        .client
+        .patch(&location)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", 0)
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(reqwest::Body::wrap_stream(broken))
+        .send()
+        .await;
+    let head = server
+        .client
+        .head(&location)
+        .header("tus-resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["cache-control"], "no-store");
+    let offset: usize = head.headers()["upload-offset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(offset <= 10_000, "kept what arrived: {offset}");
+
+    let wrong = server
+        .client
+        .patch(&location)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", offset + 1)
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(bytes[offset + 1..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::CONFLICT);
+    let wrong_type = server
+        .client
+        .patch(&location)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", offset)
+        .header(header::CONTENT_TYPE, "image/jpeg")
+        .body(bytes[offset..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let rest = server
+        .client
+        .patch(&location)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", offset)
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(bytes[offset..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    assert_eq!(rest.headers()["upload-offset"], total.to_string().as_str());
+    let id = rest.headers()["picture-id"].to_str().unwrap().to_string();
+    let head = server
+        .client
+        .head(&location)
+        .header("tus-resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.headers()["picture-id"], id.as_str());
+
+    assert_eq!(server.wait_final(&id).await["status"], "ready");
+    let picture: Value = server
+        .client
+        .get(server.url(&format!("/api/pictures/{id}")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        picture["role"], "owner",
+        "the creation's owner token owns the picture"
+    );
+    assert_eq!(picture["title"], "harbour.jpg");
+    assert_eq!(
+        (picture["width"].as_u64(), picture["height"].as_u64()),
+        (Some(800), Some(600))
+    );
+
+    // Termination.
+    let another = server
+        .client
+        .post(server.url("/api/uploads"))
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", 100)
+        .send()
+        .await
+        .unwrap();
+    let location = another.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let gone = server
+        .client
+        .delete(&location)
+        .header("tus-resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    let head = server
+        .client
+        .head(&location)
+        .header("tus-resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_bad_input() {
+    let server = Server::start(&["--max-upload-mib", "1"]).await;
+    let big = server.upload("big.jpg", vec![0xAB; 2 << 20]).await;
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = big.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("1 MiB"), "{body}");
+    let tus = server
+        .client
+        .post(server.url("/api/uploads"))
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", 5 << 20)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tus.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let not_multipart = server
+        .client
+        .post(server.url("/api/pictures"))
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_multipart.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Pictures that are not pictures, or broken ones, fail with the reason.
+    let good = jpeg(400, 300);
+    for (name, bytes, reason) in [
+        (
+            "notes.jpg",
+            b"this is a text file".to_vec(),
+            "unsupported picture format",
+        ),
+        ("cut.jpg", good[..good.len() / 2].to_vec(), "truncated"),
+    ] {
+        let picture: Value = server.upload(name, bytes).await.json().await.unwrap();
+        let last = server.wait_final(picture["id"].as_str().unwrap()).await;
+        assert_eq!(last["status"], "failed", "{name}: {last}");
+        assert!(
+            last["error"].as_str().unwrap().contains(reason),
+            "{name}: {last}"
+        );
+    }
+    // The server keeps serving.
+    let ok = server.upload("fine.jpg", good).await;
+    assert_eq!(ok.status(), StatusCode::ACCEPTED);
+    let picture: Value = ok.json().await.unwrap();
+    assert_eq!(
+        server.wait_final(picture["id"].as_str().unwrap()).await["status"],
+        "ready"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_metrics_and_openapi() {
+    let server = Server::start(&[]).await;
+    assert_eq!(
+        server
+            .client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    let ready: Value = server
+        .client
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (ready["database"].as_str(), ready["storage"].as_str()),
+        (Some("ok"), Some("ok"))
+    );
+    let _ = server
+        .client
+        .get(server.url("/api/pictures/nope"))
+        .send()
+        .await
+        .unwrap();
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hugepic_http_requests_total{class=\"4xx\"} 1"),
+        "{metrics}"
+    );
+    let api: Value = server
+        .client
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(api["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/api/pictures", "/api/uploads/{id}", "/iiif/{id}/info.json"] {
+        assert!(api["paths"].get(path).is_some(), "{path} documented");
+    }
+}
