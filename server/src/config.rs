@@ -8,6 +8,7 @@ use clap::Args;
 use hugepic_workers::Limits;
 
 use crate::auth::Role;
+use crate::import::{AllowRule, ImportPolicy};
 
 /// Flags and environment of `hugepic serve`.
 #[derive(Args, Debug, Clone)]
@@ -42,6 +43,13 @@ pub struct ServeArgs {
     /// Hours an unfinished tus upload is kept.
     #[arg(long, env = "HUGEPIC_UPLOAD_EXPIRY_HOURS", default_value_t = 24)]
     pub upload_expiry_hours: u64,
+    /// Hosts, addresses or CIDR ranges that import by URL may reach even though they are
+    /// not public (comma-separated; empty by default).
+    #[arg(long, env = "HUGEPIC_IMPORT_ALLOW", value_delimiter = ',')]
+    pub import_allow: Vec<String>,
+    /// Longest an import by URL may take to download, in seconds.
+    #[arg(long, env = "HUGEPIC_IMPORT_TIMEOUT_SECS", default_value_t = 600)]
+    pub import_timeout_secs: u64,
     /// Role of a visitor without a token: view, comment or edit.
     #[arg(long, env = "HUGEPIC_DEFAULT_ROLE", default_value = "view")]
     pub default_role: String,
@@ -70,6 +78,8 @@ pub struct Config {
     pub upload_expiry: std::time::Duration,
     /// Role without a token.
     pub default_role: Role,
+    /// Import by URL.
+    pub import: ImportPolicy,
 }
 
 /// A configuration value that cannot work.
@@ -109,7 +119,24 @@ impl Config {
                 "HUGEPIC_MAX_UPLOAD_MIB must be at least 1".into(),
             ));
         }
+        let mut allow = Vec::new();
+        for entry in &args.import_allow {
+            match AllowRule::parse(entry) {
+                Some(rule) => allow.push(rule),
+                None if entry.trim().is_empty() => {}
+                None => {
+                    return Err(ConfigError(format!(
+                        "HUGEPIC_IMPORT_ALLOW entry {entry:?} is not a host, address or range"
+                    )))
+                }
+            }
+        }
         Ok(Config {
+            import: ImportPolicy {
+                allow,
+                max_bytes: args.max_upload_mib << 20,
+                timeout: std::time::Duration::from_secs(args.import_timeout_secs.max(1)),
+            },
             bind: args.bind,
             data_dir: args.data_dir,
             public_url: url("HUGEPIC_PUBLIC_URL (--public-url)", args.public_url)?,

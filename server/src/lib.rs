@@ -8,6 +8,7 @@
 //! - `auth`: roles and capability tokens.
 //! - `store/`: `MetaStore` (pictures, tokens, uploads) and its SQLite implementation.
 //! - `objects`: the local object folder (originals and tiles).
+//! - `import`: import by URL, fenced against server-side request forgery.
 //! - `jobs/`: apalis jobs: build a pyramid, delete a picture's objects.
 //! - `progress`: live pipeline progress for Server-Sent Events.
 //! - `routes/`: thin handlers; `app(state)` assembles them.
@@ -18,6 +19,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod import;
 pub mod jobs;
 pub mod metrics;
 pub mod objects;

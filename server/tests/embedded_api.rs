@@ -688,3 +688,114 @@ async fn health_metrics_and_openapi() {
         assert!(api["paths"].get(path).is_some(), "{path} documented");
     }
 }
+
+/// A little web server of our own for import tests: a picture, text, and redirects.
+async fn picture_host(picture: Vec<u8>) -> String {
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/pic.jpg",
+            get(move || async move { ([("content-type", "image/jpeg")], picture).into_response() }),
+        )
+        .route("/text", get(|| async { "hello, not a picture" }))
+        .route(
+            "/to-metadata",
+            get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }),
+        )
+        .route(
+            "/to-picture",
+            get(|| async { Redirect::temporary("/pic.jpg") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+async fn import(server: &Server, url: &str) -> reqwest::Response {
+    server
+        .client
+        .post(server.url("/api/pictures"))
+        .json(&serde_json::json!({"url": url}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_refuses_hostile_urls() {
+    let host = picture_host(jpeg(64, 64)).await;
+    let server = Server::start(&[]).await;
+    let cases = [
+        (format!("{host}/pic.jpg"), "loopback"),
+        ("http://localhost:9/pic.jpg".to_string(), "loopback"),
+        ("http://[::1]:9/".to_string(), "loopback"),
+        ("http://10.0.0.1/".to_string(), "private"),
+        ("http://192.168.1.1/".to_string(), "private"),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            "link-local",
+        ),
+        ("http://[fd00::1]/".to_string(), "unique-local"),
+        ("http://[fe80::1]/".to_string(), "link-local"),
+        ("http://224.0.0.1/".to_string(), "multicast"),
+        ("http://0.0.0.0/".to_string(), "unspecified"),
+        ("http://[::ffff:127.0.0.1]/".to_string(), "loopback"),
+        ("http://[::ffff:169.254.169.254]/".to_string(), "link-local"),
+        ("http://2130706433/".to_string(), "loopback"),
+        (
+            "ftp://example.com/pic.jpg".to_string(),
+            "only http and https",
+        ),
+        ("file:///etc/passwd".to_string(), "only http and https"),
+        ("not a url".to_string(), "not a URL"),
+    ];
+    for (url, reason) in cases {
+        let response = import(&server, &url).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{url}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["detail"].as_str().unwrap().contains(reason),
+            "{url}: {body}"
+        );
+    }
+    let gallery: Value = server
+        .client
+        .get(server.url("/api/pictures"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gallery["total"], 0, "nothing was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_from_an_allowed_host() {
+    let host = picture_host(jpeg(640, 480)).await;
+    let server = Server::start(&["--import-allow", "127.0.0.1"]).await;
+    let response = import(&server, &format!("{host}/to-picture")).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let picture: Value = response.json().await.unwrap();
+    assert_eq!(picture["title"], "pic.jpg");
+    let last = server.wait_final(picture["id"].as_str().unwrap()).await;
+    assert_eq!(last["status"], "ready", "{last}");
+    // Allowing our host does not allow where it redirects to.
+    let response = import(&server, &format!("{host}/to-metadata")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("169.254.169.254"),
+        "{body}"
+    );
+    // Not a picture: refused by its first bytes.
+    let response = import(&server, &format!("{host}/text")).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("not a picture"),
+        "{body}"
+    );
+}

@@ -2,7 +2,6 @@
 
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -57,16 +56,42 @@ pub async fn picture_from_file(
     source_name: &str,
     token_hashes: &[(Role, String)],
 ) -> Result<PictureRecord, AppError> {
-    let id = new_id();
+    let bytes = tokio::fs::metadata(file).await?.len();
+    let record = new_picture(state, title, source_name, bytes, token_hashes).await?;
+    attach_original(state, &record.id, file).await?;
+    Ok(record)
+}
+
+/// Moves a complete original into a picture's objects and queues its pyramid.
+pub async fn attach_original(
+    state: &AppState,
+    id: &str,
+    file: &std::path::Path,
+) -> Result<(), AppError> {
     let original = state
         .objects
-        .path(&id, ORIGINAL_KEY)
+        .path(id, ORIGINAL_KEY)
         .ok_or_else(|| AppError::internal("bad picture id"))?;
     if let Some(dir) = original.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }
-    let bytes = tokio::fs::metadata(file).await?.len();
     tokio::fs::rename(file, &original).await?;
+    state
+        .queue
+        .build_pyramid(id)
+        .await
+        .map_err(AppError::internal)
+}
+
+/// Records a new queued picture with its token hashes.
+pub async fn new_picture(
+    state: &AppState,
+    title: &str,
+    source_name: &str,
+    bytes: u64,
+    token_hashes: &[(Role, String)],
+) -> Result<PictureRecord, AppError> {
+    let id = new_id();
     let record = PictureRecord {
         id: id.clone(),
         status: Status::Queued,
@@ -92,15 +117,36 @@ pub async fn picture_from_file(
     Ok(record)
 }
 
-/// `POST /api/pictures`: multipart field `file` (and optional `title`).
+/// Import request body.
+#[derive(Debug, Deserialize)]
+pub struct ImportRequest {
+    url: String,
+    title: Option<String>,
+}
+
+/// `POST /api/pictures`: multipart field `file` (and optional `title`), or JSON
+/// `{"url": "…", "title": "…"}` to import by URL.
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<impl IntoResponse, AppError> {
-    let mut multipart = multipart.map_err(|_| {
+    request: axum::extract::Request,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    use axum::extract::FromRequest;
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        let bytes = axum::body::to_bytes(request.into_body(), 64 << 10)
+            .await
+            .map_err(|_| AppError::TooLarge("the JSON body is over 64 KiB".into()))?;
+        let import: ImportRequest = serde_json::from_slice(&bytes)
+            .map_err(|e| AppError::BadRequest(format!("expected JSON {{\"url\": \"…\"}}: {e}")))?;
+        return import_url(state, headers, import).await;
+    }
+    let mut multipart = Multipart::from_request(request, &state).await.map_err(|_| {
         AppError::UnsupportedMediaType(
-            "send the picture as multipart/form-data with a field named \"file\"".into(),
+            "send the picture as multipart/form-data with a field named \"file\", or JSON {\"url\": \"…\"}".into(),
         )
     })?;
     let max = state.config.max_upload_bytes;
@@ -161,15 +207,85 @@ pub async fn create(
     let (plain, hashed) = fresh_tokens(&roles);
     let path = temp.keep().map_err(|e| AppError::internal(e.error))?;
     let record = picture_from_file(&state, &path, &title, &name, &hashed).await?;
-    let urls = BaseUrls::from_request(&state.config, &headers);
-    let mut body = picture_json(&record, &urls);
+    Ok(created(&state, &headers, &record, &plain))
+}
+
+/// The 202 answer to a new picture: the picture, its tokens and share links.
+fn created(
+    state: &AppState,
+    headers: &HeaderMap,
+    record: &PictureRecord,
+    plain: &RoleTokens,
+) -> (StatusCode, Json<Value>) {
+    let urls = BaseUrls::from_request(&state.config, headers);
+    let mut body = picture_json(record, &urls);
     body["tokens"] = plain
         .iter()
         .map(|(r, t)| (r.as_str().to_string(), Value::from(t.clone())))
         .collect::<serde_json::Map<_, _>>()
         .into();
-    body["links"] = urls.links(&record.id, &plain).into();
-    Ok((StatusCode::ACCEPTED, Json(body)))
+    body["links"] = urls.links(&record.id, plain).into();
+    (StatusCode::ACCEPTED, Json(body))
+}
+
+/// Checks and starts an import: hostile URLs and non-pictures are refused here; the
+/// download continues in the background and ends in the pipeline or in `failed`.
+async fn import_url(
+    state: AppState,
+    headers: HeaderMap,
+    import: ImportRequest,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let fetched = crate::import::fetch(&state.config.import, &import.url).await?;
+    let name = fetched.name.clone();
+    let title = import
+        .title
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| name.clone());
+    let (plain, hashed) = fresh_tokens(&[Role::Owner, Role::Edit, Role::Comment, Role::View]);
+    let record = new_picture(&state, &title, &name, 0, &hashed).await?;
+    state
+        .store
+        .set_progress(&record.id, "downloading", 0, 0)
+        .await?;
+    let response = created(&state, &headers, &record, &plain);
+    let id = record.id.clone();
+    tokio::spawn(async move {
+        let file = state.uploads_dir.join(format!("import-{id}"));
+        let result = match tokio::fs::create_dir_all(&state.uploads_dir).await {
+            Err(e) => Err(e.to_string()),
+            Ok(()) => match crate::import::download(&state.config.import, fetched, &file).await {
+                Ok(bytes) => {
+                    state.metrics.uploaded(bytes);
+                    attach_original(&state, &id, &file)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(reason) = result {
+            let _ = tokio::fs::remove_file(&file).await;
+            let reason = format!("import failed: {reason}");
+            if let Err(e) = state
+                .store
+                .set_status(&id, Status::Failed, Some(&reason))
+                .await
+            {
+                tracing::error!(picture = %id, error = %e, "could not record a failed import");
+            }
+            state.progress.publish(
+                &id,
+                crate::progress::ProgressEvent {
+                    status: Status::Failed,
+                    stage: "failed".into(),
+                    done: 0,
+                    total: 0,
+                    error: Some(reason),
+                },
+            );
+        }
+    });
+    Ok(response)
 }
 
 /// Paging of the gallery.
