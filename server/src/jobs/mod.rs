@@ -24,6 +24,10 @@ use crate::store::MetaStore;
 /// heartbeat, far too slow for someone watching an upload).
 const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Workers prove they are alive this often; a job whose worker missed two beats (a
+/// killed process) goes back on the queue.
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Cut a picture's original into its pyramid.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildPyramid {
@@ -69,9 +73,14 @@ impl JobQueue {
         SqliteStorage::setup(pool)
             .await
             .map_err(|e| QueueError(e.to_string()))?;
+        let config = |queue: &str| {
+            apalis_sqlite::Config::default()
+                .queue(queue)
+                .heartbeat_interval(HEARTBEAT_EVERY)
+        };
         Ok(JobQueue {
-            build: SqliteStorage::new(pool),
-            delete: SqliteStorage::new(pool),
+            build: SqliteStorage::new(pool).with_config(config("build-pyramid")),
+            delete: SqliteStorage::new(pool).with_config(config("delete-picture")),
         })
     }
 
@@ -104,12 +113,15 @@ impl JobQueue {
         concurrency: usize,
         shutdown: CancellationToken,
     ) {
-        let builder = WorkerBuilder::new("build-pyramid")
+        // Names are unique per process: a restarted process must not look like the dead
+        // one, whose jobs go back on the queue once its heartbeats stop.
+        let instance = crate::auth::new_id();
+        let builder = WorkerBuilder::new(format!("build-pyramid-{instance}"))
             .backend(self.build.clone().poll_with_interval(POLL_EVERY))
             .data(context.clone())
             .concurrency(concurrency)
             .build(build_pyramid);
-        let deleter = WorkerBuilder::new("delete-picture")
+        let deleter = WorkerBuilder::new(format!("delete-picture-{instance}"))
             .backend(self.delete.clone().poll_with_interval(POLL_EVERY))
             .data(context)
             .build(delete_picture);
