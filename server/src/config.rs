@@ -25,6 +25,9 @@ pub struct ServeArgs {
     /// Base URL tiles are served from (a CDN in front of the tile store); default: this server.
     #[arg(long, env = "HUGEPIC_PUBLIC_TILE_URL")]
     pub public_tile_url: Option<String>,
+    /// PostgreSQL for metadata and jobs (`postgres://…`); default: SQLite in the data folder.
+    #[arg(long, env = "HUGEPIC_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Folder of the built web client.
     #[arg(long, env = "HUGEPIC_CLIENT_DIR", default_value = "client/dist")]
     pub client_dir: PathBuf,
@@ -68,6 +71,8 @@ pub struct Config {
     pub public_tile_url: Option<String>,
     /// Built client folder.
     pub client_dir: PathBuf,
+    /// PostgreSQL URL, in the distributed mode.
+    pub database_url: Option<String>,
     /// Upload size cap, bytes.
     pub max_upload_bytes: u64,
     /// Decode limits for tiling jobs.
@@ -145,6 +150,18 @@ impl Config {
                 args.public_tile_url,
             )?,
             client_dir: args.client_dir,
+            database_url: match args.database_url.filter(|u| !u.trim().is_empty()) {
+                Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                    Some(url)
+                }
+                Some(url) => {
+                    return Err(ConfigError(format!(
+                        "HUGEPIC_DATABASE_URL must be a postgres:// URL, got {:?}",
+                        url.split('@').next_back().unwrap_or_default()
+                    )))
+                }
+                None => None,
+            },
             max_upload_bytes: args.max_upload_mib << 20,
             limits: Limits {
                 max_pixels: args.max_pixels,

@@ -1,5 +1,7 @@
 //! The `hugepic` binary. Subcommands:
-//! - `serve`: HTTP server with the job workers in-process (embedded mode).
+//! - `serve`: HTTP server, with the job workers in-process.
+//! - `worker`: job workers only (distributed mode).
+//! - `migrate`: applies `migrations/` to the configured database.
 //! - `tile INPUT OUTDIR`: the pyramid engine on the command line, like `vips dzsave`.
 
 mod tile_command;
@@ -19,6 +21,10 @@ struct Cli {
 enum Command {
     /// Serve the web app and API; with no configuration, everything runs in this process.
     Serve(ServeArgs),
+    /// Run job workers only, against the configured database (distributed mode).
+    Worker(ServeArgs),
+    /// Apply the database migrations.
+    Migrate(ServeArgs),
     /// Cut a picture into a deep-zoom tile pyramid (DeepZoom and/or IIIF level 0).
     Tile(tile_command::TileArgs),
 }
@@ -36,8 +42,19 @@ fn main() -> anyhow::Result<()> {
         Command::Tile(args) => tile_command::run(args),
         Command::Serve(args) => {
             let config = Config::from_args(args)?;
-            let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(hugepic::serve::serve(config))?;
+            tokio::runtime::Runtime::new()?.block_on(hugepic::serve::serve(config))?;
+            Ok(())
+        }
+        Command::Worker(args) => {
+            let config = Config::from_args(args)?;
+            tokio::runtime::Runtime::new()?.block_on(hugepic::serve::worker(config))?;
+            Ok(())
+        }
+        Command::Migrate(args) => {
+            let config = Config::from_args(args)?;
+            let done =
+                tokio::runtime::Runtime::new()?.block_on(hugepic::serve::migrate(&config))?;
+            println!("{done}");
             Ok(())
         }
     }

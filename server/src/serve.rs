@@ -16,7 +16,7 @@ use crate::objects::LocalObjects;
 use crate::progress::ProgressHub;
 use crate::routes::uploads::{expire, UploadLocks};
 use crate::state::AppState;
-use crate::store::{MetaStore, SqliteStore};
+use crate::store::{MetaStore, PostgresStore, SqliteStore};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,19 +45,63 @@ pub enum StartError {
     },
 }
 
-/// Builds the state for `config` (embedded mode).
+/// Opens the store and queue `config` asks for: PostgreSQL when a database URL is set
+/// (its schema must be migrated), else SQLite in the data folder.
+async fn store_and_queue(config: &Config) -> Result<(Arc<dyn MetaStore>, JobQueue), StartError> {
+    match &config.database_url {
+        Some(url) => {
+            let store = PostgresStore::connect(url)?;
+            store.check_schema().await?;
+            let queue = JobQueue::postgres(url).await?;
+            Ok((Arc::new(store), queue))
+        }
+        None => {
+            let store = SqliteStore::open(&config.data_dir.join("hugepic.sqlite")).await?;
+            let queue = JobQueue::sqlite(store.pool()).await?;
+            Ok((Arc::new(store), queue))
+        }
+    }
+}
+
+/// Applies the migrations to the configured database; returns what it did, in words.
+pub async fn migrate(config: &Config) -> Result<String, StartError> {
+    match &config.database_url {
+        Some(url) => {
+            let applied = PostgresStore::connect(url)?.migrate().await?;
+            Ok(if applied.is_empty() {
+                "the PostgreSQL schema is up to date".into()
+            } else {
+                format!("applied PostgreSQL migrations {applied:?}")
+            })
+        }
+        None => {
+            create_data_dir(config).await?;
+            SqliteStore::open(&config.data_dir.join("hugepic.sqlite")).await?;
+            Ok(format!(
+                "the SQLite schema in {} is up to date",
+                config.data_dir.display()
+            ))
+        }
+    }
+}
+
+async fn create_data_dir(config: &Config) -> Result<(), StartError> {
+    tokio::fs::create_dir_all(&config.data_dir)
+        .await
+        .map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })
+}
+
+/// Builds the state for `config`.
 pub async fn state(config: Config) -> Result<AppState, StartError> {
     let data = config.data_dir.clone();
-    let dir_error = |source| StartError::DataDir {
-        path: data.display().to_string(),
-        source,
-    };
-    tokio::fs::create_dir_all(&data).await.map_err(dir_error)?;
-    let store = SqliteStore::open(&data.join("hugepic.sqlite")).await?;
-    let queue = JobQueue::sqlite(store.pool()).await?;
+    create_data_dir(&config).await?;
+    let (store, queue) = store_and_queue(&config).await?;
     Ok(AppState {
         config: Arc::new(config),
-        store: Arc::new(store),
+        store,
         objects: LocalObjects::new(data.join("objects")),
         queue,
         progress: ProgressHub::default(),
@@ -67,20 +111,34 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     })
 }
 
-/// Runs the server on `listener` until `shutdown` is cancelled.
+fn job_context(state: &AppState) -> JobContext {
+    JobContext {
+        store: Arc::clone(&state.store),
+        objects: state.objects.clone(),
+        progress: state.progress.clone(),
+        limits: state.config.limits,
+    }
+}
+
+/// Runs the server on `listener`, job workers included, until `shutdown` is cancelled.
 pub async fn run(
     state: AppState,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    run_with(state, listener, shutdown, true).await
+}
+
+/// Like `run`, choosing whether job workers run in this process.
+pub async fn run_with(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    workers: bool,
+) -> std::io::Result<()> {
     let tasks = TaskTracker::new();
-    let context = JobContext {
-        store: Arc::clone(&state.store) as Arc<dyn MetaStore>,
-        objects: state.objects.clone(),
-        progress: state.progress.clone(),
-        limits: state.config.limits,
-    };
-    {
+    let context = job_context(&state);
+    if workers {
         let (queue, shutdown, jobs) = (state.queue.clone(), shutdown.clone(), state.config.jobs);
         tasks.spawn(async move { queue.run_workers(context, jobs, shutdown).await });
     }
@@ -160,4 +218,26 @@ async fn wait_for_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// `hugepic worker`: job workers only, until Ctrl-C or SIGTERM; a job in progress is
+/// finished (or, if killed, handed back to the queue by its missing heartbeats).
+pub async fn worker(config: Config) -> Result<(), StartError> {
+    let jobs = config.jobs;
+    let state = state(config).await?;
+    let shutdown = CancellationToken::new();
+    {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: finishing the jobs in hand");
+            shutdown.cancel();
+        });
+    }
+    tracing::info!(jobs, "worker started");
+    state
+        .queue
+        .run_workers(job_context(&state), jobs, shutdown)
+        .await;
+    Ok(())
 }

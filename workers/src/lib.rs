@@ -6,7 +6,7 @@
 //! - `pyramid/`: IO-free engine: level plan, strips that slide down each level, 2×2
 //!   shrink, tile naming for DeepZoom and IIIF (`layout/`), and resource `Limits`.
 //! - `encode`: JPEG and PNG tiles.
-//! - `storage/`: the `TileSink` trait and its implementations.
+//! - `storage/`: the `TileSink` trait and its implementations (folder, S3, memory).
 //! - `tiler`: one run: decode → pyramid → encoder threads → sink, with progress.
 //! - `error`: `TileError`.
 
@@ -20,5 +20,5 @@ pub mod tiler;
 pub use encode::TileFormat;
 pub use error::TileError;
 pub use pyramid::{Layout, Limits};
-pub use storage::{FsSink, MemorySink, StorageError, TileSink};
+pub use storage::{FsSink, MemorySink, S3Settings, S3Sink, StorageError, TileSink};
 pub use tiler::{tile_file, tile_source, Progress, TileOptions, TileSummary};

@@ -343,6 +343,7 @@ pub fn tile_source(
         put(iiif::INFO_KEY, &text, "application/json")?;
     }
     // The descriptor goes last: once it exists, every tile it promises does too.
+    sink.flush()?;
     if options.layout.dzi {
         put(
             dzi::DESCRIPTOR_KEY,
@@ -350,6 +351,7 @@ pub fn tile_source(
             "application/xml",
         )?;
     }
+    sink.flush()?;
     let tiles = shared.tiles.load(Ordering::Relaxed);
     let tiles_skipped = shared.skipped.load(Ordering::Relaxed);
     progress(&Progress {

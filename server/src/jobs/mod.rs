@@ -9,6 +9,7 @@ mod delete_picture;
 use std::sync::Arc;
 
 use apalis::prelude::*;
+use apalis_postgres::{PgPool, PostgresStorage};
 use apalis_sqlite::{SqlitePool, SqliteStorage};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -60,72 +61,40 @@ pub struct JobContext {
 #[error("job queue: {0}")]
 pub struct QueueError(String);
 
-/// Puts jobs on the queue.
+/// Where the queue lives.
 #[derive(Clone)]
-pub struct JobQueue {
-    build: SqliteStorage<BuildPyramid>,
-    delete: SqliteStorage<DeletePicture>,
+enum Backend {
+    Sqlite {
+        build: SqliteStorage<BuildPyramid>,
+        delete: SqliteStorage<DeletePicture>,
+    },
+    Postgres {
+        build: PostgresStorage<BuildPyramid>,
+        delete: PostgresStorage<DeletePicture>,
+    },
 }
 
-impl JobQueue {
-    /// The queue in `pool` (its tables are created if missing).
-    pub async fn sqlite(pool: &SqlitePool) -> Result<Self, QueueError> {
-        SqliteStorage::setup(pool)
-            .await
-            .map_err(|e| QueueError(e.to_string()))?;
-        let config = |queue: &str| {
-            apalis_sqlite::Config::default()
-                .queue(queue)
-                .heartbeat_interval(HEARTBEAT_EVERY)
-        };
-        Ok(JobQueue {
-            build: SqliteStorage::new(pool).with_config(config("build-pyramid")),
-            delete: SqliteStorage::new(pool).with_config(config("delete-picture")),
-        })
-    }
+/// Puts jobs on the queue and runs workers for it.
+#[derive(Clone)]
+pub struct JobQueue(Backend);
 
-    /// Queues the pyramid of `picture_id`.
-    pub async fn build_pyramid(&self, picture_id: &str) -> Result<(), QueueError> {
-        let mut build = self.build.clone();
-        build
-            .push(BuildPyramid {
-                picture_id: picture_id.to_string(),
-            })
-            .await
-            .map_err(|e| QueueError(e.to_string()))
-    }
-
-    /// Queues removal of `picture_id`'s objects.
-    pub async fn delete_picture(&self, picture_id: &str) -> Result<(), QueueError> {
-        let mut delete = self.delete.clone();
-        delete
-            .push(DeletePicture {
-                picture_id: picture_id.to_string(),
-            })
-            .await
-            .map_err(|e| QueueError(e.to_string()))
-    }
-
-    /// Runs the workers until `shutdown`; `concurrency` pyramids at a time.
-    pub async fn run_workers(
-        &self,
-        context: JobContext,
-        concurrency: usize,
-        shutdown: CancellationToken,
-    ) {
+/// Builds and runs the two workers over one backend's storages (the storages' types
+/// differ per backend, the wiring does not).
+macro_rules! run_both {
+    ($build:expr, $delete:expr, $context:expr, $concurrency:expr, $shutdown:expr) => {{
         // Names are unique per process: a restarted process must not look like the dead
         // one, whose jobs go back on the queue once its heartbeats stop.
         let instance = crate::auth::new_id();
         let builder = WorkerBuilder::new(format!("build-pyramid-{instance}"))
-            .backend(self.build.clone().poll_with_interval(POLL_EVERY))
-            .data(context.clone())
-            .concurrency(concurrency)
+            .backend($build.poll_with_interval(POLL_EVERY))
+            .data($context.clone())
+            .concurrency($concurrency)
             .build(build_pyramid);
         let deleter = WorkerBuilder::new(format!("delete-picture-{instance}"))
-            .backend(self.delete.clone().poll_with_interval(POLL_EVERY))
-            .data(context)
+            .backend($delete.poll_with_interval(POLL_EVERY))
+            .data($context)
             .build(delete_picture);
-        let (a, b) = (shutdown.clone(), shutdown);
+        let (a, b) = ($shutdown.clone(), $shutdown);
         let (first, second) = tokio::join!(
             builder.run_until(async move {
                 a.cancelled().await;
@@ -139,6 +108,92 @@ impl JobQueue {
         for result in [first, second] {
             if let Err(e) = result {
                 tracing::error!(error = %e, "job worker stopped");
+            }
+        }
+    }};
+}
+
+impl JobQueue {
+    /// The queue in the embedded SQLite database (its tables are created if missing).
+    pub async fn sqlite(pool: &SqlitePool) -> Result<Self, QueueError> {
+        SqliteStorage::setup(pool)
+            .await
+            .map_err(|e| QueueError(e.to_string()))?;
+        let config = |queue: &str| {
+            apalis_sqlite::Config::default()
+                .queue(queue)
+                .heartbeat_interval(HEARTBEAT_EVERY)
+        };
+        Ok(JobQueue(Backend::Sqlite {
+            build: SqliteStorage::new(pool).with_config(config("build-pyramid")),
+            delete: SqliteStorage::new(pool).with_config(config("delete-picture")),
+        }))
+    }
+
+    /// The queue in PostgreSQL at `url` (its tables are created if missing).
+    pub async fn postgres(url: &str) -> Result<Self, QueueError> {
+        let pool = PgPool::connect(url)
+            .await
+            .map_err(|e| QueueError(e.to_string()))?;
+        PostgresStorage::setup(&pool)
+            .await
+            .map_err(|e| QueueError(e.to_string()))?;
+        let config = |queue: &str| {
+            apalis_postgres::Config::default()
+                .queue(queue)
+                .heartbeat_interval(HEARTBEAT_EVERY)
+        };
+        Ok(JobQueue(Backend::Postgres {
+            build: PostgresStorage::new(&pool).with_config(config("build-pyramid")),
+            delete: PostgresStorage::new(&pool).with_config(config("delete-picture")),
+        }))
+    }
+
+    /// Queues the pyramid of `picture_id`.
+    pub async fn build_pyramid(&self, picture_id: &str) -> Result<(), QueueError> {
+        let job = BuildPyramid {
+            picture_id: picture_id.to_string(),
+        };
+        let result = match &self.0 {
+            Backend::Sqlite { build, .. } => {
+                build.clone().push(job).await.map_err(|e| e.to_string())
+            }
+            Backend::Postgres { build, .. } => {
+                build.clone().push(job).await.map_err(|e| e.to_string())
+            }
+        };
+        result.map_err(QueueError)
+    }
+
+    /// Queues removal of `picture_id`'s objects.
+    pub async fn delete_picture(&self, picture_id: &str) -> Result<(), QueueError> {
+        let job = DeletePicture {
+            picture_id: picture_id.to_string(),
+        };
+        let result = match &self.0 {
+            Backend::Sqlite { delete, .. } => {
+                delete.clone().push(job).await.map_err(|e| e.to_string())
+            }
+            Backend::Postgres { delete, .. } => {
+                delete.clone().push(job).await.map_err(|e| e.to_string())
+            }
+        };
+        result.map_err(QueueError)
+    }
+
+    /// Runs the workers until `shutdown`; `concurrency` pyramids at a time.
+    pub async fn run_workers(
+        &self,
+        context: JobContext,
+        concurrency: usize,
+        shutdown: CancellationToken,
+    ) {
+        match self.0.clone() {
+            Backend::Sqlite { build, delete } => {
+                run_both!(build, delete, context, concurrency, shutdown)
+            }
+            Backend::Postgres { build, delete } => {
+                run_both!(build, delete, context, concurrency, shutdown)
             }
         }
     }

@@ -7,6 +7,12 @@ pub const SQLITE: &[(i64, &str)] = &[(
     include_str!("../../../migrations/sqlite/0001_pictures.sql"),
 )];
 
+/// The PostgreSQL migrations, in order: (version, SQL).
+pub const POSTGRES: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../../migrations/postgres/0001_pictures.sql"),
+)];
+
 /// The version this build needs.
 pub fn latest(migrations: &[(i64, &str)]) -> i64 {
     migrations.iter().map(|m| m.0).max().unwrap_or(0)

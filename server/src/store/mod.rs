@@ -1,9 +1,11 @@
 //! Picture metadata, tokens and uploads: the `MetaStore` trait and its implementations
-//! (SQLite for the embedded mode).
+//! (SQLite for the embedded mode, PostgreSQL for the distributed one).
 
 mod migrate;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

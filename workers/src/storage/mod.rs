@@ -1,11 +1,13 @@
 //! Where tiles go: the `TileSink` trait the engine writes through, with a local-folder
-//! implementation and an in-memory one for tests.
+//! implementation, an S3 one, and an in-memory one for tests.
 
 mod fs;
 mod memory;
+pub mod s3;
 
 pub use fs::FsSink;
 pub use memory::MemorySink;
+pub use s3::{S3Settings, S3Sink};
 
 /// Why storing or checking a tile failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,10 @@ pub trait TileSink: Send + Sync {
     fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), StorageError>;
     /// Whether `key` is stored (complete), so a resumed job can skip it.
     fn exists(&self, key: &str) -> Result<bool, StorageError>;
+    /// Waits until everything `put` so far is stored; the first failure, if any.
+    fn flush(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// Refuses keys that are absolute or climb out of the root.
