@@ -38,7 +38,9 @@ impl Server {
         tokio::spawn(hugepic::serve::run(state, listener, shutdown.clone()));
         Server {
             base,
-            client: Client::new(),
+            // No pooled connections: a server that refuses a body it did not read (413)
+            // closes that connection, and a pooled one could be picked up dead.
+            client: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
             shutdown,
             data,
         }
