@@ -3,6 +3,10 @@
 //! the tiles stored before the kill are kept, not made again.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::jpeg;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -110,22 +114,6 @@ mod reqwest {
         stream.read_to_string(&mut response).unwrap();
         response
     }
-}
-
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
-    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    c.set_size(width as usize, height as usize);
-    c.set_quality(85.0);
-    let mut started = c.start_compress(Vec::new()).unwrap();
-    let mut row = vec![0u8; width as usize * 3];
-    for y in 0..height {
-        for (x, px) in row.chunks_exact_mut(3).enumerate() {
-            let x = x as u32;
-            px.copy_from_slice(&[(x ^ y) as u8, (x / 3 + y / 5) as u8, ((x * y) >> 7) as u8]);
-        }
-        started.write_scanlines(&row).unwrap();
-    }
-    started.finish().unwrap()
 }
 
 fn picture_field(base: &str, id: &str, field: &str) -> String {

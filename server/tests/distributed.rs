@@ -6,6 +6,10 @@
 //! `postgres://postgres@127.0.0.1:5432/test`); each test makes and drops its own database.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::jpeg;
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -101,16 +105,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
-    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    c.set_size(width as usize, height as usize);
-    c.set_quality(85.0);
-    let mut started = c.start_compress(Vec::new()).unwrap();
-    let px: Vec<u8> = (0..width * height * 3).map(|i| (i % 253) as u8).collect();
-    started.write_scanlines(&px).unwrap();
-    started.finish().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

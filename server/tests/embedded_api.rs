@@ -3,6 +3,10 @@
 //! with their headers, roles, limits, bad input, delete.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::jpeg;
+
 use std::time::Duration;
 
 use clap::Parser;
@@ -98,25 +102,31 @@ impl Server {
     }
 }
 
+/// A tus PATCH of `body` at `offset`.
+async fn tus_patch(
+    server: &Server,
+    location: &str,
+    offset: usize,
+    content_type: &str,
+    body: reqwest::Body,
+) -> reqwest::Result<reqwest::Response> {
+    server
+        .client
+        .patch(location)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", offset)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+}
+
+const OFFSET_STREAM: &str = "application/offset+octet-stream";
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
-    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    c.set_size(width as usize, height as usize);
-    c.set_quality(90.0);
-    let mut started = c.start_compress(Vec::new()).unwrap();
-    let mut px = Vec::with_capacity((width * height * 3) as usize);
-    for y in 0..height {
-        for x in 0..width {
-            px.extend_from_slice(&[(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8]);
-        }
-    }
-    started.write_scanlines(&px).unwrap();
-    started.finish().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,15 +464,14 @@ async fn tus_upload_interrupted_and_resumed() {
             "cable pulled",
         )),
     ]);
-    let _ = server
-        .client
-        .patch(&location)
-        .header("tus-resumable", "1.0.0")
-        .header("upload-offset", 0)
-        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
-        .body(reqwest::Body::wrap_stream(broken))
-        .send()
-        .await;
+    let _ = tus_patch(
+        &server,
+        &location,
+        0,
+        OFFSET_STREAM,
+        reqwest::Body::wrap_stream(broken),
+    )
+    .await;
     let head = server
         .client
         .head(&location)
@@ -479,39 +488,36 @@ async fn tus_upload_interrupted_and_resumed() {
         .unwrap();
     assert!(offset <= 10_000, "kept what arrived: {offset}");
 
-    let wrong = server
-        .client
-        .patch(&location)
-        .header("tus-resumable", "1.0.0")
-        .header("upload-offset", offset + 1)
-        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
-        .body(bytes[offset + 1..].to_vec())
-        .send()
-        .await
-        .unwrap();
+    let wrong = tus_patch(
+        &server,
+        &location,
+        offset + 1,
+        OFFSET_STREAM,
+        reqwest::Body::from(bytes[offset + 1..].to_vec()),
+    )
+    .await
+    .unwrap();
     assert_eq!(wrong.status(), StatusCode::CONFLICT);
-    let wrong_type = server
-        .client
-        .patch(&location)
-        .header("tus-resumable", "1.0.0")
-        .header("upload-offset", offset)
-        .header(header::CONTENT_TYPE, "image/jpeg")
-        .body(bytes[offset..].to_vec())
-        .send()
-        .await
-        .unwrap();
+    let wrong_type = tus_patch(
+        &server,
+        &location,
+        offset,
+        "image/jpeg",
+        reqwest::Body::from(bytes[offset..].to_vec()),
+    )
+    .await
+    .unwrap();
     assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
-    let rest = server
-        .client
-        .patch(&location)
-        .header("tus-resumable", "1.0.0")
-        .header("upload-offset", offset)
-        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
-        .body(bytes[offset..].to_vec())
-        .send()
-        .await
-        .unwrap();
+    let rest = tus_patch(
+        &server,
+        &location,
+        offset,
+        OFFSET_STREAM,
+        reqwest::Body::from(bytes[offset..].to_vec()),
+    )
+    .await
+    .unwrap();
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
     assert_eq!(rest.headers()["upload-offset"], total.to_string().as_str());
     let id = rest.headers()["picture-id"].to_str().unwrap().to_string();

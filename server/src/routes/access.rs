@@ -49,3 +49,21 @@ pub fn require(role: Role, needed: Role, had_token: bool, action: &str) -> Resul
         AppError::Unauthorized(message)
     })
 }
+
+/// The picture, when the caller holds its owner token; `action` names what was refused.
+pub async fn owner_only(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+    action: &str,
+) -> Result<PictureRecord, AppError> {
+    let (picture, role) = picture_and_role(state, id, headers, query_token).await?;
+    require(
+        role,
+        Role::Owner,
+        token_from(headers, query_token).is_some(),
+        action,
+    )?;
+    Ok(picture)
+}

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use super::access::{picture_and_role, require};
-use crate::auth::{hash_token, new_id, new_token, token_from, Role, RoleTokens};
+use super::access::{owner_only, picture_and_role};
+use crate::auth::{hash_token, new_id, new_token, Role, RoleTokens};
 use crate::error::AppError;
 use crate::objects::ORIGINAL_KEY;
 use crate::state::AppState;
@@ -351,13 +351,14 @@ pub async fn update(
     Query(query): Query<TokenQuery>,
     body: Result<Json<PictureEdit>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, AppError> {
-    let (_, role) = picture_and_role(&state, &id, &headers, query.token.as_deref()).await?;
-    require(
-        role,
-        Role::Owner,
-        token_from(&headers, query.token.as_deref()).is_some(),
+    owner_only(
+        &state,
+        &id,
+        &headers,
+        query.token.as_deref(),
         "editing the title",
-    )?;
+    )
+    .await?;
     let Json(edit) = body.map_err(|e| {
         AppError::BadRequest(format!("expected JSON {{\"title\", \"description\"}}: {e}"))
     })?;
@@ -383,13 +384,14 @@ pub async fn delete(
     headers: HeaderMap,
     Query(query): Query<TokenQuery>,
 ) -> Result<StatusCode, AppError> {
-    let (_, role) = picture_and_role(&state, &id, &headers, query.token.as_deref()).await?;
-    require(
-        role,
-        Role::Owner,
-        token_from(&headers, query.token.as_deref()).is_some(),
+    owner_only(
+        &state,
+        &id,
+        &headers,
+        query.token.as_deref(),
         "deleting the picture",
-    )?;
+    )
+    .await?;
     state.store.delete_picture(&id).await?;
     state
         .queue
@@ -407,13 +409,14 @@ pub async fn new_links(
     headers: HeaderMap,
     Query(query): Query<TokenQuery>,
 ) -> Result<Json<Value>, AppError> {
-    let (_, role) = picture_and_role(&state, &id, &headers, query.token.as_deref()).await?;
-    require(
-        role,
-        Role::Owner,
-        token_from(&headers, query.token.as_deref()).is_some(),
+    owner_only(
+        &state,
+        &id,
+        &headers,
+        query.token.as_deref(),
         "making share links",
-    )?;
+    )
+    .await?;
     let (plain, hashed) = fresh_tokens(&[Role::Edit, Role::Comment, Role::View]);
     state.store.replace_tokens(&id, &hashed).await?;
     let urls = BaseUrls::from_request(&state.config, &headers);
