@@ -29,6 +29,8 @@ struct Header {
     sampling: Vec<(u8, u8)>,
     adobe: bool,
     orientation: Option<u16>,
+    /// APP2 ICC_PROFILE chunks: (sequence number, bytes).
+    icc_chunks: Vec<(u8, Vec<u8>)>,
 }
 
 /// Walks marker segments up to the first scan. Hostile input: every length is checked.
@@ -80,6 +82,9 @@ fn read_header(path: &Path) -> Result<Header, TileError> {
                 header.orientation = header.orientation.or(orientation_from_exif(&body));
             }
             0xEE if body.starts_with(b"Adobe") => header.adobe = true,
+            0xE2 if body.starts_with(b"ICC_PROFILE\0") && body.len() > 14 => {
+                header.icc_chunks.push((body[12], body[14..].to_vec()));
+            }
             0xDA => return Ok(header),
             _ => {}
         }
@@ -171,6 +176,7 @@ struct JpegSource {
     components: usize,
     adobe_inverted: bool,
     scratch: Vec<u8>,
+    icc: Option<Vec<u8>>,
 }
 
 /// Opens a JPEG for streaming; returns the source and its EXIF orientation.
@@ -207,6 +213,12 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         components,
         adobe_inverted: header.adobe,
         scratch: Vec::new(),
+        // A CMYK profile would need the CMYK samples; those are converted without one.
+        icc: (components == 3 && !header.icc_chunks.is_empty()).then(|| {
+            let mut chunks = header.icc_chunks;
+            chunks.sort_by_key(|c| c.0);
+            chunks.into_iter().flat_map(|c| c.1).collect()
+        }),
     };
     let orientation = Orientation::from_exif(header.orientation.unwrap_or(1));
     Ok((Box::new(source), orientation))
@@ -221,6 +233,9 @@ impl RowSource for JpegSource {
     }
     fn channels(&self) -> usize {
         3
+    }
+    fn icc_profile(&self) -> Option<Vec<u8>> {
+        self.icc.clone()
     }
     fn read_rows(&mut self, out: &mut [u8]) -> Result<(), TileError> {
         let Some(decoder) = self.decoder.as_mut() else {

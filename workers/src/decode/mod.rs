@@ -1,6 +1,7 @@
 //! Decoders: a picture file in, full-resolution rows of RGB8 or RGBA8 out, a few rows at
 //! a time. Formats are detected by magic bytes, never by file name.
 
+mod color;
 mod exif;
 mod jpeg;
 mod orient;

@@ -26,6 +26,7 @@ struct PngSource {
     height: u32,
     /// Channels the decoder produces (1 gray, 2 gray+alpha, 3, 4).
     decoded_channels: usize,
+    icc: Option<Vec<u8>>,
 }
 
 fn decoding_error(e: png::DecodingError) -> TileError {
@@ -60,6 +61,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         .and_then(orientation_from_exif)
         .unwrap_or(1);
     let interlaced = reader.info().interlaced;
+    let icc = reader.info().icc_profile.as_ref().map(|p| p.to_vec());
     let (color, _) = reader.output_color_type();
     let decoded_channels = match color {
         ColorType::Grayscale => 1,
@@ -87,6 +89,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         width,
         height,
         decoded_channels,
+        icc,
     };
     Ok((Box::new(source), Orientation::from_exif(orientation)))
 }
@@ -104,6 +107,9 @@ impl RowSource for PngSource {
         } else {
             3
         }
+    }
+    fn icc_profile(&self) -> Option<Vec<u8>> {
+        self.icc.clone()
     }
     fn read_rows(&mut self, out: &mut [u8]) -> Result<(), TileError> {
         let out_row = self.width as usize * self.channels();

@@ -19,6 +19,10 @@ pub trait RowSource {
     fn channels(&self) -> usize;
     /// Fills `out` with the next `out.len() / (width × channels)` rows.
     fn read_rows(&mut self, out: &mut [u8]) -> Result<(), TileError>;
+    /// The embedded ICC profile, if any.
+    fn icc_profile(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Picture formats we can decode.
@@ -65,7 +69,8 @@ pub fn sniff(head: &[u8]) -> Result<Format, TileError> {
     }
 }
 
-/// Opens a picture file for row-by-row decoding, upright (EXIF orientation applied).
+/// Opens a picture file for row-by-row decoding, in sRGB (an embedded ICC profile is
+/// applied) and upright (EXIF orientation applied).
 pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn RowSource>, TileError> {
     let mut head = [0u8; 16];
     let mut file = File::open(path)?;
@@ -77,7 +82,8 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn RowSource>, TileErro
         Format::Tiff => super::tiff::open(path, limits)?,
         Format::Webp => super::webp::open(path, limits)?,
     };
-    Oriented::wrap(source, orientation, limits)
+    let icc = source.icc_profile();
+    Oriented::wrap(super::color::to_srgb(source, icc)?, orientation, limits)
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -99,6 +99,7 @@ struct TiffSource {
     next_row: u32,
     row_samples: Vec<u8>,
     row_raw: Vec<u8>,
+    icc: Option<Vec<u8>>,
 }
 
 /// Opens a TIFF's first image; returns the source and its orientation tag.
@@ -133,6 +134,10 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
             "TIFF with {bits} bits per sample; HUGEpic reads 8 and 16"
         )));
     }
+    let icc = decoder
+        .get_tag_u8_vec(Tag::IccProfile)
+        .ok()
+        .filter(|p| !p.is_empty());
     let orientation = decoder
         .find_tag_unsigned::<u16>(Tag::Orientation)
         .ok()
@@ -213,6 +218,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         next_row: 0,
         row_samples: Vec::new(),
         row_raw: Vec::new(),
+        icc: icc.filter(|_| matches!(kind, Kind::Rgb | Kind::Rgba | Kind::YCbCr)),
     };
     Ok((Box::new(source), Orientation::from_exif(orientation)))
 }
@@ -354,6 +360,9 @@ impl RowSource for TiffSource {
     }
     fn channels(&self) -> usize {
         self.kind.out_channels()
+    }
+    fn icc_profile(&self) -> Option<Vec<u8>> {
+        self.icc.clone()
     }
     fn read_rows(&mut self, out: &mut [u8]) -> Result<(), TileError> {
         let out_row = self.width as usize * self.channels();

@@ -19,6 +19,7 @@ struct WebpSource {
     width: u32,
     height: u32,
     channels: usize,
+    icc: Option<Vec<u8>>,
 }
 
 fn decoding_error(e: DecodingError) -> TileError {
@@ -49,6 +50,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         .as_deref()
         .and_then(orientation_from_exif)
         .unwrap_or(1);
+    let icc = decoder.icc_profile().ok().flatten();
     let mut pixels = vec![0u8; size];
     decoder.read_image(&mut pixels).map_err(decoding_error)?;
     let source = WebpSource {
@@ -57,6 +59,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         width,
         height,
         channels,
+        icc,
     };
     Ok((Box::new(source), Orientation::from_exif(orientation)))
 }
@@ -70,6 +73,9 @@ impl RowSource for WebpSource {
     }
     fn channels(&self) -> usize {
         self.channels
+    }
+    fn icc_profile(&self) -> Option<Vec<u8>> {
+        self.icc.clone()
     }
     fn read_rows(&mut self, out: &mut [u8]) -> Result<(), TileError> {
         let src = self
