@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use hugepic_workers::Limits;
+use hugepic_workers::{Limits, S3Settings};
 
 use crate::auth::Role;
 use crate::import::{AllowRule, ImportPolicy};
@@ -53,6 +53,35 @@ pub struct ServeArgs {
     /// Longest an import by URL may take to download, in seconds.
     #[arg(long, env = "HUGEPIC_IMPORT_TIMEOUT_SECS", default_value_t = 600)]
     pub import_timeout_secs: u64,
+    /// Redis for progress events between processes (`redis://…`); default: in-process.
+    #[arg(long, env = "HUGEPIC_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// S3 bucket for originals and tiles; default: the object folder under the data dir.
+    #[arg(long, env = "HUGEPIC_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// Endpoint of an S3-compatible store (`http://host:port`); default: AWS.
+    #[arg(long, env = "HUGEPIC_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Region of the bucket.
+    #[arg(long, env = "HUGEPIC_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// Access key id for the bucket.
+    #[arg(long, env = "HUGEPIC_S3_ACCESS_KEY_ID", default_value = "")]
+    pub s3_access_key_id: String,
+    /// Secret access key for the bucket.
+    #[arg(
+        long,
+        env = "HUGEPIC_S3_SECRET_ACCESS_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub s3_secret_access_key: String,
+    /// Path-style addressing (`endpoint/bucket/key`); default: on when an endpoint is set.
+    #[arg(long, env = "HUGEPIC_S3_PATH_STYLE")]
+    pub s3_path_style: Option<bool>,
+    /// Uploads to S3 one tiling job runs at once.
+    #[arg(long, env = "HUGEPIC_S3_CONCURRENCY", default_value_t = 16)]
+    pub s3_concurrency: u32,
     /// Role of a visitor without a token: view, comment or edit.
     #[arg(long, env = "HUGEPIC_DEFAULT_ROLE", default_value = "view")]
     pub default_role: String,
@@ -85,6 +114,12 @@ pub struct Config {
     pub default_role: Role,
     /// Import by URL.
     pub import: ImportPolicy,
+    /// Redis URL, in the distributed mode.
+    pub redis_url: Option<String>,
+    /// The bucket, in the distributed mode.
+    pub s3: Option<S3Settings>,
+    /// Concurrent uploads per tiling job.
+    pub s3_concurrency: u32,
 }
 
 /// A configuration value that cannot work.
@@ -136,7 +171,49 @@ impl Config {
                 }
             }
         }
+        let redis_url = match args.redis_url.filter(|u| !u.trim().is_empty()) {
+            Some(u) if u.starts_with("redis://") || u.starts_with("rediss://") => Some(u),
+            Some(u) => {
+                return Err(ConfigError(format!(
+                    "HUGEPIC_REDIS_URL must be a redis:// URL, got {:?}",
+                    u.split('@').next_back().unwrap_or_default()
+                )))
+            }
+            None => None,
+        };
+        let s3_endpoint = url("HUGEPIC_S3_ENDPOINT (--s3-endpoint)", args.s3_endpoint)?;
+        let s3 = match args.s3_bucket.filter(|b| !b.trim().is_empty()) {
+            None => None,
+            Some(bucket) => {
+                let valid = (3..=63).contains(&bucket.len())
+                    && bucket
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c));
+                if !valid {
+                    return Err(ConfigError(format!(
+                        "HUGEPIC_S3_BUCKET {bucket:?} is not a bucket name (3-63 lowercase letters, digits, dots, dashes)"
+                    )));
+                }
+                if args.s3_access_key_id.is_empty() != args.s3_secret_access_key.is_empty() {
+                    return Err(ConfigError(
+                        "HUGEPIC_S3_ACCESS_KEY_ID and HUGEPIC_S3_SECRET_ACCESS_KEY go together"
+                            .into(),
+                    ));
+                }
+                Some(S3Settings {
+                    bucket,
+                    path_style: args.s3_path_style.unwrap_or(s3_endpoint.is_some()),
+                    endpoint: s3_endpoint,
+                    region: args.s3_region,
+                    access_key_id: args.s3_access_key_id,
+                    secret_access_key: args.s3_secret_access_key,
+                })
+            }
+        };
         Ok(Config {
+            redis_url,
+            s3,
+            s3_concurrency: args.s3_concurrency.clamp(1, 256),
             import: ImportPolicy {
                 allow,
                 max_bytes: args.max_upload_mib << 20,

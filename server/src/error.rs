@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::objects::ObjectError;
 use crate::store::StoreError;
 
 /// An error answered to an HTTP client.
@@ -38,6 +39,9 @@ pub enum AppError {
     /// 415: wrong Content-Type.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 503: a service we depend on (the object store) failed; try again later.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: our fault; the cause is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -55,6 +59,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +76,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::TooLarge(_) => "too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -84,6 +90,19 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         AppError::Internal(e.to_string())
+    }
+}
+
+impl From<ObjectError> for AppError {
+    fn from(e: ObjectError) -> Self {
+        match e {
+            ObjectError::InvalidKey(key) => AppError::NotFound(format!("no object {key:?}")),
+            ObjectError::Io(e) => AppError::Internal(e.to_string()),
+            ObjectError::Storage(e) => {
+                tracing::error!(error = %e, "object store failed");
+                AppError::Unavailable("the picture store did not answer; try again shortly".into())
+            }
+        }
     }
 }
 

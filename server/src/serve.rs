@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::jobs::{JobContext, JobQueue};
 use crate::metrics::Metrics;
-use crate::objects::LocalObjects;
+use crate::objects::{LocalObjects, Objects, S3Objects};
 use crate::progress::ProgressHub;
 use crate::routes::uploads::{expire, UploadLocks};
 use crate::state::AppState;
@@ -35,6 +35,9 @@ pub enum StartError {
     /// The job queue cannot be set up.
     #[error(transparent)]
     Queue(#[from] crate::jobs::QueueError),
+    /// Redis cannot be reached.
+    #[error("{0} (HUGEPIC_REDIS_URL)")]
+    Redis(#[from] crate::progress::BusError),
     /// The address cannot be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -99,12 +102,20 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     let data = config.data_dir.clone();
     create_data_dir(&config).await?;
     let (store, queue) = store_and_queue(&config).await?;
+    let objects = match &config.s3 {
+        Some(settings) => Objects::S3(S3Objects::new(settings, config.s3_concurrency)),
+        None => Objects::Local(LocalObjects::new(data.join("objects"))),
+    };
+    let progress = match &config.redis_url {
+        Some(url) => ProgressHub::redis(url).await?,
+        None => ProgressHub::default(),
+    };
     Ok(AppState {
         config: Arc::new(config),
         store,
-        objects: LocalObjects::new(data.join("objects")),
+        objects,
         queue,
-        progress: ProgressHub::default(),
+        progress,
         uploads_dir: data.join("uploads"),
         metrics: Arc::new(Metrics::default()),
         upload_locks: UploadLocks::default(),
@@ -115,6 +126,8 @@ fn job_context(state: &AppState) -> JobContext {
     JobContext {
         store: Arc::clone(&state.store),
         objects: state.objects.clone(),
+        scratch_dir: state.config.data_dir.join("work"),
+        public_tile_url: state.config.public_tile_url.clone(),
         progress: state.progress.clone(),
         limits: state.config.limits,
     }
@@ -142,6 +155,7 @@ pub async fn run_with(
         let (queue, shutdown, jobs) = (state.queue.clone(), shutdown.clone(), state.config.jobs);
         tasks.spawn(async move { queue.run_workers(context, jobs, shutdown).await });
     }
+    tasks.spawn(state.progress.clone().relay(shutdown.clone()));
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());
         tasks.spawn(async move {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::jobs::JobQueue;
 use crate::metrics::Metrics;
-use crate::objects::LocalObjects;
+use crate::objects::Objects;
 use crate::progress::ProgressHub;
 use crate::routes::uploads::UploadLocks;
 use crate::store::MetaStore;
@@ -19,7 +19,7 @@ pub struct AppState {
     /// Metadata.
     pub store: Arc<dyn MetaStore>,
     /// Originals and tiles.
-    pub objects: LocalObjects,
+    pub objects: Objects,
     /// Background jobs.
     pub queue: JobQueue,
     /// Live pipeline progress.

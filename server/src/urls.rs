@@ -59,6 +59,16 @@ impl BaseUrls {
         }
     }
 
+    /// The IIIF image id written into a stored info.json: the CDN's when tiles are
+    /// served from one (clients read it there as is), else a placeholder the server
+    /// replaces with the request's base whenever it serves the file.
+    pub fn stored_iiif_id(public_tile_url: Option<&str>, id: &str) -> String {
+        match public_tile_url {
+            Some(cdn) => format!("{cdn}/{id}/iiif"),
+            None => format!("/iiif/{id}"),
+        }
+    }
+
     /// The IIIF info.json of a picture (always served here, so its `id` fits the request).
     pub fn iiif_info(&self, id: &str) -> String {
         format!("{}/iiif/{id}/info.json", self.public)

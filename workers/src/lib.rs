@@ -20,5 +20,5 @@ pub mod tiler;
 pub use encode::TileFormat;
 pub use error::TileError;
 pub use pyramid::{Layout, Limits};
-pub use storage::{FsSink, MemorySink, S3Settings, S3Sink, StorageError, TileSink};
+pub use storage::{FsSink, MemorySink, S3Settings, S3Sink, StorageError, TileSink, UploadCounts};
 pub use tiler::{tile_file, tile_source, Progress, TileOptions, TileSummary};

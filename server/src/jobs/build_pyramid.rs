@@ -3,6 +3,7 @@
 //! (corrupt, unsupported, too big) fail at once with the reason; anything else is tried
 //! again with backoff, keeping the tiles already stored.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use apalis::prelude::*;
@@ -11,9 +12,9 @@ use hugepic_workers::{decode, tile_source, Progress, TileError, TileOptions};
 use tokio::sync::watch;
 
 use super::{BuildPyramid, JobContext};
-use crate::objects::ORIGINAL_KEY;
 use crate::progress::ProgressEvent;
 use crate::store::Status;
+use crate::urls::BaseUrls;
 
 /// Tries of one job before the picture is marked failed.
 const ATTEMPTS: u32 = 3;
@@ -65,16 +66,19 @@ async fn fail(context: &JobContext, id: &str, reason: &str) -> Result<(), BoxDyn
         .store
         .set_status(id, Status::Failed, Some(reason))
         .await?;
-    context.progress.publish(
-        id,
-        ProgressEvent {
-            status: Status::Failed,
-            stage: "failed".into(),
-            done: 0,
-            total: 0,
-            error: Some(reason.to_string()),
-        },
-    );
+    context
+        .progress
+        .publish(
+            id,
+            ProgressEvent {
+                status: Status::Failed,
+                stage: "failed".into(),
+                done: 0,
+                total: 0,
+                error: Some(reason.to_string()),
+            },
+        )
+        .await;
     Ok(())
 }
 
@@ -89,53 +93,68 @@ async fn report(
     if let Err(e) = context.store.set_progress(id, stage, done, total).await {
         tracing::warn!(picture = %id, error = %e, "could not record progress");
     }
-    context.progress.publish(
-        id,
-        ProgressEvent {
-            status,
-            stage: stage.to_string(),
-            done,
-            total,
-            error: None,
-        },
-    );
+    context
+        .progress
+        .publish(
+            id,
+            ProgressEvent {
+                status,
+                stage: stage.to_string(),
+                done,
+                total,
+                error: None,
+            },
+        )
+        .await;
 }
 
-/// One try: decode and tile on a blocking thread while this task relays progress.
+/// One try: fetch the original, decode and tile on a blocking thread while this task
+/// relays progress, then wait for the last uploads (publishing).
 async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
-    let store_error =
-        |e: crate::store::StoreError| TileError::Io(std::io::Error::other(e.to_string()));
-    let original = context
-        .objects
-        .path(id, ORIGINAL_KEY)
-        .ok_or_else(|| TileError::InvalidOptions("bad picture id".into()))?;
-    let sink = context
-        .objects
-        .sink(id)
-        .ok_or_else(|| TileError::InvalidOptions("bad picture id".into()))?;
+    let other = |e: String| TileError::Io(std::io::Error::other(e));
+    let store_error = |e: crate::store::StoreError| other(e.to_string());
     context
         .store
         .set_status(id, Status::Tiling, None)
         .await
         .map_err(store_error)?;
+    report(context, id, Status::Tiling, "fetching", 0, 0).await;
+    let original = context
+        .objects
+        .fetch_original(id, &context.scratch_dir)
+        .await
+        .map_err(|e| other(e.to_string()))?
+        .ok_or_else(|| TileError::Io(std::io::Error::other("the original is not stored")))?;
     report(context, id, Status::Tiling, "decoding", 0, 0).await;
 
     let (progress_tx, mut progress_rx) = watch::channel(Progress::default());
     let (size_tx, size_rx) = tokio::sync::oneshot::channel();
+    let (uploads_tx, uploads_rx) = tokio::sync::oneshot::channel();
     let limits = context.limits;
+    let objects = context.objects.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let (picture, iiif_id) = (
+        id.to_string(),
+        BaseUrls::stored_iiif_id(context.public_tile_url.as_deref(), id),
+    );
     let work = tokio::task::spawn_blocking(move || {
-        let mut source = decode::open(&original, &limits)?;
+        let mut source = decode::open(original.path(), &limits)?;
         let format = if source.channels() == 4 { "png" } else { "jpg" };
         let _ = size_tx.send((source.width(), source.height(), format));
+        let target = objects
+            .sink(&picture, runtime)
+            .map_err(|e| TileError::Io(std::io::Error::other(e.to_string())))?;
+        let _ = uploads_tx.send(target.uploads.clone());
         let options = TileOptions {
             layout: Layout::ALL,
             skip_existing: true,
+            iiif_id,
             ..TileOptions::default()
         };
         // The relay below throttles; the latest value simply replaces the last.
         tile_source(
             source.as_mut(),
-            &sink,
+            target.sink.as_ref(),
             &options,
             &limits,
             &|p: &Progress| {
@@ -150,33 +169,51 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
             .await
             .map_err(store_error)?;
     }
+    let uploads = uploads_rx.await.ok().flatten();
     let mut work = work;
+    let mut publishing = false;
     let summary = loop {
         tokio::select! {
-            result = &mut work => break result.map_err(|e| TileError::Io(std::io::Error::other(e.to_string())))??,
+            result = &mut work => break result.map_err(|e| other(e.to_string()))??,
             changed = progress_rx.changed() => {
                 if changed.is_ok() {
                     let p = *progress_rx.borrow_and_update();
-                    report(context, id, Status::Tiling, "tiling", p.tiles_done, p.tiles_total).await;
+                    let tiled = p.rows_done == p.rows_total && p.tiles_done >= p.tiles_total;
+                    match &uploads {
+                        // Every tile is cut: what is left is uploads landing.
+                        Some(counts) if tiled => {
+                            if !publishing {
+                                publishing = true;
+                                context.store.set_status(id, Status::Publishing, None).await.map_err(store_error)?;
+                            }
+                            let (done, total) = (counts.uploaded.load(Ordering::Relaxed), counts.queued.load(Ordering::Relaxed));
+                            report(context, id, Status::Publishing, "publishing", done, total).await;
+                        }
+                        _ => report(context, id, Status::Tiling, "tiling", p.tiles_done, p.tiles_total).await,
+                    }
                 }
                 tokio::time::sleep(REPORT_EVERY).await;
             }
         }
     };
-    tracing::info!(picture = %id, tiles = summary.tiles, kept = summary.tiles_skipped, "pyramid built");
-    // Local storage is the published store; S3 publishing adds an upload stage here.
-    context
-        .store
-        .set_status(id, Status::Publishing, None)
-        .await
-        .map_err(store_error)?;
+    tracing::info!(picture = %id, tiles = summary.tiles, kept = summary.tiles_skipped, "pyramid built and stored");
+    if !publishing {
+        context
+            .store
+            .set_status(id, Status::Publishing, None)
+            .await
+            .map_err(store_error)?;
+    }
+    let stored = uploads
+        .as_ref()
+        .map_or(summary.tiles, |c| c.uploaded.load(Ordering::Relaxed));
     report(
         context,
         id,
         Status::Publishing,
         "publishing",
-        summary.tiles,
-        summary.tiles,
+        stored,
+        stored,
     )
     .await;
     context

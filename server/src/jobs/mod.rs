@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use build_pyramid::build_pyramid;
 pub use delete_picture::delete_picture;
 
-use crate::objects::LocalObjects;
+use crate::objects::Objects;
 use crate::progress::ProgressHub;
 use crate::store::MetaStore;
 
@@ -49,7 +49,13 @@ pub struct JobContext {
     /// Metadata.
     pub store: Arc<dyn MetaStore>,
     /// Originals and tiles.
-    pub objects: LocalObjects,
+    pub objects: Objects,
+    /// Folder for downloaded originals while they are tiled.
+    pub scratch_dir: std::path::PathBuf,
+    /// Base of IIIF image ids written into stored info.json files (the CDN's, when
+    /// tiles are served from one), e.g. `https://cdn.example` gives
+    /// `https://cdn.example/{id}/iiif`; `None`: the server rewrites ids when serving.
+    pub public_tile_url: Option<String>,
     /// Live progress.
     pub progress: ProgressHub,
     /// Decode limits.

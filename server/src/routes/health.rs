@@ -13,24 +13,30 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the database and the object store work.
+/// `GET /readyz`: the database, the object store and Redis (when configured) work.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.store.ping().await.map_err(|e| e.to_string());
     let storage = state.objects.check().await.map_err(|e| e.to_string());
-    let ok = database.is_ok() && storage.is_ok();
+    let redis = state
+        .progress
+        .check()
+        .await
+        .map(|r| r.map_err(|e| e.to_string()));
+    let ok = database.is_ok() && storage.is_ok() && redis.as_ref().is_none_or(Result::is_ok);
     let show = |r: &Result<(), String>| match r {
         Ok(()) => "ok".to_string(),
         Err(e) => e.clone(),
     };
+    let mut body = json!({"database": show(&database), "storage": show(&storage)});
+    if let Some(redis) = &redis {
+        body["redis"] = show(redis).into();
+    }
     let status = if ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(json!({"database": show(&database), "storage": show(&storage)})),
-    )
+    (status, Json(body))
 }
 
 /// `GET /metrics`: Prometheus text.

@@ -10,7 +10,6 @@ use tokio::io::AsyncWriteExt;
 use super::access::{owner_only, picture_and_role};
 use crate::auth::{hash_token, new_id, new_token, Role, RoleTokens};
 use crate::error::AppError;
-use crate::objects::ORIGINAL_KEY;
 use crate::state::AppState;
 use crate::store::{PictureRecord, Status};
 use crate::urls::BaseUrls;
@@ -68,14 +67,7 @@ pub async fn attach_original(
     id: &str,
     file: &std::path::Path,
 ) -> Result<(), AppError> {
-    let original = state
-        .objects
-        .path(id, ORIGINAL_KEY)
-        .ok_or_else(|| AppError::internal("bad picture id"))?;
-    if let Some(dir) = original.parent() {
-        tokio::fs::create_dir_all(dir).await?;
-    }
-    tokio::fs::rename(file, &original).await?;
+    state.objects.store_original(id, file).await?;
     state
         .queue
         .build_pyramid(id)
@@ -273,16 +265,19 @@ async fn import_url(
             {
                 tracing::error!(picture = %id, error = %e, "could not record a failed import");
             }
-            state.progress.publish(
-                &id,
-                crate::progress::ProgressEvent {
-                    status: Status::Failed,
-                    stage: "failed".into(),
-                    done: 0,
-                    total: 0,
-                    error: Some(reason),
-                },
-            );
+            state
+                .progress
+                .publish(
+                    &id,
+                    crate::progress::ProgressEvent {
+                        status: Status::Failed,
+                        stage: "failed".into(),
+                        done: 0,
+                        total: 0,
+                        error: Some(reason),
+                    },
+                )
+                .await;
         }
     });
     Ok(response)

@@ -2,8 +2,6 @@
 //! the request) and images, thumbnails. Tiles never change once written, so they are
 //! cached for a year, with an ETag and no ranges.
 
-use std::time::UNIX_EPOCH;
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -11,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hugepic_workers::pyramid::layout::{dzi, iiif};
 
 use crate::error::AppError;
-use crate::objects::ORIGINAL_KEY;
+use crate::objects::StoredObject;
 use crate::state::AppState;
 use crate::urls::BaseUrls;
 
@@ -36,35 +34,28 @@ async fn serve_object(
     request: &HeaderMap,
 ) -> Result<Response, AppError> {
     let not_found = || AppError::NotFound(format!("picture {id:?} has no {key:?}"));
-    if key == ORIGINAL_KEY || state.store.picture(id).await?.is_none() {
+    if state.store.picture(id).await?.is_none() {
         return Err(not_found());
     }
-    let path = state.objects.path(id, key).ok_or_else(not_found)?;
-    let meta = match tokio::fs::metadata(&path).await {
-        Ok(meta) if meta.is_file() => meta,
-        _ => return Err(not_found()),
-    };
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let etag = format!("\"{:x}-{:x}\"", meta.len(), modified);
-    state.metrics.tile_served();
-    let matches = request
+    let if_none_match = request
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
-        let mut r = Response::new(Body::from(bytes));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(content_type(key)),
-        );
-        r
+        .and_then(|v| v.to_str().ok());
+    let stored = state
+        .objects
+        .get(id, key, if_none_match)
+        .await?
+        .ok_or_else(not_found)?;
+    state.metrics.tile_served();
+    let (mut response, etag) = match stored {
+        StoredObject::NotModified { etag } => (StatusCode::NOT_MODIFIED.into_response(), etag),
+        StoredObject::Found { bytes, etag } => {
+            let mut r = Response::new(Body::from(bytes));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(key)),
+            );
+            (r, etag)
+        }
     };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
@@ -112,16 +103,17 @@ pub async fn iiif(
     if key != iiif::INFO_KEY {
         return serve_object(&state, &id, &key, &headers).await;
     }
-    let path = state
-        .objects
-        .path(&id, &key)
-        .ok_or_else(|| AppError::NotFound(format!("no picture {id:?}")))?;
     if state.store.picture(&id).await?.is_none() {
         return Err(AppError::NotFound(format!("there is no picture {id:?}")));
     }
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| AppError::NotFound(format!("picture {id:?} has no tiles yet")))?;
+    let bytes = match state.objects.get(&id, &key, None).await? {
+        Some(StoredObject::Found { bytes, .. }) => bytes,
+        _ => {
+            return Err(AppError::NotFound(format!(
+                "picture {id:?} has no tiles yet"
+            )))
+        }
+    };
     let mut info: serde_json::Value = serde_json::from_slice(&bytes).map_err(AppError::internal)?;
     info["id"] = BaseUrls::from_request(&state.config, &headers)
         .iiif_id(&id)

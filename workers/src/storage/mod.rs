@@ -7,7 +7,7 @@ pub mod s3;
 
 pub use fs::FsSink;
 pub use memory::MemorySink;
-pub use s3::{S3Settings, S3Sink};
+pub use s3::{S3Settings, S3Sink, UploadCounts};
 
 /// Why storing or checking a tile failed.
 #[derive(Debug, thiserror::Error)]

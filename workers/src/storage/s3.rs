@@ -6,12 +6,18 @@
 //! stored once, so `exists` costs no request per tile.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::path::Path;
+
+pub use aws_sdk_s3;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
@@ -26,7 +32,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// How to reach the bucket.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct S3Settings {
     /// Bucket name.
     pub bucket: String,
@@ -40,6 +46,19 @@ pub struct S3Settings {
     pub secret_access_key: String,
     /// Path-style addressing (`endpoint/bucket/key`), which S3-compatible servers want.
     pub path_style: bool,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"…")
+            .field("path_style", &self.path_style)
+            .finish()
+    }
 }
 
 /// A client for `settings`.
@@ -62,7 +81,7 @@ pub fn client(settings: &S3Settings) -> Client {
 }
 
 /// Whether a failed request is worth another try.
-fn transient<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> bool
+fn transient<E>(error: &SdkError<E, HttpResponse>) -> bool
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata,
 {
@@ -88,6 +107,41 @@ fn storage_error(key: &str, message: impl std::fmt::Display) -> StorageError {
     }
 }
 
+/// Runs `request` until it succeeds, fails for good, or has been tried `ATTEMPTS`
+/// times; transient failures wait with doubling backoff in between.
+async fn retry_raw<T, E, F, Fut>(key: &str, mut request: F) -> Result<T, SdkError<E, HttpResponse>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut delay = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Err(e) if attempt < ATTEMPTS && transient(&e) => {
+                tracing::debug!(key, attempt, error = %e, "S3 request failed, trying again");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// `retry_raw`, with the final error as a `StorageError`.
+pub async fn retrying<T, E, F, Fut>(key: &str, request: F) -> Result<T, StorageError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    retry_raw(key, request)
+        .await
+        .map_err(|e| storage_error(key, aws_sdk_s3::error::DisplayErrorContext(e)))
+}
+
 /// Puts one object, retrying transient failures.
 pub async fn put_object(
     client: &Client,
@@ -96,9 +150,8 @@ pub async fn put_object(
     bytes: Vec<u8>,
     content_type: &str,
 ) -> Result<(), StorageError> {
-    let mut delay = FIRST_BACKOFF;
-    for attempt in 1..=ATTEMPTS {
-        let result = client
+    retrying(key, || {
+        client
             .put_object()
             .bucket(bucket)
             .key(key)
@@ -106,23 +159,260 @@ pub async fn put_object(
             .cache_control(IMMUTABLE)
             .body(ByteStream::from(bytes.clone()))
             .send()
-            .await;
-        match result {
-            Ok(_) => return Ok(()),
-            Err(e) if attempt < ATTEMPTS && transient(&e) => {
-                tracing::debug!(key, attempt, error = %e, "upload failed, trying again");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            Err(e) => {
-                return Err(storage_error(
-                    key,
-                    aws_sdk_s3::error::DisplayErrorContext(e),
-                ))
-            }
-        }
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Part size of multipart uploads of files (S3 wants at least 5 MiB).
+const PART_BYTES: u64 = 16 << 20;
+
+/// Uploads a file in pieces of at most `PART_BYTES`, so memory stays bounded whatever
+/// its size: one request for a small file, a multipart upload for a large one; each
+/// request is retried on transient failures.
+pub async fn upload_file(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+    content_type: &str,
+) -> Result<(), StorageError> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let io = |source: std::io::Error| StorageError::Io {
+        key: key.to_string(),
+        source,
+    };
+    let mut file = tokio::fs::File::open(path).await.map_err(io)?;
+    let length = file.metadata().await.map_err(io)?.len();
+    let mut read_part = async |offset: u64, size: u64| -> Result<Vec<u8>, StorageError> {
+        let mut buffer = vec![0; size as usize];
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(io)?;
+        file.read_exact(&mut buffer).await.map_err(io)?;
+        Ok(buffer)
+    };
+    if length <= PART_BYTES {
+        let bytes = read_part(0, length).await?;
+        return retrying(key, || {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .content_type(content_type)
+                .body(ByteStream::from(bytes.clone()))
+                .send()
+        })
+        .await
+        .map(|_| ());
     }
-    Err(storage_error(key, "upload failed"))
+    let upload = retrying(key, || {
+        client
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+    })
+    .await?;
+    let upload_id = upload
+        .upload_id()
+        .ok_or_else(|| storage_error(key, "the store gave no upload id"))?
+        .to_string();
+    let result = async {
+        let mut parts = Vec::new();
+        let mut offset = 0;
+        let mut number = 1;
+        while offset < length {
+            let size = PART_BYTES.min(length - offset);
+            let bytes = read_part(offset, size).await?;
+            let done = retrying(key, || {
+                client
+                    .upload_part()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .part_number(number)
+                    .body(ByteStream::from(bytes.clone()))
+                    .send()
+            })
+            .await?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(done.e_tag().map(str::to_string))
+                    .build(),
+            );
+            offset += size;
+            number += 1;
+        }
+        let parts = CompletedMultipartUpload::builder()
+            .set_parts(Some(parts))
+            .build();
+        retrying(key, || {
+            client
+                .complete_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .multipart_upload(parts.clone())
+                .send()
+        })
+        .await
+    }
+    .await;
+    if result.is_err() {
+        let _ = client
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .send()
+            .await;
+    }
+    result.map(|_| ())
+}
+
+/// Downloads an object to `dest`, streaming; `false` if there is no such object.
+pub async fn download_file(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    dest: &Path,
+) -> Result<bool, StorageError> {
+    use tokio::io::AsyncWriteExt;
+    let response = match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(r) => r,
+        Err(e) if is_not_found(&e) => return Ok(false),
+        Err(e) => {
+            return Err(storage_error(
+                key,
+                aws_sdk_s3::error::DisplayErrorContext(e),
+            ))
+        }
+    };
+    let io = |source: std::io::Error| StorageError::Io {
+        key: key.to_string(),
+        source,
+    };
+    let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+    let mut body = response.body;
+    while let Some(chunk) = body.try_next().await.map_err(|e| storage_error(key, e))? {
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    file.sync_all().await.map_err(io)?;
+    Ok(true)
+}
+
+/// What a conditional read of one object found.
+#[derive(Debug)]
+pub enum Fetched {
+    /// The object, with its entity tag and type.
+    Object {
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// Its ETag, quoted.
+        etag: Option<String>,
+    },
+    /// The caller's copy (`If-None-Match`) is current.
+    NotModified,
+    /// There is no such object.
+    Missing,
+}
+
+/// Reads one object (small: tiles and descriptors), honouring `If-None-Match`.
+pub async fn get_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    if_none_match: Option<&str>,
+) -> Result<Fetched, StorageError> {
+    let result = retry_raw(key, || {
+        client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .set_if_none_match(if_none_match.map(str::to_string))
+            .send()
+    })
+    .await;
+    let response = match result {
+        Ok(r) => r,
+        Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 304 => {
+            return Ok(Fetched::NotModified)
+        }
+        Err(e) if is_not_found(&e) => return Ok(Fetched::Missing),
+        Err(e) => {
+            return Err(storage_error(
+                key,
+                aws_sdk_s3::error::DisplayErrorContext(e),
+            ))
+        }
+    };
+    let etag = response.e_tag().map(str::to_string);
+    let bytes = response
+        .body
+        .collect()
+        .await
+        .map_err(|e| storage_error(key, e))?
+        .into_bytes()
+        .to_vec();
+    Ok(Fetched::Object { bytes, etag })
+}
+
+fn is_not_found<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    matches!(error, SdkError::ServiceError(e) if e.raw().status().as_u16() == 404)
+}
+
+/// Removes every object under `prefix`; how many there were.
+pub async fn delete_prefix(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<usize, StorageError> {
+    let keys = list_keys(client, bucket, prefix).await?;
+    delete_keys(client, bucket, &keys).await?;
+    Ok(keys.len())
+}
+
+/// Removes the objects `keys` (missing ones are no error).
+pub async fn delete_keys(
+    client: &Client,
+    bucket: &str,
+    keys: &[String],
+) -> Result<(), StorageError> {
+    for batch in keys.chunks(1000) {
+        let objects: Vec<ObjectIdentifier> = batch
+            .iter()
+            .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+            .collect();
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| storage_error(bucket, e))?;
+        retrying(bucket, || {
+            client
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete.clone())
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether the bucket can be reached (for readiness checks).
+pub async fn check_bucket(client: &Client, bucket: &str) -> Result<(), StorageError> {
+    client
+        .head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| storage_error(bucket, aws_sdk_s3::error::DisplayErrorContext(e)))
 }
 
 /// Every key under `prefix`.
@@ -150,21 +440,36 @@ pub async fn list_keys(
     Ok(keys)
 }
 
-/// A picture's pyramid going to S3 under `prefix` (e.g. `{picture_id}/`).
+/// Objects a sink has been handed and has stored, for progress reports.
+#[derive(Debug, Default)]
+pub struct UploadCounts {
+    /// Handed to `put`.
+    pub queued: AtomicU64,
+    /// Stored in the bucket.
+    pub uploaded: AtomicU64,
+}
+
+/// A picture's pyramid going to S3 under `prefix` (e.g. `tiles/{picture_id}/`).
+/// `put` queues the object and returns; up to `backlog` objects wait in memory while
+/// `concurrency` requests run, so the encoders rarely wait for the network and what
+/// is left when tiling ends is the publishing stage.
 pub struct S3Sink {
     client: Client,
     bucket: String,
     prefix: String,
     runtime: Handle,
-    slots: Arc<Semaphore>,
-    concurrency: u32,
+    backlog: Arc<Semaphore>,
+    backlog_size: u32,
+    requests: Arc<Semaphore>,
     existing: HashSet<String>,
     failure: Arc<Mutex<Option<StorageError>>>,
+    counts: Arc<UploadCounts>,
 }
 
 impl S3Sink {
-    /// A sink whose uploads run on `runtime`, `concurrency` at a time. Blocks to list
-    /// what is already stored under `prefix` (call it off the runtime's threads).
+    /// A sink whose uploads run on `runtime`, `concurrency` at a time, with up to four
+    /// times as many waiting. Blocks to list what is already stored under `prefix`
+    /// (call it off the runtime's threads).
     pub fn new(
         client: Client,
         bucket: &str,
@@ -178,21 +483,29 @@ impl S3Sink {
             .filter_map(|k| k.strip_prefix(prefix).map(str::to_string))
             .collect();
         let concurrency = concurrency.max(1);
+        let backlog_size = concurrency * 4;
         Ok(S3Sink {
             client,
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
             runtime,
-            slots: Arc::new(Semaphore::new(concurrency as usize)),
-            concurrency,
+            backlog: Arc::new(Semaphore::new(backlog_size as usize)),
+            backlog_size,
+            requests: Arc::new(Semaphore::new(concurrency as usize)),
             existing,
             failure: Arc::new(Mutex::new(None)),
+            counts: Arc::default(),
         })
     }
 
     /// Objects found stored when the sink was made.
     pub fn existing_count(&self) -> usize {
         self.existing.len()
+    }
+
+    /// Live counts of queued and stored objects.
+    pub fn counts(&self) -> Arc<UploadCounts> {
+        Arc::clone(&self.counts)
     }
 
     fn take_failure(&self) -> Option<StorageError> {
@@ -206,27 +519,37 @@ impl TileSink for S3Sink {
         if let Some(e) = self.take_failure() {
             return Err(e);
         }
-        let permit = self
+        let queued = self
             .runtime
-            .block_on(Arc::clone(&self.slots).acquire_owned())
+            .block_on(Arc::clone(&self.backlog).acquire_owned())
             .map_err(|e| storage_error(key, e))?;
+        self.counts.queued.fetch_add(1, Ordering::Relaxed);
         let (client, bucket, full_key) = (
             self.client.clone(),
             self.bucket.clone(),
             format!("{}{key}", self.prefix),
         );
-        let (bytes, content_type, failure) = (
+        let (bytes, content_type, failure, requests, counts) = (
             bytes.to_vec(),
             content_type.to_string(),
             Arc::clone(&self.failure),
+            Arc::clone(&self.requests),
+            Arc::clone(&self.counts),
         );
         self.runtime.spawn(async move {
-            if let Err(e) = put_object(&client, &bucket, &full_key, bytes, &content_type).await {
-                if let Ok(mut slot) = failure.lock() {
-                    slot.get_or_insert(e);
+            let running = requests.acquire_owned().await;
+            match put_object(&client, &bucket, &full_key, bytes, &content_type).await {
+                Ok(()) => {
+                    counts.uploaded.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    if let Ok(mut slot) = failure.lock() {
+                        slot.get_or_insert(e);
+                    }
                 }
             }
-            drop(permit);
+            drop(running);
+            drop(queued);
         });
         Ok(())
     }
@@ -237,10 +560,10 @@ impl TileSink for S3Sink {
     }
 
     fn flush(&self) -> Result<(), StorageError> {
-        // All slots free means every upload has ended.
+        // All backlog slots free means every upload has ended.
         let all = self
             .runtime
-            .block_on(self.slots.acquire_many(self.concurrency))
+            .block_on(self.backlog.acquire_many(self.backlog_size))
             .map_err(|e| storage_error(&self.prefix, e))?;
         drop(all);
         match self.take_failure() {
