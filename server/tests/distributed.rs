@@ -10,101 +10,16 @@ mod common;
 
 use common::jpeg;
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use hugepic::config::{Config, ServeArgs};
+use common::stack::{config as parse, Running, TestDatabase};
+use hugepic::config::Config;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: ServeArgs,
-}
-
-fn admin_url() -> String {
-    std::env::var("HUGEPIC_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A database of its own for one test, dropped at the end.
-struct TestDatabase {
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    async fn create() -> TestDatabase {
-        let admin = admin_url();
-        let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for this test: {e}"));
-        tokio::spawn(connection);
-        let name = format!(
-            "hugepic_test_{}",
-            hugepic::auth::new_id()
-                .to_lowercase()
-                .replace(['-', '_'], "")
-        );
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').unwrap().0;
-        TestDatabase {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let admin = admin_url();
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                if let Ok((client, connection)) =
-                    tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
-                {
-                    tokio::spawn(connection);
-                    let _ = client
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 fn config(database: &str, data: &std::path::Path) -> Config {
-    Config::from_args(
-        Cli::parse_from([
-            "hugepic",
-            "--database-url",
-            database,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .args,
-    )
-    .unwrap()
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    parse(&["--database-url", database, "--data-dir", data.to_str().unwrap()])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,8 @@
 //! Shared by the server's integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod stack;
+
 /// A JPEG of `width`×`height` with busy, deterministic content, written row by row.
 pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);

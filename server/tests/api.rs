@@ -1,106 +1,19 @@
-//! The server in embedded mode, started for real on port 0 with its own data folder:
-//! upload by multipart and by tus (interrupted and resumed), progress over SSE, tiles
-//! with their headers, roles, limits, bad input, delete.
+//! The HTTP API, started for real on port 0, in both modes: embedded (its own data
+//! folder) and distributed (PostgreSQL, Redis, S3 and a separate worker process; see
+//! `common/stack.rs`). Upload by multipart and by tus (interrupted and resumed),
+//! progress over SSE, tiles with their headers, roles, limits, bad input, import by
+//! URL, delete removing every stored object.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
 
 use common::jpeg;
+use common::stack::{Mode, Server};
 
 use std::time::Duration;
 
-use clap::Parser;
-use futures_util::StreamExt;
-use hugepic::config::{Config, ServeArgs};
-use reqwest::{header, Client, StatusCode};
+use reqwest::{header, StatusCode};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: ServeArgs,
-}
-
-struct Server {
-    base: String,
-    client: Client,
-    shutdown: CancellationToken,
-    data: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(extra: &[&str]) -> Server {
-        let data = tempfile::tempdir().unwrap();
-        let mut argv = vec!["hugepic", "--data-dir", data.path().to_str().unwrap()];
-        argv.extend_from_slice(extra);
-        let config = Config::from_args(Cli::parse_from(argv).args).unwrap();
-        let state = hugepic::serve::state(config).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let shutdown = CancellationToken::new();
-        tokio::spawn(hugepic::serve::run(state, listener, shutdown.clone()));
-        Server {
-            base,
-            // No pooled connections: a server that refuses a body it did not read (413)
-            // closes that connection, and a pooled one could be picked up dead.
-            client: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
-            shutdown,
-            data,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn upload(&self, name: &str, bytes: Vec<u8>) -> reqwest::Response {
-        let form = reqwest::multipart::Form::new()
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
-            )
-            .text("title", format!("test {name}"));
-        self.client
-            .post(self.url("/api/pictures"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Follows the SSE stream until the picture is ready or failed; returns the last event.
-    async fn wait_final(&self, id: &str) -> Value {
-        let response = self
-            .client
-            .get(self.url(&format!("/api/pictures/{id}/events")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(response.headers()[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream"));
-        let mut stream = response.bytes_stream();
-        let mut buffer = String::new();
-        let mut last = Value::Null;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, stream.next()).await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            while let Some(end) = buffer.find("\n\n") {
-                let frame: String = buffer.drain(..end + 2).collect();
-                if let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) {
-                    last = serde_json::from_str(data.trim()).unwrap();
-                    if last["status"] == "ready" || last["status"] == "failed" {
-                        return last;
-                    }
-                }
-            }
-        }
-        panic!("no final event for {id}; last was {last}");
-    }
-}
 
 /// A tus PATCH of `body` at `offset`.
 async fn tus_patch(
@@ -123,15 +36,8 @@ async fn tus_patch(
 
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn multipart_upload_to_served_tiles() {
-    let server = Server::start(&[]).await;
+async fn multipart_upload_to_served_tiles(mode: Mode) {
+    let server = Server::start_in(mode, &[]).await;
     let created = server.upload("photo.jpg", jpeg(1000, 700)).await;
     assert_eq!(created.status(), StatusCode::ACCEPTED);
     let picture: Value = created.json().await.unwrap();
@@ -192,6 +98,7 @@ async fn multipart_upload_to_served_tiles() {
     let etag = tile.headers()[header::ETAG].clone();
     let bytes = tile.bytes().await.unwrap();
     assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF]);
+    assert_eq!(bytes, stored_object(&server, &id, "image_files/10/3_2.jpg").await);
     let again = server
         .client
         .get(&tile_url)
@@ -264,9 +171,8 @@ async fn multipart_upload_to_served_tiles() {
     assert_eq!(gallery["pictures"][0]["id"], id.as_str());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn roles_edits_and_delete() {
-    let server = Server::start(&[]).await;
+async fn roles_edits_and_delete(mode: Mode) {
+    let server = Server::start_in(mode, &[]).await;
     let picture: Value = server
         .upload("p.jpg", jpeg(300, 200))
         .await
@@ -378,6 +284,11 @@ async fn roles_edits_and_delete() {
         .await
         .unwrap();
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let stored = server.stored_objects(&id).await;
+    assert!(
+        stored.iter().any(|k| k.ends_with("image.dzi")) && stored.len() > 10,
+        "{stored:?}"
+    );
     let deleted = server
         .client
         .delete(&url)
@@ -398,19 +309,19 @@ async fn roles_edits_and_delete() {
         .unwrap();
     assert_eq!(tile.status(), StatusCode::NOT_FOUND);
     // The delete job removes every stored object.
-    let folder = server.data.path().join("objects").join(&id);
+    let mut left = server.stored_objects(&id).await;
     for _ in 0..100 {
-        if !folder.exists() {
+        if left.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+        left = server.stored_objects(&id).await;
     }
-    assert!(!folder.exists(), "objects of a deleted picture are removed");
+    assert!(left.is_empty(), "objects of a deleted picture are removed: {left:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tus_upload_interrupted_and_resumed() {
-    let server = Server::start(&[]).await;
+async fn tus_upload_interrupted_and_resumed(mode: Mode) {
+    let server = Server::start_in(mode, &[]).await;
     let bytes = jpeg(800, 600);
     let total = bytes.len();
     let options = server
@@ -582,9 +493,8 @@ async fn tus_upload_interrupted_and_resumed() {
     assert_eq!(head.status(), StatusCode::NOT_FOUND);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn limits_and_bad_input() {
-    let server = Server::start(&["--max-upload-mib", "1"]).await;
+async fn limits_and_bad_input(mode: Mode) {
+    let server = Server::start_in(mode, &["--max-upload-mib", "1"]).await;
     let big = server.upload("big.jpg", vec![0xAB; 2 << 20]).await;
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = big.json().await.unwrap();
@@ -635,9 +545,8 @@ async fn limits_and_bad_input() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_metrics_and_openapi() {
-    let server = Server::start(&[]).await;
+async fn health_metrics_and_openapi(mode: Mode) {
+    let server = Server::start_in(mode, &[]).await;
     assert_eq!(
         server
             .client
@@ -663,6 +572,10 @@ async fn health_metrics_and_openapi() {
         (ready["database"].as_str(), ready["storage"].as_str()),
         (Some("ok"), Some("ok"))
     );
+    match mode {
+        Mode::Distributed => assert_eq!(ready["redis"], "ok", "{ready}"),
+        Mode::Embedded => assert!(ready.get("redis").is_none(), "{ready}"),
+    }
     let _ = server
         .client
         .get(server.url("/api/pictures/nope"))
@@ -734,7 +647,7 @@ async fn import(server: &Server, url: &str) -> reqwest::Response {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_refuses_hostile_urls() {
     let host = picture_host(jpeg(64, 64)).await;
-    let server = Server::start(&[]).await;
+    let server = Server::start_in(Mode::Embedded, &[]).await;
     let cases = [
         (format!("{host}/pic.jpg"), "loopback"),
         ("http://localhost:9/pic.jpg".to_string(), "loopback"),
@@ -780,10 +693,9 @@ async fn import_refuses_hostile_urls() {
     assert_eq!(gallery["total"], 0, "nothing was created");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_from_an_allowed_host() {
+async fn import_from_an_allowed_host(mode: Mode) {
     let host = picture_host(jpeg(640, 480)).await;
-    let server = Server::start(&["--import-allow", "127.0.0.1"]).await;
+    let server = Server::start_in(mode, &["--import-allow", "127.0.0.1"]).await;
     let response = import(&server, &format!("{host}/to-picture")).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let picture: Value = response.json().await.unwrap();
@@ -807,3 +719,56 @@ async fn import_from_an_allowed_host() {
         "{body}"
     );
 }
+
+/// The bytes stored for `key` of a picture, read from the store itself.
+async fn stored_object(server: &Server, id: &str, key: &str) -> Vec<u8> {
+    match &server.distributed {
+        Some(d) => d
+            .bucket
+            .client
+            .get_object()
+            .bucket(&d.bucket.name)
+            .key(format!("tiles/{id}/{key}"))
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes()
+            .to_vec(),
+        None => std::fs::read(server.data.path().join("objects").join(id).join(key)).unwrap(),
+    }
+}
+
+/// Runs each scenario against both deployments.
+macro_rules! in_both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Mode::Embedded).await
+                }
+            )*
+        }
+        mod distributed {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Mode::Distributed).await
+                }
+            )*
+        }
+    };
+}
+
+in_both_modes!(
+    multipart_upload_to_served_tiles,
+    roles_edits_and_delete,
+    tus_upload_interrupted_and_resumed,
+    limits_and_bad_input,
+    health_metrics_and_openapi,
+    import_from_an_allowed_host,
+);
