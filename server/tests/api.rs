@@ -98,7 +98,10 @@ async fn multipart_upload_to_served_tiles(mode: Mode) {
     let etag = tile.headers()[header::ETAG].clone();
     let bytes = tile.bytes().await.unwrap();
     assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF]);
-    assert_eq!(bytes, stored_object(&server, &id, "image_files/10/3_2.jpg").await);
+    assert_eq!(
+        bytes,
+        stored_object(&server, &id, "image_files/10/3_2.jpg").await
+    );
     let again = server
         .client
         .get(&tile_url)
@@ -317,7 +320,10 @@ async fn roles_edits_and_delete(mode: Mode) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         left = server.stored_objects(&id).await;
     }
-    assert!(left.is_empty(), "objects of a deleted picture are removed: {left:?}");
+    assert!(
+        left.is_empty(),
+        "objects of a deleted picture are removed: {left:?}"
+    );
 }
 
 async fn tus_upload_interrupted_and_resumed(mode: Mode) {

@@ -19,7 +19,12 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 fn config(database: &str, data: &std::path::Path) -> Config {
-    parse(&["--database-url", database, "--data-dir", data.to_str().unwrap()])
+    parse(&[
+        "--database-url",
+        database,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -301,14 +301,19 @@ pub fn tile_source(
         let built = builder
             .join()
             .map_err(|_| TileError::Encode("the pyramid thread panicked".into()))?;
-        // Encoders drain the queue; report their progress until they are done.
-        while !encoders.iter().all(|e| e.is_finished()) {
+        // Encoders drain the queue; report their progress until they are done, and once
+        // after (what is left then is storing: uploads landing, whole images, descriptors).
+        loop {
+            let finished = encoders.iter().all(|e| e.is_finished());
             progress(&Progress {
                 rows_done,
                 rows_total,
                 tiles_done: shared.tiles.load(Ordering::Relaxed),
                 tiles_total,
             });
+            if finished {
+                break;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         built
@@ -325,7 +330,11 @@ pub fn tile_source(
     }
 
     let mut extra_bytes = 0u64;
+    // The same input gives the same bytes, so a resumed run keeps what is stored.
     let mut put = |key: &str, bytes: &[u8], content_type: &str| -> Result<(), TileError> {
+        if options.skip_existing && sink.exists(key)? {
+            return Ok(());
+        }
         sink.put(key, bytes, content_type)?;
         extra_bytes += bytes.len() as u64;
         Ok(())
@@ -425,20 +434,19 @@ fn encode_jobs(
             continue; // drain without work so the producer never blocks
         }
         let result = (|| -> Result<(), TileError> {
-            if skip_existing {
-                let mut all = true;
-                for key in &job.keys {
-                    all &= sink.exists(key)?;
+            // A resumed run stores only the keys still missing (one job can carry a
+            // DeepZoom and an IIIF key, and a run can stop between the two).
+            let mut missing = Vec::with_capacity(job.keys.len());
+            for key in &job.keys {
+                if skip_existing && sink.exists(key)? {
+                    shared.skipped.fetch_add(1, Ordering::Relaxed);
+                    shared.tiles.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    missing.push(key);
                 }
-                if all {
-                    shared
-                        .skipped
-                        .fetch_add(job.keys.len() as u64, Ordering::Relaxed);
-                    shared
-                        .tiles
-                        .fetch_add(job.keys.len() as u64, Ordering::Relaxed);
-                    return Ok(());
-                }
+            }
+            if missing.is_empty() {
+                return Ok(());
             }
             let bytes = encoder.encode(PixelRect {
                 pixels: &job.strip[job.offset..],
@@ -447,7 +455,7 @@ fn encode_jobs(
                 height: job.height,
                 channels: job.channels,
             })?;
-            for key in &job.keys {
+            for key in missing {
                 sink.put(key, &bytes, encoder.format.content_type())?;
                 shared
                     .bytes

@@ -181,7 +181,9 @@ impl TestBucket {
 
     /// Every key under `prefix`.
     pub async fn keys(&self, prefix: &str) -> Vec<String> {
-        s3::list_keys(&self.client, &self.name, prefix).await.unwrap()
+        s3::list_keys(&self.client, &self.name, prefix)
+            .await
+            .unwrap()
     }
 
     /// `hugepic` arguments for this bucket reached at `endpoint` (this server, or a
@@ -261,7 +263,10 @@ impl Server {
             args.extend(bucket.args(&bucket.endpoint.clone()));
             let worker_data = tempfile::tempdir().unwrap();
             let mut worker_args = args.clone();
-            worker_args.extend(["--data-dir".into(), worker_data.path().display().to_string()]);
+            worker_args.extend([
+                "--data-dir".into(),
+                worker_data.path().display().to_string(),
+            ]);
             let argv: Vec<&str> = worker_args.iter().map(String::as_str).collect();
             hugepic::serve::migrate(&config(&argv)).await.unwrap();
             let worker = spawn_worker(&worker_args);

@@ -281,7 +281,8 @@ pub async fn download_file(
     dest: &Path,
 ) -> Result<bool, StorageError> {
     use tokio::io::AsyncWriteExt;
-    let response = match client.get_object().bucket(bucket).key(key).send().await {
+    let response = match retry_raw(key, || client.get_object().bucket(bucket).key(key).send()).await
+    {
         Ok(r) => r,
         Err(e) if is_not_found(&e) => return Ok(false),
         Err(e) => {
@@ -415,29 +416,34 @@ pub async fn check_bucket(client: &Client, bucket: &str) -> Result<(), StorageEr
         .map_err(|e| storage_error(bucket, aws_sdk_s3::error::DisplayErrorContext(e)))
 }
 
-/// Every key under `prefix`.
+/// Every key under `prefix`, page by page, each page retried on transient failures.
 pub async fn list_keys(
     client: &Client,
     bucket: &str,
     prefix: &str,
 ) -> Result<Vec<String>, StorageError> {
     let mut keys = Vec::new();
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| storage_error(prefix, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    let mut token: Option<String> = None;
+    loop {
+        let page = retrying(prefix, || {
+            client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.clone())
+                .send()
+        })
+        .await?;
         keys.extend(
             page.contents()
                 .iter()
                 .filter_map(|o| o.key().map(str::to_string)),
         );
+        match page.next_continuation_token() {
+            Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+            _ => return Ok(keys),
+        }
     }
-    Ok(keys)
 }
 
 /// Objects a sink has been handed and has stored, for progress reports.
