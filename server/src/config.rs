@@ -82,6 +82,9 @@ pub struct ServeArgs {
     /// Uploads to S3 one tiling job runs at once.
     #[arg(long, env = "HUGEPIC_S3_CONCURRENCY", default_value_t = 16)]
     pub s3_concurrency: u32,
+    /// Serve only: leave jobs to `hugepic worker` processes.
+    #[arg(long, env = "HUGEPIC_NO_WORKERS")]
+    pub no_workers: bool,
     /// Role of a visitor without a token: view, comment or edit.
     #[arg(long, env = "HUGEPIC_DEFAULT_ROLE", default_value = "view")]
     pub default_role: String,
@@ -120,6 +123,8 @@ pub struct Config {
     pub s3: Option<S3Settings>,
     /// Concurrent uploads per tiling job.
     pub s3_concurrency: u32,
+    /// Whether `serve` runs job workers too.
+    pub run_workers: bool,
 }
 
 /// A configuration value that cannot work.
@@ -214,6 +219,7 @@ impl Config {
             redis_url,
             s3,
             s3_concurrency: args.s3_concurrency.clamp(1, 256),
+            run_workers: !args.no_workers,
             import: ImportPolicy {
                 allow,
                 max_bytes: args.max_upload_mib << 20,

@@ -203,7 +203,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             shutdown.cancel();
         });
     }
-    run(state, listener, shutdown)
+    let workers = state.config.run_workers;
+    run_with(state, listener, shutdown, workers)
         .await
         .map_err(|source| StartError::Bind {
             address: address.to_string(),
