@@ -148,6 +148,23 @@ impl Objects {
         Ok(())
     }
 
+    /// Whether a picture's original is stored.
+    pub async fn has_original(&self, id: &str) -> Result<bool, ObjectError> {
+        match self {
+            Objects::Local(local) => {
+                let path = local
+                    .path(id, ORIGINAL_KEY)
+                    .ok_or_else(|| ObjectError::InvalidKey(id.to_string()))?;
+                Ok(tokio::fs::try_exists(&path).await?)
+            }
+            Objects::S3(bucket) => {
+                let key = S3Objects::original_key(id)?;
+                let found = s3::list_keys(&bucket.client, &bucket.bucket, &key).await?;
+                Ok(found.contains(&key))
+            }
+        }
+    }
+
     /// The original of a picture as a local file, downloaded into `scratch` if need be;
     /// `None` if it is not stored.
     pub async fn fetch_original(

@@ -130,6 +130,7 @@ fn job_context(state: &AppState) -> JobContext {
         public_tile_url: state.config.public_tile_url.clone(),
         progress: state.progress.clone(),
         limits: state.config.limits,
+        import: state.config.import.clone(),
     }
 }
 

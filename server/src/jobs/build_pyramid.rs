@@ -33,6 +33,15 @@ pub async fn build_pyramid(
     if picture.status.is_final() {
         return Ok(());
     }
+    if let Some(url) = &job.source_url {
+        if !context.objects.has_original(&id).await? {
+            report(&context, &id, Status::Queued, "downloading", 0, 0).await;
+            if let Err(reason) = import_original(&context, &id, url).await {
+                fail(&context, &id, &format!("import failed: {reason}")).await?;
+                return Ok(());
+            }
+        }
+    }
     let mut backoff = Duration::from_secs(1);
     for attempt in 1..=ATTEMPTS {
         match run_once(&id, &context).await {
@@ -59,6 +68,30 @@ pub async fn build_pyramid(
         }
     }
     Ok(())
+}
+
+/// Downloads an imported original (checked again: DNS may answer differently now) and
+/// stores it as the picture's original.
+async fn import_original(context: &JobContext, id: &str, url: &str) -> Result<(), String> {
+    let fetched = crate::import::fetch(&context.import, url)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::fs::create_dir_all(&context.scratch_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let file = context.scratch_dir.join(format!("import-{id}"));
+    let result = async {
+        let bytes = crate::import::download(&context.import, fetched, &file).await?;
+        tracing::info!(picture = %id, bytes, "imported");
+        context
+            .objects
+            .store_original(id, &file)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    let _ = tokio::fs::remove_file(&file).await;
+    result
 }
 
 async fn fail(context: &JobContext, id: &str, reason: &str) -> Result<(), BoxDynError> {

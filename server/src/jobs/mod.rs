@@ -34,6 +34,9 @@ const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct BuildPyramid {
     /// The picture.
     pub picture_id: String,
+    /// Where to download the original from first (import by URL), if it is not stored.
+    #[serde(default)]
+    pub source_url: Option<String>,
 }
 
 /// Remove every stored object of a deleted picture.
@@ -58,6 +61,8 @@ pub struct JobContext {
     pub public_tile_url: Option<String>,
     /// Live progress.
     pub progress: ProgressHub,
+    /// What import by URL may fetch.
+    pub import: crate::import::ImportPolicy,
     /// Decode limits.
     pub limits: hugepic_workers::Limits,
 }
@@ -155,10 +160,16 @@ impl JobQueue {
         }))
     }
 
-    /// Queues the pyramid of `picture_id`.
-    pub async fn build_pyramid(&self, picture_id: &str) -> Result<(), QueueError> {
+    /// Queues the pyramid of `picture_id`, whose original is stored or, for an import,
+    /// is first downloaded from `source_url` by the worker.
+    pub async fn build_pyramid(
+        &self,
+        picture_id: &str,
+        source_url: Option<&str>,
+    ) -> Result<(), QueueError> {
         let job = BuildPyramid {
             picture_id: picture_id.to_string(),
+            source_url: source_url.map(str::to_string),
         };
         let result = match &self.0 {
             Backend::Sqlite { build, .. } => {

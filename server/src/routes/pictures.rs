@@ -70,7 +70,7 @@ pub async fn attach_original(
     state.objects.store_original(id, file).await?;
     state
         .queue
-        .build_pyramid(id)
+        .build_pyramid(id, None)
         .await
         .map_err(AppError::internal)
 }
@@ -101,11 +101,6 @@ pub async fn new_picture(
         source_bytes: bytes,
     };
     state.store.create_picture(&record, token_hashes).await?;
-    state
-        .queue
-        .build_pyramid(&id)
-        .await
-        .map_err(AppError::internal)?;
     Ok(record)
 }
 
@@ -220,8 +215,9 @@ fn created(
     (StatusCode::ACCEPTED, Json(body))
 }
 
-/// Checks and starts an import: hostile URLs and non-pictures are refused here; the
-/// download continues in the background and ends in the pipeline or in `failed`.
+/// Checks and starts an import: hostile URLs and non-pictures are refused here, at
+/// once; the download itself is the first stage of the picture's job, so it survives
+/// the process that took the request and runs where the workers run.
 async fn import_url(
     state: AppState,
     headers: HeaderMap,
@@ -229,6 +225,7 @@ async fn import_url(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let fetched = crate::import::fetch(&state.config.import, &import.url).await?;
     let name = fetched.name.clone();
+    drop(fetched);
     let title = import
         .title
         .filter(|t| !t.trim().is_empty())
@@ -239,48 +236,12 @@ async fn import_url(
         .store
         .set_progress(&record.id, "downloading", 0, 0)
         .await?;
-    let response = created(&state, &headers, &record, &plain);
-    let id = record.id.clone();
-    tokio::spawn(async move {
-        let file = state.uploads_dir.join(format!("import-{id}"));
-        let result = match tokio::fs::create_dir_all(&state.uploads_dir).await {
-            Err(e) => Err(e.to_string()),
-            Ok(()) => match crate::import::download(&state.config.import, fetched, &file).await {
-                Ok(bytes) => {
-                    state.metrics.uploaded(bytes);
-                    attach_original(&state, &id, &file)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e),
-            },
-        };
-        if let Err(reason) = result {
-            let _ = tokio::fs::remove_file(&file).await;
-            let reason = format!("import failed: {reason}");
-            if let Err(e) = state
-                .store
-                .set_status(&id, Status::Failed, Some(&reason))
-                .await
-            {
-                tracing::error!(picture = %id, error = %e, "could not record a failed import");
-            }
-            state
-                .progress
-                .publish(
-                    &id,
-                    crate::progress::ProgressEvent {
-                        status: Status::Failed,
-                        stage: "failed".into(),
-                        done: 0,
-                        total: 0,
-                        error: Some(reason),
-                    },
-                )
-                .await;
-        }
-    });
-    Ok(response)
+    state
+        .queue
+        .build_pyramid(&record.id, Some(&import.url))
+        .await
+        .map_err(AppError::internal)?;
+    Ok(created(&state, &headers, &record, &plain))
 }
 
 /// Paging of the gallery.
