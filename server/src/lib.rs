@@ -36,7 +36,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::routes::{events, health, openapi, pictures, tiles, uploads};
+use crate::routes::{events, health, openapi, pages, pictures, tiles, uploads};
 use crate::state::AppState;
 
 /// The whole HTTP application.
@@ -74,6 +74,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .fallback(pages::client)
         .layer(body_cap)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -82,18 +82,31 @@ function chunk(type, body) {
   return out;
 }
 
-/** An RGB PNG of width×height with busy content that compresses poorly (a few MB). */
-export function png(width, height) {
+/** An RGB PNG of width×height: `busy` content compresses poorly (a few MB, for upload
+ *  tests); `chart` is smooth colour with a grid every 100 px and numbered-looking
+ *  blocks, so zoom and pan are visible in screenshots. */
+export function png(width, height, pattern = 'busy') {
   const raw = Buffer.alloc((width * 3 + 1) * height);
   let seed = 12345;
   for (let y = 0; y < height; y++) {
     const row = y * (width * 3 + 1);
     for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       const i = row + 1 + x * 3;
-      raw[i] = (x ^ y) & 0xff;
-      raw[i + 1] = (seed >> 16) & 0xff;
-      raw[i + 2] = ((x * y) >> 7) & 0xff;
+      if (pattern === 'chart') {
+        const line = x % 100 < 3 || y % 100 < 3;
+        const block = ((x >> 8) + (y >> 8)) % 2 === 0;
+        const dx = (x % 500) - 250;
+        const dy = (y % 500) - 250;
+        const ring = Math.abs(Math.sqrt(dx * dx + dy * dy) - 180) < 6;
+        raw[i] = line || ring ? 20 : ((x * 255) / width) & 0xff;
+        raw[i + 1] = line ? 20 : ring ? 200 : ((y * 255) / height) & 0xff;
+        raw[i + 2] = line ? 20 : block ? 200 : 120;
+      } else {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        raw[i] = (x ^ y) & 0xff;
+        raw[i + 1] = (seed >> 16) & 0xff;
+        raw[i + 2] = ((x * y) >> 7) & 0xff;
+      }
     }
   }
   const header = Buffer.alloc(13);

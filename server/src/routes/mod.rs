@@ -4,6 +4,7 @@ pub mod access;
 pub mod events;
 pub mod health;
 pub mod openapi;
+pub mod pages;
 pub mod pictures;
 pub mod tiles;
 pub mod uploads;

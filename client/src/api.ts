@@ -1,0 +1,168 @@
+// The HUGEpic HTTP API as the client uses it, and the tokens this browser holds.
+
+export type Status = 'queued' | 'tiling' | 'publishing' | 'ready' | 'failed';
+
+export interface Picture {
+  id: string;
+  status: Status;
+  title: string;
+  description: string;
+  width: number | null;
+  height: number | null;
+  error: string | null;
+  created_at: string;
+  tile_format: string | null;
+  progress: { stage: string | null; done: number; total: number };
+  tiles: { dzi: string; iiif: string };
+  thumbnail: string;
+  role?: 'owner' | 'edit' | 'comment' | 'view';
+}
+
+export interface Created extends Picture {
+  tokens: Record<string, string>;
+  links: Record<string, string>;
+}
+
+export interface Progress {
+  status: Status;
+  stage: string;
+  done: number;
+  total: number;
+  error?: string;
+}
+
+/** An API answer that was not a success, with the server's sentence. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function check<T>(response: Response): Promise<T> {
+  if (response.ok) {
+    return response.status === 204 ? (undefined as T) : ((await response.json()) as T);
+  }
+  let detail = `the server answered ${response.status}`;
+  try {
+    const body = await response.json();
+    if (typeof body.detail === 'string') detail = body.detail;
+  } catch {
+    // not JSON
+  }
+  throw new ApiError(response.status, friendly(response.status, detail));
+}
+
+/** A sentence for a person, from a status and the server's detail. */
+export function friendly(status: number, detail: string): string {
+  switch (status) {
+    case 413:
+      return `This picture is too big for this server: ${detail}`;
+    case 401:
+    case 403:
+      return `This link does not allow that: ${detail}`;
+    case 404:
+      return 'There is no such picture (it may have been deleted).';
+    default:
+      return detail.charAt(0).toUpperCase() + detail.slice(1);
+  }
+}
+
+function auth(token: string | null): HeadersInit {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+export async function listPictures(page: number, perPage = 24): Promise<{ pictures: Picture[]; total: number; page: number; per_page: number }> {
+  return check(await fetch(`/api/pictures?page=${page}&per_page=${perPage}`));
+}
+
+export async function getPicture(id: string, token: string | null): Promise<Picture> {
+  return check(await fetch(`/api/pictures/${encodeURIComponent(id)}`, { headers: auth(token) }));
+}
+
+export async function importUrl(url: string): Promise<Created> {
+  return check(
+    await fetch('/api/pictures', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url }),
+    }),
+  );
+}
+
+export async function updatePicture(id: string, token: string, fields: { title?: string; description?: string }): Promise<Picture> {
+  return check(
+    await fetch(`/api/pictures/${encodeURIComponent(id)}`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json', ...auth(token) },
+      body: JSON.stringify(fields),
+    }),
+  );
+}
+
+export async function deletePicture(id: string, token: string): Promise<void> {
+  return check(await fetch(`/api/pictures/${encodeURIComponent(id)}`, { method: 'DELETE', headers: auth(token) }));
+}
+
+export async function newLinks(id: string, token: string): Promise<{ tokens: Record<string, string>; links: Record<string, string> }> {
+  return check(await fetch(`/api/pictures/${encodeURIComponent(id)}/links`, { method: 'POST', headers: auth(token) }));
+}
+
+/** Follows a picture's pipeline until it is ready or failed. */
+export function watchProgress(id: string, token: string | null, onEvent: (p: Progress) => void): () => void {
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  const source = new EventSource(`/api/pictures/${encodeURIComponent(id)}/events${query}`);
+  source.addEventListener('progress', (event) => {
+    const progress = JSON.parse((event as MessageEvent<string>).data) as Progress;
+    onEvent(progress);
+    if (progress.status === 'ready' || progress.status === 'failed') source.close();
+  });
+  return () => source.close();
+}
+
+/** Tokens this browser was given, per picture (owners keep theirs here). */
+export const tokens = {
+  key: (id: string) => `hugepic:tokens:${id}`,
+  get(id: string): Record<string, string> {
+    try {
+      return JSON.parse(localStorage.getItem(this.key(id)) ?? '{}') as Record<string, string>;
+    } catch {
+      return {};
+    }
+  },
+  set(id: string, more: Record<string, string>): void {
+    localStorage.setItem(this.key(id), JSON.stringify({ ...this.get(id), ...more }));
+  },
+  forget(id: string): void {
+    localStorage.removeItem(this.key(id));
+  },
+};
+
+/** The token to use on a picture: the link's own, else the best this browser holds. */
+export function tokenFor(id: string): string | null {
+  const fromLink = new URLSearchParams(location.search).get('token');
+  if (fromLink) return fromLink;
+  const held = tokens.get(id);
+  return held.owner ?? held.edit ?? held.comment ?? held.view ?? null;
+}
+
+/** Stage names for people. */
+export function stageText(p: Progress): string {
+  const pct = p.total > 0 ? ` ${Math.floor((100 * p.done) / p.total)}%` : '';
+  switch (p.status) {
+    case 'queued':
+      return p.stage === 'downloading' ? 'Downloading the picture…' : 'Waiting for a worker…';
+    case 'tiling':
+      if (p.stage === 'fetching') return 'Fetching the original…';
+      if (p.stage === 'decoding') return 'Reading the picture…';
+      return `Cutting tiles${pct}`;
+    case 'publishing':
+      return `Publishing tiles${pct}`;
+    case 'ready':
+      return 'Ready';
+    case 'failed':
+      return `Failed: ${p.error ?? 'unknown reason'}`;
+  }
+}

@@ -1,0 +1,134 @@
+// `/p/{id}` (the viewer with its page: title, owner tools, share/embed dialog) and
+// `/embed/{id}` (the viewer alone, for iframes).
+import { ApiError, deletePicture, getPicture, stageText, tokenFor, tokens, updatePicture, watchProgress } from './api';
+import type { Picture } from './api';
+import { copyField, h, megapixels } from './dom';
+import { openViewer } from './viewer';
+import type { Viewer } from './viewer';
+import { viewToHash } from './view';
+
+/** Waits (showing progress) until a picture is ready; rejects if it failed. */
+async function whenReady(root: HTMLElement, picture: Picture, token: string | null): Promise<Picture> {
+  if (picture.status === 'ready') return picture;
+  const stage = h('p', { class: 'stage', 'aria-live': 'polite' }, 'This picture is still being prepared…');
+  root.replaceChildren(h('section', { class: 'waiting' }, h('h1', {}, picture.title || 'Untitled'), stage));
+  await new Promise<void>((resolve, reject) => {
+    watchProgress(picture.id, token, (p) => {
+      stage.textContent = stageText(p);
+      if (p.status === 'ready') resolve();
+      if (p.status === 'failed') reject(new Error(p.error ?? 'tiling failed'));
+    });
+  });
+  return getPicture(picture.id, token);
+}
+
+function shareDialog(picture: Picture, viewer: Viewer): HTMLDialogElement {
+  const hash = viewToHash(viewer.view());
+  const link = `${location.origin}/p/${picture.id}${hash}`;
+  const embed = `${location.origin}/embed/${picture.id}${hash}`;
+  const snippet = `<iframe src="${embed}" width="800" height="600" style="border:0" allowfullscreen title="${picture.title.replace(/"/g, '&quot;')}"></iframe>`;
+  const held = tokens.get(picture.id);
+  const roleLinks = (['edit', 'comment', 'view'] as const)
+    .filter((r) => held[r])
+    .map((r) => copyField(`${r[0].toUpperCase()}${r.slice(1)} link`, `${location.origin}/p/${picture.id}?token=${encodeURIComponent(held[r])}${hash}`));
+  const dialog = h(
+    'dialog',
+    { class: 'share', 'aria-label': 'Share or embed' },
+    h('h2', {}, 'Share this view'),
+    copyField('Link to this view', link),
+    copyField('Embed (iframe)', snippet, true),
+    ...(roleLinks.length ? [h('h3', {}, 'Links with a role'), ...roleLinks] : []),
+    h('form', { method: 'dialog' }, h('button', { type: 'submit' }, 'Close')),
+  );
+  dialog.addEventListener('close', () => dialog.remove());
+  return dialog;
+}
+
+function ownerTools(picture: Picture, token: string, header: HTMLElement): HTMLElement {
+  const title = h('input', { type: 'text', name: 'title', 'aria-label': 'Title', maxlength: '200' });
+  title.value = picture.title;
+  const description = h('textarea', { name: 'description', 'aria-label': 'Description', rows: '3' });
+  description.value = picture.description;
+  const message = h('p', { class: 'muted', 'aria-live': 'polite' });
+  return h(
+    'details',
+    { class: 'owner-tools' },
+    h('summary', {}, 'Edit'),
+    h(
+      'form',
+      {
+        onsubmit: async (event: Event) => {
+          event.preventDefault();
+          try {
+            const saved = await updatePicture(picture.id, token, { title: title.value, description: description.value });
+            const heading = header.querySelector('h1');
+            if (heading) heading.textContent = saved.title || 'Untitled';
+            message.textContent = 'Saved.';
+          } catch (e) {
+            message.textContent = e instanceof Error ? e.message : 'Could not save.';
+          }
+        },
+      },
+      title,
+      description,
+      h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save')),
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'danger',
+        onclick: async () => {
+          if (!confirm('Delete this picture and all its tiles? This cannot be undone.')) return;
+          try {
+            await deletePicture(picture.id, token);
+            tokens.forget(picture.id);
+            location.assign('/');
+          } catch (e) {
+            message.textContent = e instanceof Error ? e.message : 'Could not delete.';
+          }
+        },
+      },
+      'Delete picture',
+    ),
+    message,
+  );
+}
+
+export async function picturePage(root: HTMLElement, id: string, embed: boolean): Promise<void> {
+  const token = tokenFor(id);
+  let picture: Picture;
+  try {
+    picture = await whenReady(root, await getPicture(id, token), token);
+  } catch (e) {
+    root.replaceChildren(h('section', { class: 'error-page' }, h('h1', {}, 'This picture cannot be shown'), h('p', {}, e instanceof ApiError || e instanceof Error ? e.message : String(e))));
+    return;
+  }
+  document.title = `${picture.title || 'Untitled'} · HUGEpic`;
+  const mapElement = h('div', { class: 'map', tabindex: '0', 'aria-label': `Picture: ${picture.title}`, id: 'map' });
+  const viewerRoot = h('div', { class: 'viewer-root' }, mapElement);
+  if (embed) {
+    root.replaceChildren(viewerRoot);
+    await openViewer(mapElement, picture, { chrome: false });
+    return;
+  }
+  const header = h(
+    'header',
+    { class: 'picture-header' },
+    h('h1', {}, picture.title || 'Untitled'),
+    h('span', { class: 'meta' }, megapixels(picture.width, picture.height)),
+    h('span', { class: 'role', title: 'What this link allows' }, `You can ${picture.role === 'owner' ? 'edit and delete (owner)' : picture.role === 'edit' ? 'edit' : picture.role === 'comment' ? 'comment' : 'view'}`),
+  );
+  if (picture.role === 'owner' && token) header.append(ownerTools(picture, token, header));
+  root.replaceChildren(header, viewerRoot, h('p', { class: 'description' }, picture.description));
+  let viewer: Viewer | null = null;
+  viewer = await openViewer(mapElement, picture, {
+    chrome: true,
+    onShare: () => {
+      if (!viewer) return;
+      const dialog = shareDialog(picture, viewer);
+      document.body.append(dialog);
+      dialog.showModal();
+    },
+  });
+}
