@@ -29,6 +29,7 @@ function followPicture(panel: HTMLElement, id: string, ownerToken: string, links
   const open = h('a', { class: 'primary button disabled', href: `/p/${id}`, 'aria-disabled': 'true', id: 'open-picture' }, 'Open the picture');
   const linksBox = h('div', { class: 'links' }, h('p', { class: 'muted' }, 'Making share links…'));
   panel.replaceChildren(h('h2', {}, 'Your picture'), stage, bar, linksBox, open);
+  panel.scrollIntoView({ behavior: 'smooth', block: 'start' });
   const showLinks = (all: Record<string, string>) => {
     const owner = `${location.origin}/p/${id}?token=${encodeURIComponent(ownerToken)}`;
     linksBox.replaceChildren(
@@ -58,7 +59,11 @@ function followPicture(panel: HTMLElement, id: string, ownerToken: string, links
       open.removeAttribute('aria-disabled');
       panel.dataset.status = 'ready';
     }
-    if (p.status === 'failed') panel.dataset.status = 'failed';
+    if (p.status === 'failed') {
+      panel.dataset.status = 'failed';
+      linksBox.replaceChildren(h('p', {}, 'Nothing was kept of this picture but its failure; try another file.'));
+      open.hidden = true;
+    }
   });
 }
 

@@ -61,9 +61,9 @@ function watchNetwork(page) {
   return seen;
 }
 
-async function shot(page, name) {
+async function shot(page, name, fullPage = false) {
   await page.waitForTimeout(350); // tiles fade in
-  await page.screenshot({ path: path.join(OUT, `${name}.png`) });
+  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage });
 }
 
 /** Waits until the map shows loaded tiles and no tile is still loading. */
@@ -106,7 +106,7 @@ async function uploadThroughThePage(page, name) {
   assert.equal(links.length, 4, `edit, comment, view and owner links: ${links}`);
   for (const link of links) assert.match(link, /\/p\/[\w-]+\?token=/);
   assert.equal(await page.$eval('#follow progress', (p) => p.value), 100);
-  await shot(page, `${name}-3-ready-with-links`);
+  await shot(page, `${name}-3-ready-with-links`, true);
   const href = await page.$eval('#open-picture', (a) => a.getAttribute('href'));
   return href.split('/').pop();
 }
@@ -187,11 +187,62 @@ test('desktop: upload, view, zoom, pan, hash, reload, embed', async () => {
   assert.equal(await hashOf(embed), panned);
   await shot(embed, 'desktop-9-embed');
 
+  // The owner renames it; the gallery shows it with its new title and size.
+  await page.click('details.owner-tools summary');
+  await page.fill('details.owner-tools input[name=title]', 'Test chart');
+  await page.fill('details.owner-tools textarea[name=description]', 'Grid every 100 pixels.');
+  await page.click('details.owner-tools button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('.picture-header h1')?.textContent === 'Test chart');
+  await page.goto(`${server.base}/`);
+  await page.waitForSelector(`a.card[href="/p/${id}"]`);
+  const card = await page.$eval(`a.card[href="/p/${id}"]`, (a) => a.textContent);
+  assert.match(card, /Test chart/);
+  assert.match(card, /3,000 × 2,000 px/);
+  await page.waitForFunction(() => [...document.querySelectorAll('.card img')].every((i) => i.complete && i.naturalWidth > 0));
+  await shot(page, 'desktop-10-gallery');
+
   for (const seen of [network, embedNetwork]) {
     assert.ok(seen.tiles > 0);
     assert.deepEqual(seen.outside, [], 'no tile outside the picture');
     assert.deepEqual(seen.failed, [], 'no failed request');
   }
+  await context.close();
+});
+
+test('errors are plain sentences: refused URL, not a picture; delete', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/upload`);
+  await page.fill('input[name=url]', 'http://169.254.169.254/latest/meta-data');
+  await page.click('.url-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('.url-form .error')?.textContent?.length > 0);
+  const refused = await page.textContent('.url-form .error');
+  assert.match(refused, /link-local|not public|refused|not allowed/i, refused);
+  await shot(page, 'errors-1-refused-url');
+
+  await page.setInputFiles('input[type=file].uppy-Dashboard-input >> nth=0', {
+    name: 'notes.jpg',
+    mimeType: 'image/jpeg',
+    buffer: Buffer.from('these are notes, not a picture'),
+  });
+  await page.waitForSelector('#follow[data-status=failed]', { timeout: 60_000 });
+  const failed = await page.textContent('#follow .stage');
+  assert.match(failed, /^Failed: .*unsupported picture format/i, failed);
+  await shot(page, 'errors-2-not-a-picture', true);
+
+  // The owner deletes the failed picture from its page.
+  const href = await page.$eval('#open-picture', (a) => a.getAttribute('href'));
+  const id = href.split('/').pop();
+  await page.goto(`${server.base}/p/${id}`);
+  await page.waitForSelector('.error-page');
+  assert.match(await page.textContent('.error-page'), /unsupported picture format/i);
+  await shot(page, 'errors-3-failed-picture-page');
+  const gone = await page.evaluate(async (pid) => {
+    const owner = JSON.parse(localStorage.getItem(`hugepic:tokens:${pid}`) ?? '{}').owner;
+    const r = await fetch(`/api/pictures/${pid}`, { method: 'DELETE', headers: { Authorization: `Bearer ${owner}` } });
+    return [r.status, (await fetch(`/api/pictures/${pid}`)).status];
+  }, id);
+  assert.deepEqual(gone, [204, 404]);
   await context.close();
 });
 
