@@ -61,7 +61,7 @@ function followPicture(panel: HTMLElement, id: string, ownerToken: string, links
     }
     if (p.status === 'failed') {
       panel.dataset.status = 'failed';
-      linksBox.replaceChildren(h('p', {}, 'Nothing was kept of this picture but its failure; try another file.'));
+      linksBox.replaceChildren(h('p', {}, 'This picture could not be tiled (the reason is above); try another file.'));
       open.hidden = true;
     }
   });
