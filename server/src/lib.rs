@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod hub;
 pub mod import;
 pub mod jobs;
 pub mod metrics;
@@ -36,7 +37,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::routes::{events, health, openapi, pages, pictures, tiles, uploads};
+use crate::routes::{events, health, openapi, pages, pictures, tiles, uploads, ws};
 use crate::state::AppState;
 
 /// The whole HTTP application.
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
                 .patch(uploads::patch)
                 .delete(uploads::delete),
         )
+        .route("/ws/pictures/{id}", get(ws::connect))
         .route("/tiles/{id}/{*key}", get(tiles::tile))
         .route("/iiif/{id}", get(tiles::iiif_base))
         .route("/iiif/{id}/{*rest}", get(tiles::iiif))

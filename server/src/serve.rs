@@ -111,6 +111,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         None => ProgressHub::default(),
     };
     Ok(AppState {
+        hub: crate::hub::Hub::new(Arc::clone(&store), crate::hub::HubLimits::default()),
         config: Arc::new(config),
         store,
         objects,
@@ -177,11 +178,13 @@ pub async fn run_with(
     let address = listener.local_addr()?;
     tracing::info!(%address, "serving");
     let stop = shutdown.clone();
+    let hub = state.hub.clone();
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await?;
     shutdown.cancel();
     tasks.wait().await;
+    hub.flush().await;
     Ok(())
 }
 

@@ -28,6 +28,8 @@ pub struct AppState {
     pub uploads_dir: PathBuf,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The collaboration hub.
+    pub hub: crate::hub::Hub,
     /// Uploads being written to.
     pub upload_locks: UploadLocks,
 }

@@ -8,3 +8,4 @@ pub mod pages;
 pub mod pictures;
 pub mod tiles;
 pub mod uploads;
+pub mod ws;

@@ -2,16 +2,28 @@
 //! applied in order inside one transaction each, recorded in `schema_migrations`.
 
 /// The SQLite migrations, in order: (version, SQL).
-pub const SQLITE: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/sqlite/0001_pictures.sql"),
-)];
+pub const SQLITE: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/sqlite/0001_pictures.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_documents.sql"),
+    ),
+];
 
 /// The PostgreSQL migrations, in order: (version, SQL).
-pub const POSTGRES: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_pictures.sql"),
-)];
+pub const POSTGRES: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_pictures.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_documents.sql"),
+    ),
+];
 
 /// The version this build needs.
 pub fn latest(migrations: &[(i64, &str)]) -> i64 {

@@ -1,4 +1,4 @@
-//! Picture metadata, tokens and uploads: the `MetaStore` trait and its implementations
+//! Picture metadata, tokens, uploads and annotation documents (update log, snapshots): the `MetaStore` trait and its implementations
 //! (SQLite for the embedded mode, PostgreSQL for the distributed one).
 
 mod migrate;
@@ -12,6 +12,30 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
+
+/// One update for a picture's document log.
+#[derive(Debug, Clone)]
+pub struct NewUpdate<'a> {
+    /// The picture.
+    pub picture_id: &'a str,
+    /// Yjs update, v1 encoding.
+    pub update: &'a [u8],
+    /// Who sent it (the name they gave, or their client id).
+    pub author: &'a str,
+    /// The role of their connection.
+    pub role: &'a str,
+    /// The server node that received it.
+    pub node: &'a str,
+}
+
+/// What is stored of a document.
+#[derive(Debug, Clone, Default)]
+pub struct StoredDocument {
+    /// Latest snapshot and the last sequence number it includes.
+    pub snapshot: Option<(Vec<u8>, i64)>,
+    /// Updates after the snapshot: (sequence, update).
+    pub updates: Vec<(i64, Vec<u8>)>,
+}
 
 /// Why the metadata store failed. Always the server's fault, never the client's.
 #[derive(Debug, thiserror::Error)]
@@ -204,4 +228,17 @@ pub trait MetaStore: Send + Sync {
     async fn status_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// A cheap query, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Appends one document update to a picture's log; its sequence number.
+    async fn append_update(&self, update: &NewUpdate<'_>) -> Result<i64, StoreError>;
+    /// The latest snapshot of a picture's document (state, last sequence it includes)
+    /// and every logged update after it, in order.
+    async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError>;
+    /// Records a compacted state including every update up to `upto_seq`.
+    async fn save_snapshot(
+        &self,
+        picture_id: &str,
+        state: &[u8],
+        upto_seq: i64,
+    ) -> Result<(), StoreError>;
 }

@@ -8,7 +8,9 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
 use super::migrate::{latest, POSTGRES};
-use super::{MetaStore, PictureRecord, Status, StoreError, UploadRecord};
+use super::{
+    MetaStore, NewUpdate, PictureRecord, Status, StoreError, StoredDocument, UploadRecord,
+};
 use crate::auth::Role;
 
 /// Metadata in PostgreSQL.
@@ -389,6 +391,58 @@ impl MetaStore for PostgresStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client.execute("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    async fn append_update(&self, u: &NewUpdate<'_>) -> Result<i64, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO document_updates (picture_id, author, role, node, \"update\")
+                 VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+                &[&u.picture_id, &u.author, &u.role, &u.node, &u.update],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError> {
+        let client = self.pool.get().await?;
+        let snapshot = client
+            .query_opt(
+                "SELECT state, upto_seq FROM document_snapshots WHERE picture_id = $1",
+                &[&picture_id],
+            )
+            .await?
+            .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, i64>(1)));
+        let after = snapshot.as_ref().map_or(0, |s| s.1);
+        let updates = client
+            .query(
+                "SELECT seq, \"update\" FROM document_updates WHERE picture_id = $1 AND seq > $2 ORDER BY seq",
+                &[&picture_id, &after],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0), r.get::<_, Vec<u8>>(1)))
+            .collect();
+        Ok(StoredDocument { snapshot, updates })
+    }
+
+    async fn save_snapshot(
+        &self,
+        picture_id: &str,
+        state: &[u8],
+        upto_seq: i64,
+    ) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO document_snapshots (picture_id, upto_seq, state) VALUES ($1, $2, $3)
+                 ON CONFLICT (picture_id) DO UPDATE SET upto_seq = excluded.upto_seq, at = now(), state = excluded.state
+                 WHERE excluded.upto_seq >= document_snapshots.upto_seq",
+                &[&picture_id, &upto_seq, &state],
+            )
+            .await?;
         Ok(())
     }
 }

@@ -9,7 +9,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::migrate::{latest, SQLITE};
-use super::{MetaStore, PictureRecord, Status, StoreError, UploadRecord};
+use super::{
+    MetaStore, NewUpdate, PictureRecord, Status, StoreError, StoredDocument, UploadRecord,
+};
 use crate::auth::Role;
 
 /// Metadata in SQLite.
@@ -353,6 +355,62 @@ impl MetaStore for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn append_update(&self, u: &NewUpdate<'_>) -> Result<i64, StoreError> {
+        // One writer at a time (SQLite); the sequence is the next number for the picture.
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO document_updates (picture_id, seq, at, author, role, node, \"update\")
+             VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_updates WHERE picture_id = ?), ?, ?, ?, ?, ?)
+             RETURNING seq",
+        )
+        .bind(u.picture_id)
+        .bind(u.picture_id)
+        .bind(crate::routes::pictures::now_rfc3339())
+        .bind(u.author)
+        .bind(u.role)
+        .bind(u.node)
+        .bind(u.update)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(seq)
+    }
+
+    async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError> {
+        let snapshot: Option<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT state, upto_seq FROM document_snapshots WHERE picture_id = ?")
+                .bind(picture_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let after = snapshot.as_ref().map_or(0, |s| s.1);
+        let updates: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT seq, \"update\" FROM document_updates WHERE picture_id = ? AND seq > ? ORDER BY seq",
+        )
+        .bind(picture_id)
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(StoredDocument { snapshot, updates })
+    }
+
+    async fn save_snapshot(
+        &self,
+        picture_id: &str,
+        state: &[u8],
+        upto_seq: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO document_snapshots (picture_id, upto_seq, at, state) VALUES (?, ?, ?, ?)
+             ON CONFLICT (picture_id) DO UPDATE SET upto_seq = excluded.upto_seq, at = excluded.at, state = excluded.state
+             WHERE excluded.upto_seq >= document_snapshots.upto_seq",
+        )
+        .bind(picture_id)
+        .bind(upto_seq)
+        .bind(crate::routes::pictures::now_rfc3339())
+        .bind(state)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -1,0 +1,56 @@
+//! `GET /ws/pictures/{id}?token=…`: the collaboration hub's WebSocket. A request that
+//! cannot join (no such picture, a wrong token, a failed document load) is still
+//! upgraded and then closed with a code and a reason a person can read, since browsers
+//! show WebSocket clients nothing of a refused HTTP handshake.
+
+use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::access::picture_and_role;
+use super::pictures::TokenQuery;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Upgrades and hands the connection to the picture's room.
+pub async fn connect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let limit = state.hub.limits().max_message_bytes;
+    let joined = match picture_and_role(&state, &id, &headers, query.token.as_deref()).await {
+        Ok((_, role)) => match state.hub.room(&id).await {
+            Ok(room) => Ok((room, role)),
+            Err(e) => {
+                tracing::error!(picture = %id, error = %e, "could not load a document");
+                Err((
+                    1011,
+                    "the picture's annotations could not be loaded; try again".to_string(),
+                ))
+            }
+        },
+        Err(AppError::NotFound(reason)) => Err((4404, reason)),
+        Err(AppError::Unauthorized(reason)) => Err((4401, reason)),
+        Err(e) => Err((1011, e.to_string())),
+    };
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |mut socket| async move {
+            match joined {
+                Ok((room, role)) => room.serve(socket, role).await,
+                Err((code, reason)) => {
+                    let _ = socket
+                        .send(Frame::Close(Some(CloseFrame {
+                            code,
+                            reason: Utf8Bytes::from(reason),
+                        })))
+                        .await;
+                }
+            }
+        })
+}
