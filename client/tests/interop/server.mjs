@@ -18,10 +18,10 @@ export async function freePort() {
   });
 }
 
-export async function startServer(extra = []) {
+export async function startServer(extra = [], dataDir = null) {
   const bin = process.env.HUGEPIC_BIN;
   if (!bin) throw new Error('set HUGEPIC_BIN to the hugepic binary (scripts/test does)');
-  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'hugepic-interop-'));
+  const data = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hugepic-interop-'));
   const port = await freePort();
   const child = spawn(bin, ['serve', '--data-dir', data, '--bind', `127.0.0.1:${port}`, ...extra], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -42,10 +42,13 @@ export async function startServer(extra = []) {
   return {
     base,
     data,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      fs.rmSync(data, { recursive: true, force: true });
+    /** Stops the server (SIGTERM: it flushes and exits); removes its data unless kept. */
+    async stop({ keepData = false } = {}) {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      }
+      if (!keepData) fs.rmSync(data, { recursive: true, force: true });
     },
   };
 }

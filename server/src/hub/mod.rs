@@ -11,7 +11,7 @@
 
 mod room;
 
-pub use room::{HubLimits, Peer};
+pub use room::{close, HubLimits, Peer};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -471,23 +471,23 @@ fn only_comments(doc: &Doc, update: &[u8]) -> bool {
     let copy = Doc::new();
     // Roots arriving in updates have no type until asked for one; every root of the
     // document schema is a map, so each is read as one.
-    let roots = |doc: &Doc| -> Vec<(String, String)> {
+    // (Compared as values: map entries have no order.)
+    let roots = |doc: &Doc| -> Vec<(String, yrs::Any)> {
         let names: Vec<String> = doc
             .transact()
             .root_refs()
             .map(|(name, _)| name.to_string())
             .filter(|name| name != "comments")
             .collect();
-        let mut roots: Vec<(String, String)> = names
+        let mut roots: Vec<(String, yrs::Any)> = names
             .into_iter()
             .map(|name| {
                 let map = doc.get_or_insert_map(name.as_str());
-                let mut json = String::new();
-                yrs::Any::to_json(&map.to_json(&doc.transact()), &mut json);
+                let json = map.to_json(&doc.transact());
                 (name, json)
             })
             .collect();
-        roots.sort();
+        roots.sort_by(|a, b| a.0.cmp(&b.0));
         roots
     };
     {
@@ -566,11 +566,16 @@ async fn send(socket: &mut WebSocket, bytes: Vec<u8>) -> Result<(), Close> {
         .map_err(|_| Close(1006, String::new()))
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+/// Sends a close frame; the reason is cut to what a control frame holds (123 bytes).
+pub async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     let _ = socket
         .send(Frame::Close(Some(CloseFrame {
             code,
-            reason: Utf8Bytes::from(reason),
+            reason: Utf8Bytes::from(&reason[..end]),
         })))
         .await;
 }
@@ -625,7 +630,9 @@ mod tests {
         let shapes = client.get_or_insert_map("shapes");
         let comments = client.get_or_insert_map("comments");
         let drawn = update_of(&client, |txn| {
-            shapes.insert(txn, "s1", MapPrelim::from([("type", "marker")]));
+            for i in 0..20 {
+                shapes.insert(txn, format!("s{i}"), MapPrelim::from([("type", "marker")]));
+            }
         });
         assert!(!only_comments(&server, &drawn), "a shape is not a comment");
         server

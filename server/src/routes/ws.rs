@@ -3,7 +3,7 @@
 //! upgraded and then closed with a code and a reason a person can read, since browsers
 //! show WebSocket clients nothing of a refused HTTP handshake.
 
-use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -43,14 +43,7 @@ pub async fn connect(
         .on_upgrade(move |mut socket| async move {
             match joined {
                 Ok((room, role)) => room.serve(socket, role).await,
-                Err((code, reason)) => {
-                    let _ = socket
-                        .send(Frame::Close(Some(CloseFrame {
-                            code,
-                            reason: Utf8Bytes::from(reason),
-                        })))
-                        .await;
-                }
+                Err((code, reason)) => crate::hub::close(&mut socket, code, &reason).await,
             }
         })
 }
