@@ -11,6 +11,7 @@ pub struct Metrics {
     requests_4xx: AtomicU64,
     requests_5xx: AtomicU64,
     tiles_served: AtomicU64,
+    tiles_written: AtomicU64,
     upload_bytes: AtomicU64,
 }
 
@@ -29,6 +30,11 @@ impl Metrics {
     /// Counts one tile (or other pyramid object) served.
     pub fn tile_served(&self) {
         self.tiles_served.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts pyramid objects stored by this process's workers.
+    pub fn tiles_written(&self, n: u64) {
+        self.tiles_written.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts received upload bytes.
@@ -65,6 +71,16 @@ impl Metrics {
             out,
             "hugepic_tiles_served_total {}",
             self.tiles_served.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP hugepic_tiles_written_total Pyramid objects stored by this process's workers."
+        );
+        let _ = writeln!(out, "# TYPE hugepic_tiles_written_total counter");
+        let _ = writeln!(
+            out,
+            "hugepic_tiles_written_total {}",
+            self.tiles_written.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,

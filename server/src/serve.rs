@@ -132,6 +132,7 @@ fn job_context(state: &AppState) -> JobContext {
         progress: state.progress.clone(),
         limits: state.config.limits,
         import: state.config.import.clone(),
+        metrics: Arc::clone(&state.metrics),
     }
 }
 

@@ -98,6 +98,23 @@ async fn multipart_upload_to_served_tiles(mode: Mode) {
     let etag = tile.headers()[header::ETAG].clone();
     let bytes = tile.bytes().await.unwrap();
     assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF]);
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let written: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hugepic_tiles_written_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    // Distributed: the tiles were written by the worker process, not this one.
+    assert_eq!(written > 0, mode == Mode::Embedded, "{metrics}");
+    assert!(metrics.contains("hugepic_hub_connections 0"), "{metrics}");
     assert_eq!(
         bytes,
         stored_object(&server, &id, "image_files/10/3_2.jpg").await

@@ -230,6 +230,9 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
         }
     };
     tracing::info!(picture = %id, tiles = summary.tiles, kept = summary.tiles_skipped, "pyramid built and stored");
+    context
+        .metrics
+        .tiles_written(summary.tiles.saturating_sub(summary.tiles_skipped));
     if !publishing {
         context
             .store

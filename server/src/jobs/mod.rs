@@ -61,6 +61,8 @@ pub struct JobContext {
     pub public_tile_url: Option<String>,
     /// Live progress.
     pub progress: ProgressHub,
+    /// Counters (tiles written).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// What import by URL may fetch.
     pub import: crate::import::ImportPolicy,
     /// Decode limits.

@@ -43,8 +43,50 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let counts = state.store.status_counts().await.unwrap_or_default();
     let pairs: Vec<(&str, u64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&pairs),
-    )
+    let mut text = state.metrics.render(&pairs);
+    let hub = state.hub.metrics();
+    for (name, help, kind, value) in [
+        (
+            "hugepic_hub_connections",
+            "Open WebSocket connections.",
+            "gauge",
+            &hub.connections,
+        ),
+        (
+            "hugepic_hub_rooms",
+            "Loaded documents.",
+            "gauge",
+            &hub.rooms,
+        ),
+        (
+            "hugepic_hub_messages_in_total",
+            "Messages received.",
+            "counter",
+            &hub.messages_in,
+        ),
+        (
+            "hugepic_hub_messages_out_total",
+            "Messages sent.",
+            "counter",
+            &hub.messages_out,
+        ),
+        (
+            "hugepic_hub_bytes_in_total",
+            "Bytes received.",
+            "counter",
+            &hub.bytes_in,
+        ),
+        (
+            "hugepic_hub_refused_updates_total",
+            "Updates refused (roles, limits).",
+            "counter",
+            &hub.refused_updates,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
+            value.load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
