@@ -39,6 +39,17 @@ impl UploadLocks {
         held.insert(id.to_string())
             .then(|| LockGuard(self.clone(), id.to_string()))
     }
+
+    /// Waits (up to `limit`) until no request writes to `id`: a PATCH whose connection
+    /// just dropped is still recording how far it got.
+    async fn settled(&self, id: &str, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.0.lock().is_ok_and(|held| held.contains(id))
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for LockGuard {
@@ -263,6 +274,12 @@ pub async fn head(
     if let Some(r) = version_error(&headers) {
         return r;
     }
+    // A client resuming after a dropped connection asks at once; answer with the offset
+    // its cut PATCH stored, not the one from before it.
+    state
+        .upload_locks
+        .settled(&id, std::time::Duration::from_secs(5))
+        .await;
     match live_upload(&state, &id).await {
         Ok(upload) => {
             let mut r = tus_response(StatusCode::OK);
