@@ -8,6 +8,7 @@ use clap::Args;
 use hugepic_workers::{Limits, S3Settings};
 
 use crate::auth::Role;
+use crate::hub::HubLimits;
 use crate::import::{AllowRule, ImportPolicy};
 
 /// Flags and environment of `hugepic serve`.
@@ -88,6 +89,24 @@ pub struct ServeArgs {
     /// Role of a visitor without a token: view, comment or edit.
     #[arg(long, env = "HUGEPIC_DEFAULT_ROLE", default_value = "view")]
     pub default_role: String,
+    /// Largest WebSocket message the hub accepts, KiB.
+    #[arg(long, env = "HUGEPIC_HUB_MAX_MESSAGE_KIB", default_value_t = 1024)]
+    pub hub_max_message_kib: usize,
+    /// Largest annotation document of one picture, MiB.
+    #[arg(long, env = "HUGEPIC_HUB_MAX_DOCUMENT_MIB", default_value_t = 32)]
+    pub hub_max_document_mib: usize,
+    /// Document updates one connection may send per second (bursts of 5× that).
+    #[arg(long, env = "HUGEPIC_HUB_UPDATES_PER_SECOND", default_value_t = 60)]
+    pub hub_updates_per_second: u32,
+    /// Connections one picture's room takes.
+    #[arg(long, env = "HUGEPIC_HUB_CONNECTIONS_PER_ROOM", default_value_t = 500)]
+    pub hub_connections_per_room: usize,
+    /// A room nobody is in is unloaded (with a snapshot) after this many seconds.
+    #[arg(long, env = "HUGEPIC_HUB_IDLE_UNLOAD_SECS", default_value_t = 60)]
+    pub hub_idle_unload_secs: u64,
+    /// Rooms compare state with other server nodes this often, milliseconds.
+    #[arg(long, env = "HUGEPIC_HUB_REPAIR_MS", default_value_t = 3000)]
+    pub hub_repair_ms: u64,
 }
 
 /// The checked configuration.
@@ -125,6 +144,8 @@ pub struct Config {
     pub s3_concurrency: u32,
     /// Whether `serve` runs job workers too.
     pub run_workers: bool,
+    /// What the collaboration hub holds connections and rooms to.
+    pub hub: HubLimits,
 }
 
 /// A configuration value that cannot work.
@@ -215,7 +236,29 @@ impl Config {
                 })
             }
         };
+        if args.hub_max_message_kib == 0
+            || args.hub_max_document_mib == 0
+            || args.hub_updates_per_second == 0
+            || args.hub_connections_per_room == 0
+            || args.hub_repair_ms < 100
+        {
+            return Err(ConfigError(
+                "the HUGEPIC_HUB_* limits must be at least 1 (HUGEPIC_HUB_REPAIR_MS at least 100)"
+                    .into(),
+            ));
+        }
+        let hub = HubLimits {
+            max_message_bytes: args.hub_max_message_kib << 10,
+            max_document_bytes: args.hub_max_document_mib << 20,
+            updates_per_second: args.hub_updates_per_second,
+            update_burst: args.hub_updates_per_second.saturating_mul(5),
+            connections_per_room: args.hub_connections_per_room,
+            idle_unload: std::time::Duration::from_secs(args.hub_idle_unload_secs),
+            repair_every: std::time::Duration::from_millis(args.hub_repair_ms),
+            ..HubLimits::default()
+        };
         Ok(Config {
+            hub,
             redis_url,
             s3,
             s3_concurrency: args.s3_concurrency.clamp(1, 256),

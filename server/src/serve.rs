@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::hub::{LocalRelay, RedisRelay, Relay};
 use crate::jobs::{JobContext, JobQueue};
 use crate::metrics::Metrics;
 use crate::objects::{LocalObjects, Objects, S3Objects};
@@ -110,8 +111,12 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         Some(url) => ProgressHub::redis(url).await?,
         None => ProgressHub::default(),
     };
+    let relay: Arc<dyn Relay> = match &config.redis_url {
+        Some(url) => Arc::new(RedisRelay::new(url).map_err(crate::progress::BusError::from)?),
+        None => Arc::new(LocalRelay::default()),
+    };
     Ok(AppState {
-        hub: crate::hub::Hub::new(Arc::clone(&store), crate::hub::HubLimits::default()),
+        hub: crate::hub::Hub::new(Arc::clone(&store), config.hub.clone(), relay),
         config: Arc::new(config),
         store,
         objects,
@@ -159,6 +164,7 @@ pub async fn run_with(
         tasks.spawn(async move { queue.run_workers(context, jobs, shutdown).await });
     }
     tasks.spawn(state.progress.clone().relay(shutdown.clone()));
+    tasks.spawn(state.hub.relay().run(shutdown.clone()));
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());
         tasks.spawn(async move {

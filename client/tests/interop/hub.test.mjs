@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 
 import { png, startServer } from './server.mjs';
+import { addShape, addThread, connect, until, yjsClient } from './yjs.mjs';
 
 let server;
 let picture;
@@ -41,57 +41,7 @@ after(async () => {
 const wsBase = () => server.base.replace('http', 'ws') + '/ws/pictures';
 
 /** A Yjs client on the picture with `token`, synced. */
-async function client(token, name, id = picture.id) {
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(wsBase(), id, doc, {
-    WebSocketPolyfill: WebSocket,
-    params: token ? { token } : {},
-    disableBc: true,
-  });
-  provider.awareness.setLocalStateField('user', { name, color: '#e91e63' });
-  await until(() => provider.synced, `${name} synced`);
-  return {
-    doc,
-    provider,
-    shapes: doc.getMap('shapes'),
-    comments: doc.getMap('comments'),
-    close() {
-      provider.destroy();
-      doc.destroy();
-    },
-  };
-}
-
-async function until(check, what, limitMs = 5000) {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function addShape(c, id, type, geometry) {
-  c.doc.transact(() => {
-    const shape = new Y.Map();
-    shape.set('type', type);
-    shape.set('geometry', geometry);
-    shape.set('style', { color: '#ff5722', weight: 3 });
-    shape.set('author', c.provider.awareness.getLocalState().user.name);
-    shape.set('created', Date.now());
-    c.shapes.set(id, shape);
-  });
-}
-
-function addThread(c, id, target, text) {
-  c.doc.transact(() => {
-    const thread = new Y.Map();
-    thread.set('target', target);
-    const messages = new Y.Array();
-    messages.push([{ id: `${id}-1`, author: c.provider.awareness.getLocalState().user.name, text, at: Date.now() }]);
-    thread.set('messages', messages);
-    c.comments.set(id, thread);
-  });
-}
+const client = (token, name, id = picture.id) => yjsClient(server.base, id, token, name);
 
 test('two clients converge on shapes and comments; a late joiner gets everything; awareness', async () => {
   const a = await client(picture.tokens.edit, 'Ada');
@@ -199,11 +149,7 @@ test('the document survives a restart of the server', async () => {
   server = restarted;
   {
     const doc = new Y.Doc();
-    const provider = new WebsocketProvider(restarted.base.replace('http', 'ws') + '/ws/pictures', picture.id, doc, {
-      WebSocketPolyfill: WebSocket,
-      params: { token: picture.tokens.view },
-      disableBc: true,
-    });
+    const provider = connect(restarted.base, picture.id, doc, picture.tokens.view);
     await until(() => provider.synced, 'synced after restart');
     assert.ok(doc.getMap('shapes').has('rect-1'));
     assert.equal(doc.getMap('comments').get('thread-1').get('messages').length, 2);

@@ -42,11 +42,18 @@ export async function startServer(extra = [], dataDir = null) {
   return {
     base,
     data,
+    /** Kills the server at once (SIGKILL): nothing is flushed. */
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
     /** Stops the server (SIGTERM: it flushes and exits); removes its data unless kept. */
     async stop({ keepData = false } = {}) {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+        await new Promise((r) => child.once('exit', r));
       }
       if (!keepData) fs.rmSync(data, { recursive: true, force: true });
     },

@@ -8,9 +8,17 @@
 //! before it is fanned out, so an edit anyone has seen is stored. Roles are enforced
 //! here: `view` may only send awareness, `comment` may change only `comments`; a refused
 //! update is not applied, not logged, not fanned out, and its sender gets an auth message.
+//!
+//! Rooms of the same picture on other server nodes hear each other through a `Relay`
+//! (Redis pub/sub between nodes, in-process in embedded mode): updates and awareness are
+//! published as they are accepted, and every few seconds (and on every (re)subscription)
+//! each room publishes its state vector, so a node that missed something gets it back.
 
+pub mod relay;
 mod room;
+pub mod wire;
 
+pub use relay::{LocalRelay, RedisRelay, Relay};
 pub use room::{close, HubLimits, Peer};
 
 use std::collections::HashMap;
@@ -34,8 +42,61 @@ pub struct HubMetrics {
     pub messages_out: AtomicU64,
     /// Bytes received.
     pub bytes_in: AtomicU64,
+    /// Bytes sent.
+    pub bytes_out: AtomicU64,
     /// Updates refused (roles, limits).
     pub refused_updates: AtomicU64,
+    /// State vectors published to other nodes (repair asks).
+    pub repair_asks: AtomicU64,
+    /// Repairs: diffs from another node that brought something this node lacked.
+    pub repair_syncs: AtomicU64,
+    /// Messages for other nodes dropped because the relay was full or away.
+    pub relay_dropped: AtomicU64,
+    /// Delay from a node publishing an update or awareness to another applying it.
+    pub fanout_latency: Histogram,
+}
+
+/// Upper bounds (seconds) of the fan-out latency buckets.
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// A Prometheus histogram with fixed buckets (`LATENCY_BUCKETS`).
+#[derive(Debug, Default)]
+pub struct Histogram {
+    counts: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub fn observe(&self, seconds: f64) {
+        let seconds = seconds.max(0.0);
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|b| seconds <= *b) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// The text exposition of the histogram `name`.
+    pub fn render(&self, name: &str, help: &str) -> String {
+        use std::fmt::Write;
+        let mut out = format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
+        let mut cumulative = 0;
+        for (bound, count) in LATENCY_BUCKETS.iter().zip(&self.counts) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {count}");
+        out
+    }
 }
 
 /// All rooms of this node.
@@ -45,17 +106,22 @@ pub struct Hub {
     store: Arc<dyn MetaStore>,
     limits: HubLimits,
     node: Arc<str>,
+    node_id: u64,
+    relay: Arc<dyn Relay>,
     metrics: Arc<HubMetrics>,
 }
 
 impl Hub {
-    /// A hub storing documents in `store`.
-    pub fn new(store: Arc<dyn MetaStore>, limits: HubLimits) -> Self {
+    /// A hub storing documents in `store`, reaching other nodes through `relay`.
+    pub fn new(store: Arc<dyn MetaStore>, limits: HubLimits, relay: Arc<dyn Relay>) -> Self {
+        let node_id = rand::random::<u64>();
         Hub {
             rooms: Arc::default(),
             store,
             limits,
-            node: format!("node-{}", crate::auth::new_id()).into(),
+            node: format!("node-{node_id:016x}").into(),
+            node_id,
+            relay,
             metrics: Arc::default(),
         }
     }
@@ -81,6 +147,7 @@ impl Hub {
             return Ok(room);
         }
         let stored = self.store.load_document(picture_id).await?;
+        let (inbox, inbound) = tokio::sync::mpsc::channel(relay::INBOX);
         let loaded = Arc::new(Room::load(picture_id, stored, self.clone()));
         let room = {
             let mut rooms = self.rooms.lock().map_err(|_| poisoned())?;
@@ -93,6 +160,9 @@ impl Hub {
         if Arc::ptr_eq(&room, &loaded) {
             self.metrics.rooms.fetch_add(1, Ordering::Relaxed);
             room.start_sweeper();
+            // Joined after loading: what was published in between, the repair brings.
+            self.relay.join(picture_id, inbox);
+            room.start_relay(inbound);
         }
         Ok(room)
     }
@@ -107,6 +177,7 @@ impl Hub {
             if rooms.get(room.id()).is_some_and(|r| Arc::ptr_eq(r, room)) {
                 rooms.remove(room.id());
                 self.metrics.rooms.fetch_sub(1, Ordering::Relaxed);
+                self.relay.leave(room.id());
             }
         }
     }
@@ -129,6 +200,15 @@ impl Hub {
 
     pub(crate) fn counters(&self) -> &Arc<HubMetrics> {
         &self.metrics
+    }
+
+    pub(crate) fn node_id(&self) -> u64 {
+        self.node_id
+    }
+
+    /// How this hub reaches other nodes.
+    pub fn relay(&self) -> &Arc<dyn Relay> {
+        &self.relay
     }
 }
 

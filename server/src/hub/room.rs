@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocket};
-use tokio::sync::{broadcast, Mutex};
+use tokio::sync::{broadcast, mpsc, Mutex};
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::sync::{Message, SyncMessage};
 use yrs::types::ToJson;
@@ -15,6 +15,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
+use super::relay::Inbound;
+use super::wire::{decode_client, delete_digest, Body, ClientMessage, Envelope};
 use super::Hub;
 use crate::auth::Role;
 use crate::store::{NewUpdate, StoredDocument};
@@ -42,6 +44,8 @@ pub struct HubLimits {
     pub send_queue: usize,
     /// Ping interval.
     pub ping_every: Duration,
+    /// Each room publishes its state vector to the other nodes this often.
+    pub repair_every: Duration,
 }
 
 impl Default for HubLimits {
@@ -57,6 +61,7 @@ impl Default for HubLimits {
             awareness_timeout: Duration::from_secs(30),
             send_queue: 512,
             ping_every: Duration::from_secs(20),
+            repair_every: Duration::from_secs(3),
         }
     }
 }
@@ -66,9 +71,13 @@ impl Default for HubLimits {
 pub struct Peer {
     clock: u32,
     json: Arc<str>,
+    /// The connection it came in on; `REMOTE` for people on other nodes.
     connection: u64,
     seen: Instant,
 }
+
+/// The connection number of peers that are on other nodes.
+const REMOTE: u64 = 0;
 
 /// A message for everyone in the room but its sender.
 #[derive(Debug, Clone)]
@@ -79,7 +88,6 @@ struct Outgoing {
 
 struct State {
     doc: Doc,
-    last_seq: i64,
     since_snapshot: u32,
     document_bytes: usize,
     awareness: HashMap<ClientID, Peer>,
@@ -102,7 +110,6 @@ impl Room {
     /// The room of `picture_id` from what is stored.
     pub(super) fn load(picture_id: &str, stored: StoredDocument, hub: Hub) -> Room {
         let doc = Doc::new();
-        let mut last_seq = 0;
         let mut document_bytes = 0;
         {
             let mut txn = doc.transact_mut();
@@ -120,7 +127,6 @@ impl Room {
                         "a stored update does not decode; skipped"
                     ),
                 }
-                last_seq = last_seq.max(seq);
                 document_bytes += bytes.len();
             }
         }
@@ -129,7 +135,6 @@ impl Room {
             id: picture_id.to_string(),
             state: Mutex::new(State {
                 doc,
-                last_seq,
                 since_snapshot: stored.updates.len() as u32,
                 document_bytes,
                 awareness: HashMap::new(),
@@ -164,7 +169,8 @@ impl Room {
                 if !silent.is_empty() {
                     let removal = remove_peers(&mut state, &silent);
                     drop(state);
-                    room.fan_out(0, removal);
+                    room.fan_out(0, removal.clone());
+                    room.publish(Body::Awareness(removal));
                 }
             }
         });
@@ -177,20 +183,57 @@ impl Room {
         });
     }
 
-    /// Writes a snapshot of the document as it is now.
+    /// Writes a snapshot of the document as it is now. The snapshot says it covers
+    /// the log up to a sequence number, and other nodes write to the same log: so the
+    /// log is read first and whatever this room missed of it is merged in (and passed
+    /// on to this node's connections) before the state is encoded.
     pub async fn snapshot(&self) {
-        let (state, seq) = {
-            let mut state = self.state.lock().await;
-            if state.since_snapshot == 0 {
+        if self.state.lock().await.since_snapshot == 0 {
+            return;
+        }
+        let stored = match self.hub.store().load_document(&self.id).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!(picture = %self.id, error = %e, "could not read the log for a snapshot");
                 return;
             }
+        };
+        let (state, seq) = {
+            let mut state = self.state.lock().await;
             state.since_snapshot = 0;
+            let mut upto = 0;
+            let missed = {
+                let mut txn = state.doc.transact_mut();
+                let before = txn.state_vector();
+                let parts = stored
+                    .snapshot
+                    .iter()
+                    .map(|(bytes, seq)| (*seq, bytes))
+                    .chain(stored.updates.iter().map(|(seq, bytes)| (*seq, bytes)));
+                for (seq, bytes) in parts {
+                    upto = upto.max(seq);
+                    if let Ok(update) = Update::decode_v1(bytes) {
+                        let _ = txn.apply_update(update);
+                    }
+                }
+                (txn.state_vector() != before).then(|| txn.encode_diff_v1(&before))
+            };
             let bytes = state
                 .doc
                 .transact()
                 .encode_state_as_update_v1(&StateVector::default());
             state.document_bytes = bytes.len();
-            (bytes, state.last_seq)
+            if let Some(missed) = missed {
+                self.hub
+                    .counters()
+                    .repair_syncs
+                    .fetch_add(1, Ordering::Relaxed);
+                self.fan_out(
+                    REMOTE,
+                    Message::Sync(SyncMessage::Update(missed)).encode_v1(),
+                );
+            }
+            (bytes, upto)
         };
         if let Err(e) = self.hub.store().save_snapshot(&self.id, &state, seq).await {
             tracing::error!(picture = %self.id, error = %e, "could not write a snapshot");
@@ -230,7 +273,8 @@ impl Room {
             if !mine.is_empty() {
                 let removal = remove_peers(&mut state, &mine);
                 drop(state);
-                self.fan_out(me, removal);
+                self.fan_out(me, removal.clone());
+                self.publish(Body::Awareness(removal));
             }
         }
         metrics.connections.fetch_sub(1, Ordering::Relaxed);
@@ -285,6 +329,8 @@ impl Room {
                             metrics.messages_in.fetch_add(1, Ordering::Relaxed);
                             metrics.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                             for reply in self.handle(&bytes, me, role, &mut bucket).await? {
+                                metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+                                metrics.bytes_out.fetch_add(reply.len() as u64, Ordering::Relaxed);
                                 send(socket, reply).await?;
                             }
                         }
@@ -298,6 +344,7 @@ impl Room {
                 outgoing = rx.recv() => match outgoing {
                     Ok(message) if message.from != me => {
                         metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+                        metrics.bytes_out.fetch_add(message.bytes.len() as u64, Ordering::Relaxed);
                         send(socket, message.bytes.to_vec()).await?;
                     }
                     Ok(_) => {}
@@ -324,22 +371,21 @@ impl Room {
         role: Role,
         bucket: &mut TokenBucket,
     ) -> Result<Vec<Vec<u8>>, Close> {
-        let message = Message::decode_v1(bytes)
-            .map_err(|e| Close(1003, format!("malformed y-websocket message: {e}")))?;
+        let message = decode_client(bytes).map_err(|e| Close(1003, e.0))?;
         match message {
-            Message::Sync(SyncMessage::SyncStep1(sv)) => {
+            ClientMessage::SyncStep1(sv) => {
                 let state = self.state.lock().await;
                 let diff = state.doc.transact().encode_diff_v1(&sv);
                 Ok(vec![Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1()])
             }
-            Message::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
+            ClientMessage::Update { bytes, update } => {
                 if !bucket.take() {
                     return Err(Close(
                         1008,
                         "too many updates; slow down and reconnect".into(),
                     ));
                 }
-                match self.apply(&update, me, role).await? {
+                match self.apply(bytes, update, me, role).await? {
                     None => Ok(Vec::new()),
                     Some(reason) => {
                         self.hub
@@ -350,57 +396,37 @@ impl Room {
                     }
                 }
             }
-            Message::Awareness(update) => {
+            ClientMessage::Awareness(update) => {
                 let mut state = self.state.lock().await;
-                for (client, entry) in &update.clients {
-                    let owner = state.awareness.get(client).map(|p| p.connection);
-                    if owner.is_some_and(|c| c != me) {
-                        continue; // someone else's client id
-                    }
-                    let newer = state
-                        .awareness
-                        .get(client)
-                        .is_none_or(|p| entry.clock >= p.clock);
-                    if !newer {
-                        continue;
-                    }
-                    if &*entry.json == "null" {
-                        state.awareness.remove(client);
-                    } else {
-                        state.awareness.insert(
-                            *client,
-                            Peer {
-                                clock: entry.clock,
-                                json: Arc::clone(&entry.json),
-                                connection: me,
-                                seen: Instant::now(),
-                            },
-                        );
-                    }
-                }
+                merge_awareness(&mut state, &update, me);
                 drop(state);
                 self.fan_out(me, bytes.to_vec());
+                self.publish(Body::Awareness(bytes.to_vec()));
                 Ok(Vec::new())
             }
-            Message::AwarenessQuery => {
+            ClientMessage::AwarenessQuery => {
                 let state = self.state.lock().await;
                 Ok(awareness_of(&state, state.awareness.keys().copied())
                     .into_iter()
                     .collect())
             }
-            Message::Auth(_) | Message::Custom(..) => Ok(Vec::new()),
+            ClientMessage::Ignored => Ok(Vec::new()),
         }
     }
 
     /// Applies, logs and fans out a document update; `Some(reason)` if it is refused.
-    async fn apply(&self, bytes: &[u8], me: u64, role: Role) -> Result<Option<String>, Close> {
+    async fn apply(
+        &self,
+        bytes: Vec<u8>,
+        update: Update,
+        me: u64,
+        role: Role,
+    ) -> Result<Option<String>, Close> {
         if role == Role::View {
             return Ok(Some(
                 "this link is view-only: your changes are not saved or shared".into(),
             ));
         }
-        let update = Update::decode_v1(bytes)
-            .map_err(|e| Close(1003, format!("malformed document update: {e}")))?;
         let mut state = self.state.lock().await;
         if state.document_bytes + bytes.len() > self.hub.limits.max_document_bytes {
             return Ok(Some(format!(
@@ -408,7 +434,7 @@ impl Room {
                 self.hub.limits.max_document_bytes >> 20
             )));
         }
-        if role == Role::Comment && !only_comments(&state.doc, bytes) {
+        if role == Role::Comment && !only_comments(&state.doc, &bytes) {
             return Ok(Some(
                 "this link allows comments only: drawing is not saved or shared".into(),
             ));
@@ -430,14 +456,14 @@ impl Room {
             .store()
             .append_update(&NewUpdate {
                 picture_id: &self.id,
-                update: bytes,
+                update: &bytes,
                 author: &author,
                 role: role.as_str(),
                 node: self.hub.node(),
             })
             .await;
         match logged {
-            Ok(seq) => state.last_seq = state.last_seq.max(seq),
+            Ok(_) => {}
             Err(e) => {
                 // Applied here but not stored: end the connection so the client resends.
                 tracing::error!(picture = %self.id, error = %e, "could not log an update");
@@ -453,12 +479,226 @@ impl Room {
         drop(state);
         self.fan_out(
             me,
-            Message::Sync(SyncMessage::Update(bytes.to_vec())).encode_v1(),
+            Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1(),
         );
+        self.publish(Body::Update(bytes));
         if due {
             self.snapshot().await;
         }
         Ok(None)
+    }
+}
+
+/// Between nodes: what a room publishes and what it does with what others publish.
+impl Room {
+    /// Hands `body` to the relay for the same room on other nodes.
+    fn publish(&self, body: Body) {
+        let envelope = Envelope {
+            node: self.hub.node_id(),
+            sent_micros: now_micros(),
+            body,
+        };
+        if self.hub.relay().publish(&self.id, envelope).is_err() {
+            self.hub
+                .counters()
+                .relay_dropped
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Publishes this room's state vector and a digest of its deletions, so other
+    /// nodes send what it lacks; `hello` asks for their awareness too.
+    async fn ask(&self, hello: bool, answer: bool) {
+        let (state_vector, deletes) = {
+            let state = self.state.lock().await;
+            let txn = state.doc.transact();
+            (
+                txn.state_vector().encode_v1(),
+                delete_digest(&txn.snapshot().delete_set),
+            )
+        };
+        self.hub
+            .counters()
+            .repair_asks
+            .fetch_add(1, Ordering::Relaxed);
+        self.publish(Body::Ask {
+            state_vector,
+            deletes,
+            hello,
+            answer,
+        });
+    }
+
+    /// Listens to the room's channel while the room is loaded, and asks for repairs on
+    /// joining, on every resubscription and every `repair_every`.
+    pub(super) fn start_relay(self: &Arc<Self>, mut inbound: mpsc::Receiver<Inbound>) {
+        let room = Arc::downgrade(self);
+        let every = self.hub.limits.repair_every;
+        tokio::spawn(async move {
+            if let Some(room) = room.upgrade() {
+                room.ask(true, false).await;
+            }
+            let mut repair = tokio::time::interval(every);
+            repair.tick().await;
+            loop {
+                tokio::select! {
+                    message = inbound.recv() => {
+                        let Some(message) = message else { return };
+                        let Some(room) = room.upgrade() else { return };
+                        match message {
+                            Inbound::Envelope(envelope) => room.on_envelope(envelope).await,
+                            Inbound::Resubscribed => room.ask(true, false).await,
+                        }
+                    }
+                    _ = repair.tick() => {
+                        let Some(room) = room.upgrade() else { return };
+                        room.ask(false, false).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// A message from the same room on another node.
+    async fn on_envelope(&self, envelope: Envelope) {
+        if envelope.node == self.hub.node_id() {
+            return; // our own, back from the channel
+        }
+        let metrics = Arc::clone(self.hub.counters());
+        let latency = || now_micros().saturating_sub(envelope.sent_micros) as f64 / 1e6;
+        match envelope.body {
+            Body::Update(bytes) => {
+                metrics.fanout_latency.observe(latency());
+                self.merge_remote(&bytes).await;
+            }
+            Body::Diff { to, update } => {
+                if to == self.hub.node_id() && self.merge_remote(&update).await {
+                    metrics.repair_syncs.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(picture = %self.id, "repaired from another node");
+                }
+            }
+            Body::Awareness(bytes) => {
+                metrics.fanout_latency.observe(latency());
+                let Ok(Message::Awareness(update)) = Message::decode_v1(&bytes) else {
+                    return;
+                };
+                let mut state = self.state.lock().await;
+                merge_awareness(&mut state, &update, REMOTE);
+                drop(state);
+                self.fan_out(REMOTE, bytes);
+            }
+            Body::Ask {
+                state_vector,
+                deletes,
+                hello,
+                answer,
+            } => {
+                let Ok(theirs) = StateVector::decode_v1(&state_vector) else {
+                    return;
+                };
+                let (diff, ask_back, present) = {
+                    let state = self.state.lock().await;
+                    let txn = state.doc.transact();
+                    let ours = txn.state_vector();
+                    let same_deletes = delete_digest(&txn.snapshot().delete_set) == deletes;
+                    let they_lack = ours.iter().any(|(c, clock)| theirs.get(c) < *clock);
+                    let we_lack = theirs.iter().any(|(c, clock)| ours.get(c) < *clock);
+                    let diff = (they_lack || !same_deletes).then(|| txn.encode_diff_v1(&theirs));
+                    let present = if hello {
+                        let local = state
+                            .awareness
+                            .iter()
+                            .filter(|(_, p)| p.connection != REMOTE)
+                            .map(|(id, _)| *id);
+                        awareness_of(&state, local)
+                    } else {
+                        None
+                    };
+                    (diff, (we_lack || !same_deletes) && !answer, present)
+                };
+                if let Some(update) = diff {
+                    self.publish(Body::Diff {
+                        to: envelope.node,
+                        update,
+                    });
+                }
+                if ask_back {
+                    self.ask(false, true).await;
+                }
+                if let Some(present) = present {
+                    self.publish(Body::Awareness(present));
+                }
+            }
+        }
+    }
+
+    /// Applies an update another node accepted (and logged) and passes it on to this
+    /// node's connections; whether it brought anything new.
+    async fn merge_remote(&self, bytes: &[u8]) -> bool {
+        let Ok(update) = Update::decode_v1(bytes) else {
+            tracing::warn!(picture = %self.id, "an update from another node does not decode");
+            return false;
+        };
+        let mut state = self.state.lock().await;
+        let changed = {
+            let mut txn = state.doc.transact_mut();
+            let before = txn.state_vector();
+            let deletes_before = delete_digest(&txn.snapshot().delete_set);
+            if let Err(e) = txn.apply_update(update) {
+                tracing::warn!(picture = %self.id, error = %e, "an update from another node does not apply");
+                return false;
+            }
+            txn.state_vector() != before
+                || delete_digest(&txn.snapshot().delete_set) != deletes_before
+        };
+        if changed {
+            state.document_bytes += bytes.len();
+            drop(state);
+            self.fan_out(
+                REMOTE,
+                Message::Sync(SyncMessage::Update(bytes.to_vec())).encode_v1(),
+            );
+        }
+        changed
+    }
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Takes the newer states of `update` into the room's awareness, as sent by connection
+/// `from` (`REMOTE` for another node). A client id belongs to the connection here that
+/// spoke for it; other connections and other nodes cannot overwrite it.
+fn merge_awareness(state: &mut State, update: &AwarenessUpdate, from: u64) {
+    for (client, entry) in &update.clients {
+        // A client that moved here from another node takes its entry back.
+        let owner = state.awareness.get(client).map(|p| p.connection);
+        if owner.is_some_and(|c| c != from && c != REMOTE) {
+            continue; // someone else's client id
+        }
+        let newer = state
+            .awareness
+            .get(client)
+            .is_none_or(|p| entry.clock >= p.clock);
+        if !newer {
+            continue;
+        }
+        if &*entry.json == "null" {
+            state.awareness.remove(client);
+        } else {
+            state.awareness.insert(
+                *client,
+                Peer {
+                    clock: entry.clock,
+                    json: Arc::clone(&entry.json),
+                    connection: from,
+                    seen: Instant::now(),
+                },
+            );
+        }
     }
 }
 

@@ -77,10 +77,34 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             &hub.bytes_in,
         ),
         (
+            "hugepic_hub_bytes_out_total",
+            "Bytes sent.",
+            "counter",
+            &hub.bytes_out,
+        ),
+        (
             "hugepic_hub_refused_updates_total",
             "Updates refused (roles, limits).",
             "counter",
             &hub.refused_updates,
+        ),
+        (
+            "hugepic_hub_repair_asks_total",
+            "State vectors published to other nodes to find missed updates.",
+            "counter",
+            &hub.repair_asks,
+        ),
+        (
+            "hugepic_hub_repair_syncs_total",
+            "Diffs from other nodes that brought updates this node had missed.",
+            "counter",
+            &hub.repair_syncs,
+        ),
+        (
+            "hugepic_hub_relay_dropped_total",
+            "Messages for other nodes dropped (relay full or away).",
+            "counter",
+            &hub.relay_dropped,
         ),
     ] {
         text.push_str(&format!(
@@ -88,5 +112,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             value.load(std::sync::atomic::Ordering::Relaxed)
         ));
     }
+    text.push_str(&hub.fanout_latency.render(
+        "hugepic_hub_fanout_latency_seconds",
+        "Delay from one node publishing an update or awareness to another applying it.",
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

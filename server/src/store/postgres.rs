@@ -416,9 +416,15 @@ impl MetaStore for PostgresStore {
             .await?
             .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, i64>(1)));
         let after = snapshot.as_ref().map_or(0, |s| s.1);
+        // Sequence numbers are taken when an insert starts, so with several nodes
+        // writing, a lower one can commit after a snapshot read a higher one. Updates
+        // from shortly before the snapshot are read again (applying twice is harmless).
         let updates = client
             .query(
-                "SELECT seq, \"update\" FROM document_updates WHERE picture_id = $1 AND seq > $2 ORDER BY seq",
+                "SELECT seq, \"update\" FROM document_updates u WHERE picture_id = $1
+                 AND (seq > $2 OR at >= (SELECT at FROM document_snapshots s
+                                         WHERE s.picture_id = u.picture_id) - interval '30 seconds')
+                 ORDER BY seq",
                 &[&picture_id, &after],
             )
             .await?

@@ -1,0 +1,386 @@
+//! What the hub reads off the wire: y-websocket messages from clients, and envelopes
+//! from the other server nodes. Everything here depends on `yrs`, `serde` and
+//! `serde_json` only, so the fuzz targets (`fuzz/`) build it alone.
+
+use std::fmt;
+
+use yrs::encoding::read::Read;
+use yrs::sync::awareness::AwarenessUpdate;
+use yrs::sync::protocol::{
+    MSG_AWARENESS, MSG_SYNC, MSG_SYNC_STEP_1, MSG_SYNC_STEP_2, MSG_SYNC_UPDATE,
+};
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::{StateVector, Update};
+
+/// Why bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError(pub String);
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// One y-websocket message from a client, decoded as far as the hub needs.
+pub enum ClientMessage {
+    /// Sync step 1: the client's state vector; it wants what it lacks.
+    SyncStep1(StateVector),
+    /// Sync step 2 or an update: document changes, as sent and decoded.
+    Update {
+        /// The encoded update (v1), kept for the log and the fan-out.
+        bytes: Vec<u8>,
+        /// The same, decoded.
+        update: Update,
+    },
+    /// Awareness states, each one valid JSON.
+    Awareness(AwarenessUpdate),
+    /// The client asks for everyone's awareness.
+    AwarenessQuery,
+    /// Auth and custom messages: nothing for the hub to do.
+    Ignored,
+}
+
+/// Decodes a client's binary frame.
+pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, WireError> {
+    check_declared_count(bytes)?;
+    let message = Message::decode_v1(bytes)
+        .map_err(|e| WireError(format!("malformed y-websocket message: {e}")))?;
+    Ok(match message {
+        Message::Sync(SyncMessage::SyncStep1(sv)) => ClientMessage::SyncStep1(sv),
+        Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
+            let update = Update::decode_v1(&bytes)
+                .map_err(|e| WireError(format!("malformed document update: {e}")))?;
+            ClientMessage::Update { bytes, update }
+        }
+        Message::Awareness(update) => {
+            // Other clients parse these states; one that is not JSON would break them all.
+            for entry in update.clients.values() {
+                if !is_json(&entry.json) {
+                    return Err(WireError("an awareness state is not valid JSON".into()));
+                }
+            }
+            ClientMessage::Awareness(update)
+        }
+        Message::AwarenessQuery => ClientMessage::AwarenessQuery,
+        Message::Auth(_) | Message::Custom(..) => ClientMessage::Ignored,
+    })
+}
+
+/// Refuses a frame whose update, state vector or awareness update declares more entries
+/// than its bytes can hold. `yrs` sizes a hash table by that count before it reads an
+/// entry: an 8-byte frame declaring 2^28 clients costs half a GiB of zeroed memory and
+/// half a second before the decoder finds the bytes missing. Each entry takes at least
+/// 3 bytes in an update (block count, client, clock) and in an awareness update (client,
+/// clock, state), 2 in a state vector (client, clock). The header is read with the
+/// decoder `yrs` itself uses, so the count checked is the count it would reserve for;
+/// anything that does not parse is left to `yrs` to refuse.
+fn check_declared_count(bytes: &[u8]) -> Result<(), WireError> {
+    let mut decoder = DecoderV1::from(bytes);
+    let declared = match decoder.read_var::<u8>() {
+        Ok(MSG_SYNC) => {
+            let (Ok(tag), Ok(buf)) = (decoder.read_var::<u8>(), decoder.read_buf()) else {
+                return Ok(());
+            };
+            let mut inner = DecoderV1::from(buf);
+            match tag {
+                MSG_SYNC_STEP_1 => inner.read_var::<u32>().map(|n| (n as usize, 2, buf.len())),
+                MSG_SYNC_STEP_2 | MSG_SYNC_UPDATE => {
+                    inner.read_var::<u32>().map(|n| (n as usize, 3, buf.len()))
+                }
+                _ => return Ok(()),
+            }
+        }
+        Ok(MSG_AWARENESS) => {
+            let Ok(buf) = decoder.read_buf() else {
+                return Ok(());
+            };
+            DecoderV1::from(buf)
+                .read_var::<usize>()
+                .map(|n| (n, 3, buf.len()))
+        }
+        _ => return Ok(()),
+    };
+    match declared {
+        Ok((count, entry_bytes, len)) if count > len / entry_bytes => Err(WireError(format!(
+            "a message of {len} bytes declares {count} entries"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `text` is one JSON value (checked without building it).
+fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// A message between server nodes, on the picture's channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The node that sent it.
+    pub node: u64,
+    /// When it was sent, microseconds since the Unix epoch (for the latency histogram).
+    pub sent_micros: u64,
+    /// What it carries.
+    pub body: Body,
+}
+
+/// What an envelope carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// A document update (v1) a client sent to the sending node; already logged there.
+    Update(Vec<u8>),
+    /// A y-websocket awareness message, to forward to clients as it is.
+    Awareness(Vec<u8>),
+    /// The sender's state vector and a digest of its deletions: "send me what I lack".
+    Ask {
+        /// Encoded state vector (v1).
+        state_vector: Vec<u8>,
+        /// Digest of the delete set (see `delete_digest`).
+        deletes: u64,
+        /// Sent on (re)subscribing: answer with your awareness too.
+        hello: bool,
+        /// An answer to an ask: do not ask back.
+        answer: bool,
+    },
+    /// What `to` lacked, as an update (v1).
+    Diff {
+        /// The node that asked.
+        to: u64,
+        /// The missing part.
+        update: Vec<u8>,
+    },
+}
+
+const VERSION: u8 = 1;
+
+impl Envelope {
+    /// The bytes published on Redis.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32 + self.payload_len());
+        out.push(VERSION);
+        out.push(match self.body {
+            Body::Update(_) => 0,
+            Body::Awareness(_) => 1,
+            Body::Ask { .. } => 2,
+            Body::Diff { .. } => 3,
+        });
+        out.extend_from_slice(&self.node.to_le_bytes());
+        out.extend_from_slice(&self.sent_micros.to_le_bytes());
+        match &self.body {
+            Body::Update(bytes) | Body::Awareness(bytes) => out.extend_from_slice(bytes),
+            Body::Ask {
+                state_vector,
+                deletes,
+                hello,
+                answer,
+            } => {
+                out.push(u8::from(*hello) | (u8::from(*answer) << 1));
+                out.extend_from_slice(&deletes.to_le_bytes());
+                out.extend_from_slice(state_vector);
+            }
+            Body::Diff { to, update } => {
+                out.extend_from_slice(&to.to_le_bytes());
+                out.extend_from_slice(update);
+            }
+        }
+        out
+    }
+
+    fn payload_len(&self) -> usize {
+        match &self.body {
+            Body::Update(b) | Body::Awareness(b) => b.len(),
+            Body::Ask { state_vector, .. } => state_vector.len(),
+            Body::Diff { update, .. } => update.len(),
+        }
+    }
+
+    /// Reads an envelope published by a node.
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
+        let short = || WireError("a node message is cut short".into());
+        let (&version, rest) = bytes.split_first().ok_or_else(short)?;
+        if version != VERSION {
+            return Err(WireError(format!(
+                "a node message of version {version}; this node speaks {VERSION}"
+            )));
+        }
+        let (&kind, rest) = rest.split_first().ok_or_else(short)?;
+        let (node, rest) = take_u64(rest).ok_or_else(short)?;
+        let (sent_micros, rest) = take_u64(rest).ok_or_else(short)?;
+        let body = match kind {
+            0 => Body::Update(rest.to_vec()),
+            1 => Body::Awareness(rest.to_vec()),
+            2 => {
+                let (&flags, rest) = rest.split_first().ok_or_else(short)?;
+                // Only the two known bits: anything else would be dropped here and the
+                // envelope would no longer say what its sender meant.
+                if flags & !3 != 0 {
+                    return Err(WireError(format!("unknown ask flags {flags:#04x}")));
+                }
+                let (deletes, rest) = take_u64(rest).ok_or_else(short)?;
+                Body::Ask {
+                    state_vector: rest.to_vec(),
+                    deletes,
+                    hello: flags & 1 != 0,
+                    answer: flags & 2 != 0,
+                }
+            }
+            3 => {
+                let (to, rest) = take_u64(rest).ok_or_else(short)?;
+                Body::Diff {
+                    to,
+                    update: rest.to_vec(),
+                }
+            }
+            other => return Err(WireError(format!("unknown node message kind {other}"))),
+        };
+        Ok(Envelope {
+            node,
+            sent_micros,
+            body,
+        })
+    }
+}
+
+fn take_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let (head, rest) = bytes.split_at_checked(8)?;
+    Some((u64::from_le_bytes(head.try_into().ok()?), rest))
+}
+
+/// A digest of a document's deletions that does not depend on how they are stored:
+/// deleted ids per client as merged, sorted ranges, hashed (FNV-1a). Two documents
+/// with the same state vector and digest hold the same content.
+pub fn delete_digest(deletes: &yrs::IdSet) -> u64 {
+    let mut clients: Vec<(u64, Vec<(u32, u32)>)> = deletes
+        .iter()
+        .map(|(client, range)| {
+            let mut ranges: Vec<(u32, u32)> = range.iter().map(|r| (r.start, r.end)).collect();
+            ranges.sort_unstable();
+            let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+            for (start, end) in ranges {
+                match merged.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                    _ => merged.push((start, end)),
+                }
+            }
+            (client.get(), merged)
+        })
+        .filter(|(_, ranges)| !ranges.is_empty())
+        .collect();
+    clients.sort_unstable_by_key(|(client, _)| *client);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |value: u64| {
+        for byte in value.to_le_bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (client, ranges) in clients {
+        feed(client);
+        for (start, end) in ranges {
+            feed(u64::from(start));
+            feed(u64::from(end));
+        }
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_round_trip() {
+        let bodies = [
+            Body::Update(vec![1, 2, 3]),
+            Body::Awareness(vec![]),
+            Body::Ask {
+                state_vector: vec![0],
+                deletes: 42,
+                hello: true,
+                answer: false,
+            },
+            Body::Diff {
+                to: 7,
+                update: vec![9; 40],
+            },
+        ];
+        for body in bodies {
+            let envelope = Envelope {
+                node: 12345,
+                sent_micros: 99,
+                body,
+            };
+            assert_eq!(Envelope::decode(&envelope.encode()), Ok(envelope));
+        }
+        assert!(Envelope::decode(&[1, 0, 1]).is_err());
+        assert!(Envelope::decode(&[2]).is_err());
+        assert!(Envelope::decode(&[1, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+    }
+
+    /// Found by fuzzing (`node_envelope`): an ask whose flags byte had unknown bits
+    /// decoded, and encoded back to other bytes.
+    #[test]
+    fn asks_with_unknown_flags_are_refused() {
+        let mut bytes = vec![1, 2];
+        bytes.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0xed]); // node
+        bytes.extend_from_slice(&[1, 2, 1, 0, 0, 0, 0, 0]); // sent
+        bytes.push(0x5e); // flags
+        bytes.extend_from_slice(&[0, 0x40, 0x62, 0x41, 0x59, 0x44, 0x06, 0]); // deletes
+        bytes.extend_from_slice(&[1, 0x25, 0x23]); // state vector
+        assert!(Envelope::decode(&bytes).is_err());
+        for flags in 0..4 {
+            bytes[18] = flags;
+            let envelope = Envelope::decode(&bytes).expect("known flags decode");
+            assert_eq!(envelope.encode(), bytes);
+        }
+    }
+
+    /// Found by fuzzing (`client_message`): a few bytes declaring a huge number of
+    /// entries made `yrs` reserve (and zero) memory for all of them first.
+    #[test]
+    fn counts_beyond_the_message_are_refused() {
+        let bombs: [&[u8]; 4] = [
+            &[0, 2, 5, 0x80, 0x80, 0x80, 0x80, 0x01], // update, 2^28 clients
+            &[0, 1, 5, 0xff, 0xff, 0xff, 0xff, 0x0f], // sync step 2, 2^32 - 1 clients
+            &[0, 0, 5, 0x80, 0x80, 0x80, 0x80, 0x02], // sync step 1, 2^29 clients
+            &[1, 5, 0x80, 0x80, 0x80, 0x80, 0x01],    // awareness, 2^28 clients
+        ];
+        for bomb in bombs {
+            let error = decode_client(bomb).err().expect("refused");
+            assert!(error.0.contains("declares"), "{bomb:?}: {error}");
+        }
+        // The same kinds of message with counts their bytes can hold still decode.
+        let sv: &[u8] = &[0, 0, 5, 2, 1, 1, 2, 7];
+        assert!(matches!(decode_client(sv), Ok(ClientMessage::SyncStep1(_))));
+        let awareness: &[u8] = &[1, 8, 1, 5, 1, 4, b'n', b'u', b'l', b'l'];
+        assert!(matches!(
+            decode_client(awareness),
+            Ok(ClientMessage::Awareness(_))
+        ));
+        let empty_update: &[u8] = &[0, 2, 2, 0, 0];
+        assert!(matches!(
+            decode_client(empty_update),
+            Ok(ClientMessage::Update { .. })
+        ));
+    }
+
+    #[test]
+    fn json_check_takes_values_and_refuses_broken_ones() {
+        for good in [
+            r#"{"user":{"name":"A \"q\" }"}}"#,
+            "null",
+            "[1,{}]",
+            "3.5",
+            "\"x\"",
+        ] {
+            assert!(is_json(good), "{good}");
+        }
+        for bad in ["{", "}", r#"{"a":"b}"#, "[[]", "nul", "", "{a}", "[1,]"] {
+            assert!(!is_json(bad), "{bad}");
+        }
+    }
+}
