@@ -124,6 +124,12 @@ test('after Redis restarts, nodes repair what pub/sub dropped without reconnecti
   );
   console.log(`converged ${((performance.now() - restarted) / 1000).toFixed(2)} s after Redis came back`);
   assert.deepEqual(state(a), state(b));
+  // The repair and the fan-out show in the metrics.
+  const metrics = await (await fetch(`${two.base}/metrics`)).text();
+  const value = (name) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+  assert.ok(value('hugepic_hub_repair_syncs_total') >= 1, metrics);
+  assert.ok(value('hugepic_hub_fanout_latency_seconds_count') >= 1, metrics);
+  assert.ok(value('hugepic_hub_repair_asks_total') >= 1, metrics);
   a.close();
   b.close();
 });

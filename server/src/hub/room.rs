@@ -892,6 +892,71 @@ mod tests {
         );
     }
 
+    /// Whether `room`'s `shapes` has `key`.
+    async fn has_shape(room: &Room, key: &str) -> bool {
+        let state = room.state.lock().await;
+        let shapes = state.doc.get_or_insert_map("shapes");
+        let txn = state.doc.transact();
+        shapes.get(&txn, key).is_some()
+    }
+
+    async fn eventually(what: &str, check: impl AsyncFn() -> bool) {
+        for _ in 0..100 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test]
+    async fn nodes_repair_dropped_updates_and_deletions_by_comparing_state() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn crate::store::MetaStore> = Arc::new(
+            crate::store::SqliteStore::open(&dir.path().join("hub.sqlite"))
+                .await
+                .expect("store"),
+        );
+        let relay = Arc::new(super::super::LocalRelay::default());
+        let limits = HubLimits {
+            repair_every: Duration::from_millis(50),
+            ..HubLimits::default()
+        };
+        let one = Hub::new(Arc::clone(&store), limits.clone(), relay.clone());
+        let two = Hub::new(store, limits, relay);
+        let a = one.room("p").await.expect("room on one");
+        let b = two.room("p").await.expect("room on two");
+
+        // A change reaches node one, but what it published is lost.
+        let client = Doc::new();
+        let shapes = client.get_or_insert_map("shapes");
+        let added = update_of(&client, |txn| {
+            shapes.insert(txn, "s1", MapPrelim::from([("type", "marker")]));
+            shapes.insert(txn, "s2", MapPrelim::from([("type", "circle")]));
+        });
+        assert!(a.merge_remote(&added).await);
+        assert!(!has_shape(&b, "s1").await);
+        eventually("node two to get the lost shapes", async || {
+            has_shape(&b, "s1").await
+        })
+        .await;
+        let repaired = two.metrics().repair_syncs.load(Ordering::Relaxed);
+        assert!(repaired >= 1);
+
+        // A deletion moves no state vector; the delete digest finds it.
+        let deleted = update_of(&client, |txn| {
+            shapes.remove(txn, "s2");
+        });
+        assert!(a.merge_remote(&deleted).await);
+        eventually("node two to lose the deleted shape", async || {
+            !has_shape(&b, "s2").await
+        })
+        .await;
+        assert!(has_shape(&b, "s1").await);
+        assert!(two.metrics().repair_syncs.load(Ordering::Relaxed) > repaired);
+    }
+
     #[test]
     fn bucket_allows_bursts_then_refuses() {
         let mut bucket = TokenBucket::new(1, 5);
