@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -186,6 +187,12 @@ pub async fn run_with(
     tracing::info!(%address, "serving");
     let stop = shutdown.clone();
     let hub = state.hub.clone();
+    // Small WebSocket messages (cursors, edits) must not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await?;

@@ -81,7 +81,11 @@ impl Relay for LocalRelay {
 
     fn publish(&self, room: &str, envelope: Envelope) -> Result<(), RelayError> {
         let inboxes = match self.rooms.lock() {
-            Ok(rooms) => rooms.get(room).cloned().unwrap_or_default(),
+            // Alone in the room (the embedded mode): the only inbox is the sender's.
+            Ok(rooms) => match rooms.get(room) {
+                Some(inboxes) if inboxes.len() > 1 => inboxes.clone(),
+                _ => return Ok(()),
+            },
             Err(_) => return Ok(()),
         };
         // Every inbox hears it, the sender's too, as on Redis; rooms skip their own.

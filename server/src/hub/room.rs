@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
 use tokio::sync::{broadcast, mpsc, Mutex};
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::sync::{Message, SyncMessage};
@@ -79,11 +81,14 @@ pub struct Peer {
 /// The connection number of peers that are on other nodes.
 const REMOTE: u64 = 0;
 
+/// Messages written to a connection before one flush.
+const WRITE_BATCH: usize = 64;
+
 /// A message for everyone in the room but its sender.
 #[derive(Debug, Clone)]
 struct Outgoing {
     from: u64,
-    bytes: Arc<[u8]>,
+    bytes: Bytes,
 }
 
 struct State {
@@ -179,7 +184,7 @@ impl Room {
     fn fan_out(&self, from: u64, bytes: Vec<u8>) {
         let _ = self.tx.send(Outgoing {
             from,
-            bytes: bytes.into(),
+            bytes: Bytes::from(bytes),
         });
     }
 
@@ -341,17 +346,35 @@ impl Room {
                         Frame::Ping(_) | Frame::Pong(_) => {}
                     }
                 }
-                outgoing = rx.recv() => match outgoing {
-                    Ok(message) if message.from != me => {
-                        metrics.messages_out.fetch_add(1, Ordering::Relaxed);
-                        metrics.bytes_out.fetch_add(message.bytes.len() as u64, Ordering::Relaxed);
-                        send(socket, message.bytes.to_vec()).await?;
+                outgoing = rx.recv() => {
+                    // What else is already waiting goes out in the same write.
+                    let mut next = Some(outgoing);
+                    let mut queued = 0;
+                    while let Some(outgoing) = next.take() {
+                        match outgoing {
+                            Ok(message) if message.from != me => {
+                                metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+                                metrics.bytes_out.fetch_add(message.bytes.len() as u64, Ordering::Relaxed);
+                                socket.feed(Frame::Binary(message.bytes)).await.map_err(|_| Close(1006, String::new()))?;
+                                queued += 1;
+                            }
+                            Ok(_) => {}
+                            Err(broadcast::error::RecvError::Lagged(_)) => {
+                                return Err(Close(4408, "the connection fell too far behind; reconnect to resync".into()))
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                        }
+                        if queued < WRITE_BATCH {
+                            next = match rx.try_recv() {
+                                Ok(message) => Some(Ok(message)),
+                                Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Err(broadcast::error::RecvError::Lagged(n))),
+                                Err(_) => None,
+                            };
+                        }
                     }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        return Err(Close(4408, "the connection fell too far behind; reconnect to resync".into()))
+                    if queued > 0 {
+                        socket.flush().await.map_err(|_| Close(1006, String::new()))?;
                     }
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
                 },
                 _ = ping.tick() => {
                     if last_heard.elapsed() > limits.ping_every * 3 {

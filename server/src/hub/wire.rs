@@ -11,6 +11,7 @@ use yrs::sync::protocol::{
 };
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::encoder::Encode;
 use yrs::{StateVector, Update};
 
 /// Why bytes were refused.
@@ -54,6 +55,24 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, WireError> {
         Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
             let update = Update::decode_v1(&bytes)
                 .map_err(|e| WireError(format!("malformed document update: {e}")))?;
+            // What yrs writes of this update (snapshots, answers to sync step 1, diffs
+            // for other nodes) must read back as the same update (compared as values:
+            // the bytes may differ, e.g. a float a Yjs client wrote comes back in
+            // another encoding). Two kinds of hostile
+            // update fail this and would do harm in yrs 0.28 (found by fuzzing):
+            // - a JSON content item declaring fewer strings than follow: yrs reads one
+            //   more and writes what it read, so once in the document it makes later
+            //   snapshots unreadable (or readable as something else);
+            // - the same client twice in the update's list, so that its blocks' clocks
+            //   go backwards: integrating them frees items the document still points
+            //   to (use after free in `BlockStore::push`).
+            let written = update.encode_v1();
+            let same = Update::decode_v1(&written).is_ok_and(|reread| reread == update);
+            if !same {
+                return Err(WireError(
+                    "a document update that does not read back as written".into(),
+                ));
+            }
             ClientMessage::Update { bytes, update }
         }
         Message::Awareness(update) => {
@@ -366,6 +385,76 @@ mod tests {
             decode_client(empty_update),
             Ok(ClientMessage::Update { .. })
         ));
+    }
+
+    /// Found by fuzzing (`client_message`, `node_envelope`). Updates holding a JSON
+    /// content item that declares fewer strings than follow: yrs reads one more string
+    /// than declared and writes them all, so what it writes does not read back (a pending
+    /// item made `encode_state_as_update_v1` panic on an `unwrap` in yrs, an integrated
+    /// one made every later snapshot and sync step 2 undecodable). An update listing a
+    /// client twice, the second time at clocks the document has: integrating it freed
+    /// items the document still used.
+    #[test]
+    fn updates_that_do_not_read_back_are_refused() {
+        // Pending (its right origin is unknown): client 119, clock 9, content JSON.
+        let pending: &[u8] = &[0, 2, 10, 1, 1, 0x77, 9, 0x72, 0x65, 0, 0, 0, 0];
+        // Integrated: shapes["k"] = JSON content declaring 0 strings, followed by "1".
+        let mut integrated = vec![0, 2, 19, 1, 1, 5, 0, 0x22, 1, 6];
+        integrated.extend_from_slice(b"shapes");
+        integrated.extend_from_slice(&[1, b'k', 0, 1, b'1', 0]);
+        // Pending, and what yrs writes of it happens to read back (as something else).
+        let mut rereads: Vec<u8> = vec![0, 2, 21];
+        rereads.extend_from_slice(&[2, 2, 0, 0xec, 0, 0, 0x6e, 2, 2, 0, 0]);
+        rereads.extend_from_slice(&[0, 0, 0, 0, 0x6e, 2, 0, 0, 0, 0]);
+        // Client 1 twice: at clock 21, then at clock 5 (inside what a document holding
+        // 21 items of client 1 has), each block comments["x"] = "v".
+        let block: &[u8] = &[0x28, 1, 8, b'c', b'o', b'm', b'm', b'e', b'n', b't', b's'];
+        let block = [block, &[1, b'x', 1, 0x77, 1, b'v']].concat();
+        let twice = [
+            &[0, 2, 42, 2, 1, 1, 21][..],
+            &block,
+            &[1, 1, 5],
+            &block,
+            &[0],
+        ]
+        .concat();
+        for bytes in [pending, &integrated, &rereads, &twice] {
+            let error = decode_client(bytes).err().expect("refused");
+            assert!(error.0.contains("read back"), "{bytes:?}: {error}");
+        }
+    }
+
+    /// Messages the stock Yjs client (yjs 13.6 with y-protocols) writes: every one
+    /// must be taken.
+    #[test]
+    fn updates_written_by_yjs_are_accepted() {
+        let messages = [
+            // a shape added
+            "0002650104ebb9f5b10600270106736861706573027331012800ebb9f5b1060004747970650177066d61726b65722800ebb9f5b106000867656f6d6574727901760201787d0101797d022800ebb9f5b10600057374796c6501760105636f6c6f7277042366303000",
+            // a shape deleted
+            "00020a0001ebb9f5b106010004",
+            // a comment thread
+            "00023d0103ebb9f5b10606270108636f6d6d656e74730174012700ebb9f5b10606086d65737361676573000800ebb9f5b1060701760104746578747702686900",
+            // a reply pushed
+            "00021f0101ebb9f5b1060988ebb9f5b10608017601047465787477057265706c7900",
+            // another client's shape
+            "0002190101b9d1afab06002801067368617065730273330177017800",
+            // a shape with a float (`created: Date.now()`), as y-websocket sends it
+            "00029e010106a6dfc9a30f00270106736861706573027330012800a6dfc9a30f0004747970650177066d61726b65722800a6dfc9a30f000867656f6d6574727901760201787d0101797d012800a6dfc9a30f00057374796c6501760205636f6c6f72770723666635373232067765696768747d032800a6dfc9a30f0006617574686f72017701412800a6dfc9a30f000763726561746564017b427a221417cb100000",
+            // a whole state of two clients
+            "00029c010207ebb9f5b10600210106736861706573027331010003270106736861706573027332012800ebb9f5b106040474797065017706636972636c65270108636f6d6d656e74730174012700ebb9f5b10606086d65737361676573000800ebb9f5b106070276010474657874770268697601047465787477057265706c7901b9d1afab06002801067368617065730273330177017801ebb9f5b106010004",
+        ];
+        for hex in messages {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect();
+            assert!(
+                matches!(decode_client(&bytes), Ok(ClientMessage::Update { .. })),
+                "{hex}: {:?}",
+                decode_client(&bytes).err()
+            );
+        }
     }
 
     #[test]
