@@ -95,6 +95,12 @@ struct State {
     doc: Doc,
     since_snapshot: u32,
     document_bytes: usize,
+}
+
+/// Who is in the room. Kept apart from the document so that cursors never wait for a
+/// document update being written to the log.
+#[derive(Default)]
+struct Presence {
     awareness: HashMap<ClientID, Peer>,
 }
 
@@ -102,6 +108,7 @@ struct State {
 pub struct Room {
     id: String,
     state: Mutex<State>,
+    presence: std::sync::Mutex<Presence>,
     tx: broadcast::Sender<Outgoing>,
     connections: AtomicUsize,
     next_connection: std::sync::atomic::AtomicU64,
@@ -142,8 +149,8 @@ impl Room {
                 doc,
                 since_snapshot: stored.updates.len() as u32,
                 document_bytes,
-                awareness: HashMap::new(),
             }),
+            presence: std::sync::Mutex::default(),
             tx,
             connections: AtomicUsize::new(0),
             next_connection: std::sync::atomic::AtomicU64::new(1),
@@ -164,16 +171,17 @@ impl Room {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 let Some(room) = room.upgrade() else { return };
                 let timeout = room.hub.limits.awareness_timeout;
-                let mut state = room.state.lock().await;
-                let silent: Vec<ClientID> = state
-                    .awareness
-                    .iter()
-                    .filter(|(_, p)| p.seen.elapsed() > timeout)
-                    .map(|(id, _)| *id)
-                    .collect();
-                if !silent.is_empty() {
-                    let removal = remove_peers(&mut state, &silent);
-                    drop(state);
+                let removal = {
+                    let mut state = room.presence();
+                    let silent: Vec<ClientID> = state
+                        .awareness
+                        .iter()
+                        .filter(|(_, p)| p.seen.elapsed() > timeout)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    (!silent.is_empty()).then(|| remove_peers(&mut state, &silent))
+                };
+                if let Some(removal) = removal {
                     room.fan_out(0, removal.clone());
                     room.publish(Body::Awareness(removal));
                 }
@@ -267,20 +275,19 @@ impl Room {
             close(&mut socket, code, &reason).await;
         }
         // Its people leave with it.
-        {
-            let mut state = self.state.lock().await;
+        let removal = {
+            let mut state = self.presence();
             let mine: Vec<ClientID> = state
                 .awareness
                 .iter()
                 .filter(|(_, p)| p.connection == me)
                 .map(|(id, _)| *id)
                 .collect();
-            if !mine.is_empty() {
-                let removal = remove_peers(&mut state, &mine);
-                drop(state);
-                self.fan_out(me, removal.clone());
-                self.publish(Body::Awareness(removal));
-            }
+            (!mine.is_empty()).then(|| remove_peers(&mut state, &mine))
+        };
+        if let Some(removal) = removal {
+            self.fan_out(me, removal.clone());
+            self.publish(Body::Awareness(removal));
         }
         metrics.connections.fetch_sub(1, Ordering::Relaxed);
         if self.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -303,13 +310,14 @@ impl Room {
         role: Role,
     ) -> Result<(), Close> {
         // The server's side of the handshake: its state vector, and who is here.
-        let (step1, present) = {
+        let step1 = {
             let state = self.state.lock().await;
             let sv = state.doc.transact().state_vector();
-            (
-                Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1(),
-                awareness_of(&state, state.awareness.keys().copied()),
-            )
+            Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()
+        };
+        let present = {
+            let state = self.presence();
+            awareness_of(&state, state.awareness.keys().copied())
         };
         send(socket, step1).await?;
         if let Some(present) = present {
@@ -420,15 +428,13 @@ impl Room {
                 }
             }
             ClientMessage::Awareness(update) => {
-                let mut state = self.state.lock().await;
-                merge_awareness(&mut state, &update, me);
-                drop(state);
+                merge_awareness(&mut self.presence(), &update, me);
                 self.fan_out(me, bytes.to_vec());
                 self.publish(Body::Awareness(bytes.to_vec()));
                 Ok(Vec::new())
             }
             ClientMessage::AwarenessQuery => {
-                let state = self.state.lock().await;
+                let state = self.presence();
                 Ok(awareness_of(&state, state.awareness.keys().copied())
                     .into_iter()
                     .collect())
@@ -473,7 +479,7 @@ impl Room {
         if !changed {
             return Ok(None); // nothing new (a client resending what is known)
         }
-        let author = author_of(&state, me);
+        let author = author_of(&self.presence(), me);
         let logged = self
             .hub
             .store()
@@ -514,6 +520,13 @@ impl Room {
 
 /// Between nodes: what a room publishes and what it does with what others publish.
 impl Room {
+    /// Who is in the room (a short lock, never held across an await).
+    fn presence(&self) -> std::sync::MutexGuard<'_, Presence> {
+        self.presence
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Hands `body` to the relay for the same room on other nodes.
     fn publish(&self, body: Body) {
         let envelope = Envelope {
@@ -605,9 +618,7 @@ impl Room {
                 let Ok(Message::Awareness(update)) = Message::decode_v1(&bytes) else {
                     return;
                 };
-                let mut state = self.state.lock().await;
-                merge_awareness(&mut state, &update, REMOTE);
-                drop(state);
+                merge_awareness(&mut self.presence(), &update, REMOTE);
                 self.fan_out(REMOTE, bytes);
             }
             Body::Ask {
@@ -619,7 +630,7 @@ impl Room {
                 let Ok(theirs) = StateVector::decode_v1(&state_vector) else {
                     return;
                 };
-                let (diff, ask_back, present) = {
+                let (diff, ask_back) = {
                     let state = self.state.lock().await;
                     let txn = state.doc.transact();
                     let ours = txn.state_vector();
@@ -627,17 +638,18 @@ impl Room {
                     let they_lack = ours.iter().any(|(c, clock)| theirs.get(c) < *clock);
                     let we_lack = theirs.iter().any(|(c, clock)| ours.get(c) < *clock);
                     let diff = (they_lack || !same_deletes).then(|| txn.encode_diff_v1(&theirs));
-                    let present = if hello {
-                        let local = state
-                            .awareness
-                            .iter()
-                            .filter(|(_, p)| p.connection != REMOTE)
-                            .map(|(id, _)| *id);
-                        awareness_of(&state, local)
-                    } else {
-                        None
-                    };
-                    (diff, (we_lack || !same_deletes) && !answer, present)
+                    (diff, (we_lack || !same_deletes) && !answer)
+                };
+                let present = if hello {
+                    let state = self.presence();
+                    let local = state
+                        .awareness
+                        .iter()
+                        .filter(|(_, p)| p.connection != REMOTE)
+                        .map(|(id, _)| *id);
+                    awareness_of(&state, local)
+                } else {
+                    None
                 };
                 if let Some(update) = diff {
                     self.publish(Body::Diff {
@@ -695,7 +707,7 @@ fn now_micros() -> u64 {
 /// Takes the newer states of `update` into the room's awareness, as sent by connection
 /// `from` (`REMOTE` for another node). A client id belongs to the connection here that
 /// spoke for it; other connections and other nodes cannot overwrite it.
-fn merge_awareness(state: &mut State, update: &AwarenessUpdate, from: u64) {
+fn merge_awareness(state: &mut Presence, update: &AwarenessUpdate, from: u64) {
     for (client, entry) in &update.clients {
         // A client that moved here from another node takes its entry back.
         let owner = state.awareness.get(client).map(|p| p.connection);
@@ -775,7 +787,7 @@ fn only_comments(doc: &Doc, update: &[u8]) -> bool {
 }
 
 /// The name the sender gave in its awareness, else its connection.
-fn author_of(state: &State, me: u64) -> String {
+fn author_of(state: &Presence, me: u64) -> String {
     state
         .awareness
         .values()
@@ -786,7 +798,7 @@ fn author_of(state: &State, me: u64) -> String {
 }
 
 /// An awareness message with the states of `clients`, if there are any.
-fn awareness_of(state: &State, clients: impl Iterator<Item = ClientID>) -> Option<Vec<u8>> {
+fn awareness_of(state: &Presence, clients: impl Iterator<Item = ClientID>) -> Option<Vec<u8>> {
     let clients: HashMap<ClientID, AwarenessUpdateEntry> = clients
         .filter_map(|id| {
             state.awareness.get(&id).map(|p| {
@@ -804,7 +816,7 @@ fn awareness_of(state: &State, clients: impl Iterator<Item = ClientID>) -> Optio
 }
 
 /// Removes peers; the awareness message that tells the others.
-fn remove_peers(state: &mut State, ids: &[ClientID]) -> Vec<u8> {
+fn remove_peers(state: &mut Presence, ids: &[ClientID]) -> Vec<u8> {
     let clients = ids
         .iter()
         .filter_map(|id| {

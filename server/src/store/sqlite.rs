@@ -20,6 +20,9 @@ use crate::auth::Role;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// SQLite has one writer at a time; writers from the pool that find it busy sleep
+    /// and retry (seconds, under load). Annotation writes queue here instead.
+    document_writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -40,7 +43,10 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            document_writes: std::sync::Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -366,6 +372,7 @@ impl MetaStore for SqliteStore {
     }
 
     async fn append_update(&self, u: &NewUpdate<'_>) -> Result<i64, StoreError> {
+        let _writing = self.document_writes.lock().await;
         // One writer at a time (SQLite); the sequence is the next number for the picture.
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO document_updates (picture_id, seq, at, author, role, node, \"update\")
@@ -407,6 +414,7 @@ impl MetaStore for SqliteStore {
         state: &[u8],
         upto_seq: i64,
     ) -> Result<(), StoreError> {
+        let _writing = self.document_writes.lock().await;
         sqlx::query(
             "INSERT INTO document_snapshots (picture_id, upto_seq, at, state) VALUES (?, ?, ?, ?)
              ON CONFLICT (picture_id) DO UPDATE SET upto_seq = excluded.upto_seq, at = excluded.at, state = excluded.state
