@@ -5,6 +5,7 @@
 // document from the database.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
 
 import { createDatabase, startRedis } from './cluster.mjs';

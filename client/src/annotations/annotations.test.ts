@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+
+import { bounds, fromMapGeometry, thin, toMapGeometry } from './geometry';
+import { bindShapes, readShape, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
+
+/** Two documents joined as the hub joins clients: every update goes to the other. */
+function pair(): [Y.Doc, Y.Doc] {
+  const a = new Y.Doc();
+  const b = new Y.Doc();
+  a.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && Y.applyUpdate(b, u, 'remote'));
+  b.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && Y.applyUpdate(a, u, 'remote'));
+  return [a, b];
+}
+
+/** A view that records what the binding told it. */
+function recorder() {
+  const shown = new Map<string, Shape>();
+  const log: string[] = [];
+  return {
+    shown,
+    log,
+    add: (s: Shape) => {
+      expect(shown.has(s.id)).toBe(false);
+      shown.set(s.id, s);
+      log.push(`add ${s.id}`);
+    },
+    update: (s: Shape) => {
+      expect(shown.has(s.id)).toBe(true);
+      shown.set(s.id, s);
+      log.push(`update ${s.id}`);
+    },
+    remove: (id: string) => {
+      expect(shown.delete(id)).toBe(true);
+      log.push(`remove ${id}`);
+    },
+  };
+}
+
+const every: [ShapeType, Geometry][] = [
+  ['polyline', [[10, 20], [30.5, 40], [50, 10]]],
+  ['freehand', [[0, 0], [1, 1], [2, 3], [4, 4]]],
+  ['polygon', [[100, 100], [200, 100], [150, 180]]],
+  ['rectangle', { x: 12, y: 34, width: 560, height: 78 }],
+  ['circle', { cx: 1000, cy: 700, r: 250 }],
+  ['marker', { x: 49999, y: 3 }],
+  ['text', { x: 5, y: 6 }],
+];
+
+describe('document → view', () => {
+  it('shows every shape kind written on another client, with its geometry', () => {
+    const [a, b] = pair();
+    const view = recorder();
+    bindShapes(b, view);
+    const editor = new ShapeEditor(a, () => 'Ada');
+    const ids = every.map(([type, geometry]) => editor.add(type, geometry, undefined, type === 'text' ? 'Look' : ''));
+    expect(view.shown.size).toBe(every.length);
+    ids.forEach((id, i) => {
+      expect(view.shown.get(id)?.type).toBe(every[i][0]);
+      expect(view.shown.get(id)?.geometry).toEqual(every[i][1]);
+      expect(view.shown.get(id)?.author).toBe('Ada');
+    });
+    expect(view.shown.get(ids[6])?.text).toBe('Look');
+  });
+
+  it('follows reshape, restyle and delete, and shapes already there when binding', () => {
+    const [a, b] = pair();
+    const editor = new ShapeEditor(a, () => 'Ada');
+    const id = editor.add('rectangle', { x: 0, y: 0, width: 10, height: 10 });
+    const view = recorder();
+    bindShapes(b, view);
+    expect(view.log).toEqual([`add ${id}`]);
+    editor.setGeometry(id, { x: 5, y: 5, width: 20, height: 30 });
+    expect(view.shown.get(id)?.geometry).toEqual({ x: 5, y: 5, width: 20, height: 30 });
+    editor.setStyle(id, { color: '#00ff00', weight: 7, fill: true });
+    expect(view.shown.get(id)?.style).toEqual({ color: '#00ff00', weight: 7, fill: true });
+    editor.remove(id);
+    expect(view.shown.has(id)).toBe(false);
+    expect(view.log).toEqual([`add ${id}`, `update ${id}`, `update ${id}`, `remove ${id}`]);
+  });
+
+  it('skips malformed entries instead of failing, and shows them once repaired', () => {
+    const doc = new Y.Doc();
+    const view = recorder();
+    bindShapes(doc, view);
+    const shapes = doc.getMap('shapes');
+    const bad = new Y.Map<unknown>();
+    bad.set('type', 'circle');
+    bad.set('geometry', { cx: 1, cy: 2 }); // no radius
+    shapes.set('bad', bad);
+    shapes.set('junk', 42);
+    expect(view.shown.size).toBe(0);
+    bad.set('geometry', { cx: 1, cy: 2, r: 3 });
+    expect(view.shown.get('bad')?.geometry).toEqual({ cx: 1, cy: 2, r: 3 });
+    expect(readShape('x', new Y.Map())).toBeNull();
+  });
+
+  it('stops when unbound', () => {
+    const doc = new Y.Doc();
+    const view = recorder();
+    const unbind = bindShapes(doc, view);
+    unbind();
+    new ShapeEditor(doc, () => 'A').add('marker', { x: 1, y: 1 });
+    expect(view.log).toEqual([]);
+  });
+});
+
+describe('view → document', () => {
+  it('refuses geometry that does not fit the kind', () => {
+    const editor = new ShapeEditor(new Y.Doc(), () => 'A');
+    expect(() => editor.add('circle', { x: 1, y: 2 })).toThrow();
+    const id = editor.add('polygon', [[0, 0], [1, 0], [1, 1]]);
+    expect(editor.setGeometry(id, [[0, 0], [1, 1]])).toBe(false);
+    expect(editor.setGeometry('nope', [[0, 0], [1, 1], [2, 2]])).toBe(false);
+  });
+});
+
+describe('undo and redo', () => {
+  it('undo takes back only your own changes, redo brings them back', () => {
+    const [a, b] = pair();
+    const mine = new ShapeEditor(a, () => 'Ada');
+    const theirs = new ShapeEditor(b, () => 'Bo');
+    const id = mine.add('marker', { x: 1, y: 1 });
+    const other = theirs.add('marker', { x: 2, y: 2 });
+    mine.setGeometry(id, { x: 10, y: 10 });
+    const shapesA = a.getMap('shapes');
+    const at = (doc: Y.Doc, key: string) => readShape(key, doc.getMap('shapes').get(key))?.geometry;
+    mine.undo();
+    expect(at(a, id)).toEqual({ x: 1, y: 1 });
+    expect(at(b, id)).toEqual({ x: 1, y: 1 });
+    mine.undo();
+    expect(shapesA.has(id)).toBe(false);
+    expect(shapesA.has(other)).toBe(true);
+    mine.undo(); // nothing more of Ada's
+    expect(shapesA.has(other)).toBe(true);
+    mine.redo();
+    mine.redo();
+    expect(at(b, id)).toEqual({ x: 10, y: 10 });
+    theirs.remove(other);
+    mine.undo();
+    expect(at(a, id)).toEqual({ x: 1, y: 1 });
+    expect(shapesA.has(other)).toBe(false);
+  });
+});
+
+describe('image pixels ⇄ map', () => {
+  it('round-trips every kind at odd levels', () => {
+    for (const level of [0, 9, 16, 17]) {
+      for (const [type, geometry] of every) {
+        const map = toMapGeometry(type, geometry, level);
+        expect(fromMapGeometry(type, map, level)).toEqual(geometry);
+      }
+    }
+  });
+
+  it('puts pixels where the viewer puts them, and circles in map units on both axes', () => {
+    const map = toMapGeometry('circle', { cx: 512, cy: 256, r: 128 }, 9);
+    expect(map).toEqual({ kind: 'circle', center: { lat: -0.5, lng: 1 }, radius: 0.25 });
+    const rect = toMapGeometry('rectangle', { x: 0, y: 0, width: 512, height: 512 }, 9);
+    expect(rect).toEqual({ kind: 'rectangle', corners: [{ lat: -0, lng: 0 }, { lat: -1, lng: 1 }] });
+    // A rectangle dragged from its bottom-right corner still reads top-left first.
+    const flipped = fromMapGeometry('rectangle', { kind: 'rectangle', corners: [{ lat: -1, lng: 1 }, { lat: 0, lng: 0 }] }, 9);
+    expect(flipped).toEqual({ x: 0, y: 0, width: 512, height: 512 });
+    expect(fromMapGeometry('circle', { kind: 'point', latlng: { lat: 0, lng: 0 } }, 9)).toBeNull();
+  });
+
+  it('bounds and thinning', () => {
+    expect(bounds('circle', { cx: 10, cy: 10, r: 5 })).toEqual({ x: 5, y: 5, width: 10, height: 10 });
+    expect(bounds('polyline', [[3, 9], [1, 4], [7, 2]])).toEqual({ x: 1, y: 2, width: 6, height: 7 });
+    const wiggle: [number, number][] = Array.from({ length: 100 }, (_, i) => [i * 0.1, 0]);
+    const thinned = thin(wiggle, 2);
+    expect(thinned[0]).toEqual([0, 0]);
+    expect(thinned[thinned.length - 1]).toEqual([9.9, 0]);
+    expect(thinned.length).toBeLessThan(10);
+  });
+});
