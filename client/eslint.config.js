@@ -8,7 +8,7 @@ export default tseslint.config(
   {
     files: ['tests/**/*.mjs'],
     languageOptions: {
-      globals: { FormData: 'readonly', Blob: 'readonly', localStorage: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', process: 'readonly', console: 'readonly', setTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', Buffer: 'readonly' },
+      globals: { FormData: 'readonly', Blob: 'readonly', localStorage: 'readonly', window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', process: 'readonly', console: 'readonly', setTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', Buffer: 'readonly' },
     },
   },
 );

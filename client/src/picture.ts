@@ -3,6 +3,7 @@
 import { ApiError, deletePicture, getPicture, stageText, tokenFor, tokens, updatePicture, watchProgress } from './api';
 import type { Picture } from './api';
 import { copyField, h, megapixels } from './dom';
+import { startAnnotations } from './annotations/session';
 import { openViewer } from './viewer';
 import type { Viewer } from './viewer';
 import { viewToHash } from './view';
@@ -109,15 +110,21 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
   const viewerRoot = h('div', { class: 'viewer-root' }, mapElement);
   if (embed) {
     root.replaceChildren(viewerRoot);
-    await openViewer(mapElement, picture, { chrome: false });
+    const viewer = await openViewer(mapElement, picture, { chrome: false });
+    // Embeds show the annotations read-only; `?annotations=off` leaves them out.
+    if (new URLSearchParams(location.search).get('annotations') !== 'off') {
+      startAnnotations({ picture, viewer, token, role: 'view', readOnly: true });
+    }
     return;
   }
+  const status = h('span', { class: 'connection', 'aria-live': 'polite', title: 'Live annotation connection' });
   const header = h(
     'header',
     { class: 'picture-header' },
     h('h1', {}, picture.title || 'Untitled'),
     h('span', { class: 'meta' }, megapixels(picture.width, picture.height)),
     h('span', { class: 'role', title: 'What this link allows' }, `You can ${picture.role === 'owner' ? 'edit and delete (owner)' : picture.role === 'edit' ? 'edit' : picture.role === 'comment' ? 'comment' : 'view'}`),
+    status,
   );
   if (picture.role === 'owner' && token) header.append(ownerTools(picture, token, header));
   root.replaceChildren(header, viewerRoot, h('p', { class: 'description' }, picture.description));
@@ -131,4 +138,5 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
       dialog.showModal();
     },
   });
+  startAnnotations({ picture, viewer, token, role: picture.role ?? 'view', readOnly: false, status });
 }

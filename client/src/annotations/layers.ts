@@ -1,0 +1,147 @@
+// The shapes of the document as Leaflet layers (the `ShapeView` of the binding), and
+// the way edits made on those layers (geoman's edit, drag and removal modes) go back
+// into the document through the ShapeEditor.
+import L from 'leaflet';
+import '@geoman-io/leaflet-geoman-free';
+import '@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css';
+
+import { fromMapGeometry, toMapGeometry, type MapGeometry } from './geometry';
+import type { Shape, ShapeEditor, ShapeView } from './shapes';
+
+interface Tagged {
+  hugepicId?: string;
+  hugepicShape?: Shape;
+}
+
+const escape = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+function pathStyle(shape: Shape): L.PathOptions {
+  return {
+    color: shape.style.color,
+    weight: shape.style.weight,
+    fill: shape.type === 'polygon' || shape.type === 'rectangle' || shape.type === 'circle' ? true : shape.style.fill,
+    fillOpacity: shape.style.fill ? 0.35 : 0.08,
+  };
+}
+
+const ll = (p: { lat: number; lng: number }) => L.latLng(p.lat, p.lng);
+
+/** What a layer's geometry is now, in map terms. */
+function mapGeometryOf(layer: L.Layer): MapGeometry | null {
+  if (layer instanceof L.Circle) {
+    return { kind: 'circle', center: layer.getLatLng(), radius: layer.getRadius() };
+  }
+  if (layer instanceof L.Rectangle) {
+    const b = layer.getBounds();
+    return { kind: 'rectangle', corners: [b.getNorthWest(), b.getSouthEast()] };
+  }
+  if (layer instanceof L.Polygon) {
+    const rings = layer.getLatLngs() as L.LatLng[][];
+    return { kind: 'polygon', latlngs: rings[0] ?? [] };
+  }
+  if (layer instanceof L.Polyline) {
+    return { kind: 'line', latlngs: layer.getLatLngs() as L.LatLng[] };
+  }
+  if (layer instanceof L.Marker) {
+    return { kind: 'point', latlng: layer.getLatLng() };
+  }
+  return null;
+}
+
+export class ShapeLayers implements ShapeView {
+  readonly group: L.FeatureGroup;
+  private readonly layers = new Map<string, L.Layer>();
+
+  constructor(
+    private readonly map: L.Map,
+    private readonly level: number,
+    private readonly editor: ShapeEditor | null,
+    private readonly onOpen: (id: string) => void,
+  ) {
+    this.group = L.featureGroup().addTo(map);
+  }
+
+  /** Image-pixel geometry of a layer drawn on the map, for a shape of `type`. */
+  geometryOf(type: Shape['type'], layer: L.Layer) {
+    const map = mapGeometryOf(layer);
+    return map ? fromMapGeometry(type, map, this.level) : null;
+  }
+
+  private build(shape: Shape): L.Layer {
+    const geometry = toMapGeometry(shape.type, shape.geometry, this.level);
+    switch (geometry.kind) {
+      case 'line':
+        return L.polyline(geometry.latlngs.map(ll), pathStyle(shape));
+      case 'polygon':
+        return L.polygon(geometry.latlngs.map(ll), pathStyle(shape));
+      case 'rectangle':
+        return L.rectangle(L.latLngBounds(geometry.corners.map(ll)), pathStyle(shape));
+      case 'circle':
+        return L.circle(ll(geometry.center), { ...pathStyle(shape), radius: geometry.radius });
+      case 'point':
+        if (shape.type === 'text') {
+          return L.marker(ll(geometry.latlng), {
+            icon: L.divIcon({
+              className: 'hugepic-text',
+              html: `<span style="color:${shape.style.color}">${escape(shape.text || '…')}</span>`,
+              iconSize: undefined,
+            }),
+          });
+        }
+        return L.marker(ll(geometry.latlng), {
+          icon: L.divIcon({
+            className: 'hugepic-marker',
+            html: `<span style="background:${shape.style.color}"></span>`,
+            iconSize: [18, 18],
+            iconAnchor: [9, 18],
+          }),
+        });
+    }
+  }
+
+  add(shape: Shape): void {
+    const layer = this.build(shape) as L.Layer & Tagged;
+    layer.hugepicId = shape.id;
+    layer.hugepicShape = shape;
+    layer.on('click', () => this.onOpen(shape.id));
+    if (this.editor) {
+      const editor = this.editor;
+      const save = () => {
+        const geometry = this.geometryOf(shape.type, layer);
+        if (geometry) editor.setGeometry(shape.id, geometry);
+      };
+      layer.on('pm:edit', save);
+      layer.on('pm:dragend', save);
+      layer.on('pm:remove', () => editor.remove(shape.id));
+    } else {
+      (layer as L.Layer & { options: { pmIgnore?: boolean } }).options.pmIgnore = true;
+    }
+    this.layers.set(shape.id, layer);
+    this.group.addLayer(layer);
+  }
+
+  update(shape: Shape): void {
+    // Rebuilt: simplest way to follow any change of kind-specific geometry and style.
+    this.remove(shape.id);
+    this.add(shape);
+  }
+
+  remove(id: string): void {
+    const layer = this.layers.get(id);
+    if (!layer) return;
+    this.layers.delete(id);
+    this.group.removeLayer(layer);
+  }
+
+  /** The layer of shape `id`, if shown. */
+  layer(id: string): L.Layer | undefined {
+    return this.layers.get(id);
+  }
+
+  /** Shows or hides every shape. */
+  setVisible(visible: boolean): void {
+    if (visible) this.group.addTo(this.map);
+    else this.group.remove();
+  }
+}
