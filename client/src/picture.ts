@@ -118,6 +118,9 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
     return;
   }
   const status = h('span', { class: 'connection', 'aria-live': 'polite', title: 'Live annotation connection' });
+  // The side panel's place exists before the map, so the map's first size is its size.
+  const side = h('div', { class: 'side-host' });
+  viewerRoot.append(side);
   const header = h(
     'header',
     { class: 'picture-header' },
@@ -138,5 +141,5 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
       dialog.showModal();
     },
   });
-  startAnnotations({ picture, viewer, token, role: picture.role ?? 'view', readOnly: false, status });
+  startAnnotations({ picture, viewer, token, role: picture.role ?? 'view', readOnly: false, status, panelHost: side });
 }

@@ -12,6 +12,7 @@ import { latLngToPixel, pixelToLatLng, visibleRect } from '../view';
 import type { Viewer } from '../viewer';
 import { thin } from './geometry';
 import { ShapeLayers } from './layers';
+import { sidePanel, type Panel } from './panel';
 import { bindShapes, DEFAULT_STYLE, ShapeEditor, type Geometry, type ShapeType, type Style } from './shapes';
 
 export interface User {
@@ -47,6 +48,8 @@ export interface AnnotationOptions {
   readOnly: boolean;
   /** Where the connection state is written. */
   status?: HTMLElement;
+  /** Where the side panel (comments, people) goes; none in embeds. */
+  panelHost?: HTMLElement;
 }
 
 export interface Annotations {
@@ -91,10 +94,17 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   if (!options.readOnly) awareness.setLocalStateField('user', user);
   else awareness.setLocalState(null);
   const canDraw = !options.readOnly && (role === 'owner' || role === 'edit');
+  const canComment = !options.readOnly && role !== 'view';
   const editor = canDraw ? new ShapeEditor(doc, () => user.name) : null;
-  const layers = new ShapeLayers(map, top, editor, () => {});
+  let panel: Panel | null = null;
+  if (options.panelHost) {
+    panel = sidePanel({ doc, awareness, map, top, me: () => user, canComment });
+    options.panelHost.append(panel.element);
+  }
+  const layers = new ShapeLayers(map, top, editor, (id) => panel?.openShape(id));
   const unbind = bindShapes(doc, layers);
-  const cleanups: (() => void)[] = [unbind];
+  const cleanups: (() => void)[] = [unbind, () => panel?.destroy()];
+  if (canComment && panel) cleanups.push(commentTool(map, top, panel));
 
   // Connection state.
   if (options.status) {
@@ -203,6 +213,33 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
       provider.destroy();
       doc.destroy();
     },
+  };
+}
+
+/** "Comment": the next click on the picture starts a thread there. */
+function commentTool(map: L.Map, top: number, panel: Panel): () => void {
+  const button = h('button', { type: 'button', 'aria-pressed': 'false', title: 'Comment on a point of the picture' }, 'Comment');
+  const click = (e: L.LeafletMouseEvent) => {
+    button.setAttribute('aria-pressed', 'false');
+    panel.openPoint(latLngToPixel(e.latlng, top));
+  };
+  button.addEventListener('click', () => {
+    const on = button.getAttribute('aria-pressed') !== 'true';
+    button.setAttribute('aria-pressed', String(on));
+    if (on) map.once('click', click);
+    else map.off('click', click);
+  });
+  const bar = h('div', { class: 'hugepic-tools leaflet-bar' }, button);
+  const Control = L.Control.extend({
+    onAdd: () => {
+      L.DomEvent.disableClickPropagation(bar);
+      return bar;
+    },
+  });
+  const control = new Control({ position: 'topright' }).addTo(map);
+  return () => {
+    map.off('click', click);
+    control.remove();
   };
 }
 

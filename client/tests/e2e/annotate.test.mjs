@@ -83,14 +83,14 @@ test('two people draw and see each other live; a view link cannot draw', async (
 
   // Rectangle: press the tool, drag on the map.
   await a.page.getByRole('button', { name: 'Rectangle', exact: true }).click();
-  await clickTwice(a.page, [300, 250], [520, 400]);
+  await clickTwice(a.page, [150, 200], [380, 330]);
   await until(b.page, () => Object.values(window.hugepicAnnotations.shapes()).some((s) => s.type === 'rectangle'), null, 'the rectangle at B');
   // Circle.
   await a.page.getByRole('button', { name: 'Circle', exact: true }).click();
-  await clickTwice(a.page, [700, 450], [760, 450]);
+  await clickTwice(a.page, [540, 460], [590, 460]);
   // Freehand.
   await a.page.getByRole('button', { name: 'Freehand', exact: true }).click();
-  await drag(a.page, [250, 470], [480, 540]);
+  await drag(a.page, [150, 470], [380, 540]);
   await until(b.page, () => Object.keys(window.hugepicAnnotations.shapes()).length === 3, null, 'three shapes at B').catch(async (e) => {
     await a.page.screenshot({ path: path.join(OUT, 'annotate-failed.png') });
     throw new Error(`${e.message}: A has ${JSON.stringify(Object.values(await shapesOf(a.page)).map((s) => s.type))}`);
@@ -110,8 +110,8 @@ test('two people draw and see each other live; a view link cannot draw', async (
 
   // A's cursor at B, with A's name.
   const box = await a.page.locator('#map').boundingBox();
-  await a.page.mouse.move(box.x + 600, box.y + 300);
-  await a.page.mouse.move(box.x + 620, box.y + 310);
+  await a.page.mouse.move(box.x + 450, box.y + 300);
+  await a.page.mouse.move(box.x + 470, box.y + 310);
   await until(b.page, () => window.hugepicAnnotations.people().some((p) => p.user?.name === 'Ada' && p.cursor), null, "Ada's cursor at B");
   await b.page.waitForSelector('.hugepic-cursor >> text=Ada');
 
@@ -123,6 +123,43 @@ test('two people draw and see each other live; a view link cannot draw', async (
   await until(b.page, () => Object.keys(window.hugepicAnnotations.shapes()).length === 2, null, "A's undo at B");
   await a.page.keyboard.press('Control+Shift+z');
   await until(b.page, () => Object.keys(window.hugepicAnnotations.shapes()).length === 3, null, "A's redo at B");
+
+  // A comments on the rectangle (click it, write, post); B opens the thread and replies.
+  await a.page.getByRole('button', { name: 'Rectangle', exact: true }).waitFor();
+  const mapBox = await a.page.locator('#map').boundingBox();
+  await a.page.mouse.click(mapBox.x + 150, mapBox.y + 265); // on the rectangle's left edge
+  await a.page.getByRole('textbox', { name: 'Write a comment' }).fill('What is this block?');
+  await a.page.getByRole('button', { name: 'Post' }).click();
+  await b.page.locator('.thread-title', { hasText: 'What is this block?' }).click();
+  await b.page.getByRole('textbox', { name: 'Reply' }).fill('A test chart.');
+  await b.page.getByRole('button', { name: 'Post' }).click();
+  await a.page.locator('.message .text', { hasText: 'A test chart.' }).waitFor({ timeout: 5000 });
+  assert.equal(await a.page.locator('.thread.open .message .author').first().textContent(), 'Ada');
+  await a.page.screenshot({ path: path.join(OUT, 'annotate-thread.png') });
+
+  // B follows A: B's view tracks A's pans; A sees who follows.
+  await b.page.locator('.people li', { hasText: 'Ada' }).getByRole('button', { name: 'Follow' }).click();
+  await a.page.locator('.people .followers', { hasText: 'Bo' }).waitFor({ timeout: 5000 });
+  await a.page.keyboard.press('Escape');
+  const before = await a.page.evaluate(() => location.hash);
+  await a.page.locator('#map').focus();
+  for (let i = 0; i < 6; i++) await a.page.keyboard.press('ArrowRight');
+  await a.page.keyboard.press('Equal');
+  const centreOf = (page) => page.evaluate(() => location.hash);
+  await a.page.waitForTimeout(800);
+  const want = await centreOf(a.page);
+  assert.notEqual(want, before, 'A moved');
+  await b.page.waitForFunction(
+    (w) => {
+      const [z, x, y] = location.hash.slice(1).split('/').map(Number);
+      return Math.abs(x - Number(w[1])) < 60 && Math.abs(y - Number(w[2])) < 60 && Math.abs(z - Number(w[0])) < 1.5;
+    },
+    (await centreOf(a.page)).slice(1).split('/'),
+    { timeout: 5000 },
+  ).catch(async () => {
+    throw new Error(`B's view ${await centreOf(b.page)} does not follow A's ${want}`);
+  });
+  await b.page.screenshot({ path: path.join(OUT, 'annotate-b-follows.png') });
 
   // A view link: sees the shapes, has no tools; a forced write is refused by the server.
   const v = await open(picture.tokens.view, 'Viewer');

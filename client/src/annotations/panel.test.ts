@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+
+import { relativeTime, Threads } from './panel';
+
+function joined(): [Y.Doc, Y.Doc] {
+  const a = new Y.Doc();
+  const b = new Y.Doc();
+  a.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && Y.applyUpdate(b, u, 'remote'));
+  b.on('update', (u: Uint8Array, origin: unknown) => origin !== 'remote' && Y.applyUpdate(a, u, 'remote'));
+  return [a, b];
+}
+
+describe('comment threads', () => {
+  it('start, reply, and both sides see the thread as DESIGN.md writes it', () => {
+    const [a, b] = joined();
+    const ada = new Threads(a, () => 'Ada');
+    const bo = new Threads(b, () => 'Bo');
+    const id = ada.start('shape-1', 'What is this?');
+    expect(bo.onShape('shape-1')).toBe(id);
+    expect(bo.reply(id, 'A harbour.')).toBe(true);
+    const [thread] = ada.list();
+    expect(thread.target).toBe('shape-1');
+    expect(thread.messages.map((m) => [m.author, m.text])).toEqual([
+      ['Ada', 'What is this?'],
+      ['Bo', 'A harbour.'],
+    ]);
+    const point = bo.start({ x: 10, y: 20 }, 'Here');
+    expect(ada.list().find((t) => t.id === point)?.target).toEqual({ x: 10, y: 20 });
+  });
+
+  it('edit and delete only your own messages; the last message takes the thread with it', () => {
+    const [a, b] = joined();
+    const ada = new Threads(a, () => 'Ada');
+    const bo = new Threads(b, () => 'Bo');
+    const id = ada.start({ x: 1, y: 1 }, 'first');
+    bo.reply(id, 'second');
+    const [first, second] = ada.list()[0].messages;
+    expect(bo.edit(id, first.id, 'forged')).toBe(false);
+    expect(bo.remove(id, first.id)).toBe(false);
+    expect(ada.edit(id, first.id, 'first, edited')).toBe(true);
+    expect(bo.list()[0].messages.map((m) => m.text)).toEqual(['first, edited', 'second']);
+    expect(bo.remove(id, second.id)).toBe(true);
+    expect(ada.remove(id, first.id)).toBe(true);
+    expect(bo.list()).toEqual([]);
+  });
+
+  it('skips malformed threads', () => {
+    const doc = new Y.Doc();
+    const comments = doc.getMap('comments');
+    comments.set('junk', 'text');
+    const bad = new Y.Map();
+    bad.set('target', { x: 'no' });
+    comments.set('bad', bad);
+    expect(new Threads(doc, () => 'A').list()).toEqual([]);
+  });
+
+  it('says times plainly', () => {
+    const now = 1_000_000_000_000;
+    expect(relativeTime(now - 10_000, now)).toBe('just now');
+    expect(relativeTime(now - 5 * 60_000, now)).toBe('5 min ago');
+    expect(relativeTime(now - 3 * 3_600_000, now)).toBe('3 h ago');
+  });
+});

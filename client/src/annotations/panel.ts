@@ -1,0 +1,334 @@
+// The side panel: comment threads (list, open, post, reply, edit and delete your own)
+// and the people here (click one to follow their view; the followed see who follows).
+import L from 'leaflet';
+import type { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+
+import { h } from '../dom';
+import { pixelToLatLng } from '../view';
+import { bounds } from './geometry';
+import { readShape } from './shapes';
+
+export interface Message {
+  id: string;
+  author: string;
+  text: string;
+  at: number;
+}
+export type Target = string | { x: number; y: number };
+
+interface PanelOptions {
+  doc: Y.Doc;
+  awareness: Awareness;
+  map: L.Map;
+  top: number;
+  me: () => { name: string; color: string };
+  canComment: boolean;
+}
+
+const newId = () => Math.random().toString(36).slice(2, 12);
+
+/** "just now", "5 min ago", "3 h ago", or the date. */
+export function relativeTime(at: number, now = Date.now()): string {
+  const s = Math.round((now - at) / 1000);
+  if (s < 45) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(at).toLocaleDateString();
+}
+
+function readMessages(thread: Y.Map<unknown>): Message[] {
+  const messages = thread.get('messages');
+  if (!(messages instanceof Y.Array)) return [];
+  return messages
+    .toArray()
+    .filter((m): m is Message => !!m && typeof m === 'object' && typeof (m as Message).text === 'string' && typeof (m as Message).id === 'string')
+    .map((m) => ({ ...m, author: String(m.author ?? ''), at: Number(m.at) || 0 }));
+}
+
+/** Comment threads in the document, written as DESIGN.md gives them. */
+export class Threads {
+  readonly comments: Y.Map<unknown>;
+
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly author: () => string,
+  ) {
+    this.comments = doc.getMap('comments');
+  }
+
+  list(): { id: string; target: Target; messages: Message[] }[] {
+    const out: { id: string; target: Target; messages: Message[] }[] = [];
+    this.comments.forEach((value, id) => {
+      if (!(value instanceof Y.Map)) return;
+      const target = value.get('target') as Target;
+      const valid = typeof target === 'string' || (target && typeof target === 'object' && Number.isFinite(target.x) && Number.isFinite(target.y));
+      if (valid) out.push({ id, target, messages: readMessages(value) });
+    });
+    const first = (t: { messages: Message[] }) => t.messages[0]?.at ?? 0;
+    return out.sort((a, b) => first(b) - first(a));
+  }
+
+  /** The thread on shape `target`, if there is one. */
+  onShape(target: string): string | null {
+    return this.list().find((t) => t.target === target)?.id ?? null;
+  }
+
+  /** Opens a thread on `target` with a first message; its id. */
+  start(target: Target, text: string): string {
+    const id = newId();
+    this.doc.transact(() => {
+      const thread = new Y.Map<unknown>();
+      thread.set('target', target);
+      const messages = new Y.Array<Message>();
+      messages.push([{ id: newId(), author: this.author(), text, at: Date.now() }]);
+      thread.set('messages', messages);
+      this.comments.set(id, thread);
+    });
+    return id;
+  }
+
+  private messages(threadId: string): Y.Array<Message> | null {
+    const thread = this.comments.get(threadId);
+    const messages = thread instanceof Y.Map ? thread.get('messages') : null;
+    return messages instanceof Y.Array ? (messages as Y.Array<Message>) : null;
+  }
+
+  reply(threadId: string, text: string): boolean {
+    const messages = this.messages(threadId);
+    if (!messages) return false;
+    messages.push([{ id: newId(), author: this.author(), text, at: Date.now() }]);
+    return true;
+  }
+
+  /** Edits one of your own messages. */
+  edit(threadId: string, messageId: string, text: string): boolean {
+    const messages = this.messages(threadId);
+    const index = messages?.toArray().findIndex((m) => m.id === messageId) ?? -1;
+    if (!messages || index < 0 || messages.get(index).author !== this.author()) return false;
+    const old = messages.get(index);
+    this.doc.transact(() => {
+      messages.delete(index, 1);
+      messages.insert(index, [{ ...old, text, edited: Date.now() } as Message]);
+    });
+    return true;
+  }
+
+  /** Deletes one of your own messages (the thread with its last message). */
+  remove(threadId: string, messageId: string): boolean {
+    const messages = this.messages(threadId);
+    const index = messages?.toArray().findIndex((m) => m.id === messageId) ?? -1;
+    if (!messages || index < 0 || messages.get(index).author !== this.author()) return false;
+    this.doc.transact(() => {
+      messages.delete(index, 1);
+      if (messages.length === 0) this.comments.delete(threadId);
+    });
+    return true;
+  }
+}
+
+export interface Panel {
+  element: HTMLElement;
+  /** Opens (or offers to start) the thread on shape `id`. */
+  openShape(id: string): void;
+  /** Offers to start a thread at a point. */
+  openPoint(point: { x: number; y: number }): void;
+  destroy(): void;
+}
+
+export function sidePanel(options: PanelOptions): Panel {
+  const { doc, awareness, map, top } = options;
+  const threads = new Threads(doc, () => options.me().name);
+  let open: string | null = null;
+  let draft: Target | null = null;
+  let following: number | null = null;
+  let moving = false;
+
+  const list = h('div', { class: 'threads' });
+  const people = h('ul', { class: 'people', 'aria-label': 'People here' });
+  const element = h(
+    'aside',
+    { class: 'side-panel', 'aria-label': 'Comments and people' },
+    h('h2', {}, 'People'),
+    people,
+    h('h2', {}, 'Comments'),
+    list,
+  );
+
+  const fly = (target: Target) => {
+    let box: { x: number; y: number; width: number; height: number };
+    if (typeof target === 'string') {
+      const shape = readShape(target, doc.getMap('shapes').get(target));
+      if (!shape) return;
+      box = bounds(shape.type, shape.geometry);
+    } else box = { x: target.x, y: target.y, width: 0, height: 0 };
+    const a = pixelToLatLng(box.x, box.y, top);
+    const b = pixelToLatLng(box.x + box.width, box.y + box.height, top);
+    const zoom = Math.min(map.getMaxZoom(), box.width || box.height ? map.getBoundsZoom(L.latLngBounds([a.lat, a.lng], [b.lat, b.lng]).pad(0.3)) : top);
+    map.flyTo([(a.lat + b.lat) / 2, (a.lng + b.lng) / 2], zoom, { duration: 0.6 });
+  };
+
+  const form = (placeholder: string, submit: (text: string) => void, initial = '') => {
+    const input = h('textarea', { rows: '2', 'aria-label': placeholder, placeholder, maxlength: '4000' });
+    input.value = initial;
+    return h(
+      'form',
+      {
+        class: 'comment-form',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          const text = input.value.trim();
+          if (text) submit(text);
+        },
+      },
+      input,
+      h('button', { type: 'submit' }, initial ? 'Save' : 'Post'),
+    );
+  };
+
+  const render = () => {
+    const me = options.me().name;
+    const items = threads.list();
+    const nodes: HTMLElement[] = [];
+    if (draft !== null && options.canComment) {
+      const target = draft;
+      nodes.push(
+        h(
+          'section',
+          { class: 'thread open' },
+          h('p', { class: 'muted' }, typeof target === 'string' ? 'New comment on this shape' : 'New comment here'),
+          form('Write a comment', (text) => {
+            open = threads.start(target, text);
+            draft = null;
+            render();
+          }),
+        ),
+      );
+    }
+    for (const thread of items) {
+      const isOpen = thread.id === open;
+      const first = thread.messages[0];
+      const header = h(
+        'button',
+        {
+          type: 'button',
+          class: 'thread-title',
+          onclick: () => {
+            open = isOpen ? null : thread.id;
+            if (!isOpen) fly(thread.target);
+            render();
+          },
+        },
+        `${first ? first.text.slice(0, 60) : '(empty)'} · ${thread.messages.length}`,
+      );
+      const section = h('section', { class: `thread${isOpen ? ' open' : ''}`, 'data-thread': thread.id }, header);
+      if (isOpen) {
+        for (const m of thread.messages) {
+          const mine = m.author === me && options.canComment;
+          const body = h('p', { class: 'text' }, m.text);
+          const row = h(
+            'div',
+            { class: 'message', 'data-message': m.id },
+            h('span', { class: 'author' }, m.author || 'someone'),
+            h('time', { datetime: new Date(m.at).toISOString(), title: new Date(m.at).toLocaleString() }, ` ${relativeTime(m.at)}`),
+            body,
+          );
+          if (mine) {
+            row.append(
+              h('button', { type: 'button', class: 'link', onclick: () => body.replaceWith(form('Edit your comment', (text) => threads.edit(thread.id, m.id, text), m.text)) }, 'Edit'),
+              h('button', { type: 'button', class: 'link', onclick: () => threads.remove(thread.id, m.id) }, 'Delete'),
+            );
+          }
+          section.append(row);
+        }
+        if (options.canComment) section.append(form('Reply', (text) => threads.reply(thread.id, text)));
+      }
+      nodes.push(section);
+    }
+    if (!nodes.length) nodes.push(h('p', { class: 'muted' }, options.canComment ? 'No comments yet. Click a shape, or use Comment and click the picture.' : 'No comments yet.'));
+    list.replaceChildren(...nodes);
+  };
+  threads.comments.observeDeep(render);
+  doc.getMap('shapes').observe(render);
+  render();
+
+  // People, and following one of them.
+  const follow = (id: number | null) => {
+    following = id;
+    awareness.setLocalStateField('following', id);
+    renderPeople();
+    track();
+  };
+  const track = () => {
+    if (following === null) return;
+    const state = awareness.getStates().get(following);
+    const v = state?.viewport as { x: number; y: number; width: number; height: number } | undefined;
+    if (!state) return follow(null); // they left
+    if (!v || !(v.width > 0 && v.height > 0)) return;
+    const a = pixelToLatLng(v.x, v.y, top);
+    const b = pixelToLatLng(v.x + v.width, v.y + v.height, top);
+    moving = true;
+    map.flyToBounds(L.latLngBounds([a.lat, a.lng], [b.lat, b.lng]), { duration: 0.35 });
+  };
+  const stopOnOwnMove = () => {
+    if (!moving && following !== null) follow(null);
+  };
+  map.on('movestart', () => {
+    // A move we did not start (drag, wheel, keys) means the person takes over.
+    if (!moving) stopOnOwnMove();
+  });
+  map.on('moveend', () => {
+    moving = false;
+  });
+  map.on('dragstart zoomstart', () => {
+    if (!moving) stopOnOwnMove();
+  });
+  const renderPeople = () => {
+    const items: HTMLElement[] = [];
+    const followers: string[] = [];
+    awareness.getStates().forEach((state, id) => {
+      const user = state.user as { name?: string; color?: string } | undefined;
+      if (!user || id === doc.clientID) return;
+      if (state.following === doc.clientID) followers.push(String(user.name));
+      const isFollowed = following === id;
+      items.push(
+        h(
+          'li',
+          {},
+          h('span', { class: 'dot', style: `background:${/^#[0-9a-fA-F]{3,8}$/.test(String(user.color)) ? user.color : '#888'}` }),
+          String(user.name ?? 'someone').slice(0, 40),
+          h('button', { type: 'button', class: 'link', 'aria-pressed': isFollowed ? 'true' : 'false', onclick: () => follow(isFollowed ? null : id) }, isFollowed ? 'Following' : 'Follow'),
+        ),
+      );
+    });
+    if (!items.length) items.push(h('li', { class: 'muted' }, 'Only you, for now.'));
+    if (followers.length) items.push(h('li', { class: 'followers' }, `Following you: ${followers.join(', ')}`));
+    people.replaceChildren(...items);
+  };
+  const onAwareness = ({ updated, removed }: { updated: number[]; removed: number[] }) => {
+    renderPeople();
+    if (following !== null && (updated.includes(following) || removed.includes(following))) track();
+  };
+  awareness.on('change', onAwareness);
+  renderPeople();
+
+  return {
+    element,
+    openShape(id) {
+      const existing = threads.onShape(id);
+      open = existing;
+      draft = existing ? null : id;
+      render();
+    },
+    openPoint(point) {
+      open = null;
+      draft = { x: Math.round(point.x), y: Math.round(point.y) };
+      render();
+    },
+    destroy() {
+      threads.comments.unobserveDeep(render);
+      awareness.off('change', onAwareness);
+      element.remove();
+    },
+  };
+}
