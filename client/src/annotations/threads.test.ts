@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
-import { relativeTime, Threads } from './panel';
+import { relativeTime, Threads } from './threads';
 
 function joined(): [Y.Doc, Y.Doc] {
   const a = new Y.Doc();

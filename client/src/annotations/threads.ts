@@ -1,0 +1,114 @@
+// Comment threads in the annotation document, written as DESIGN.md gives them:
+// `comments`: thread id → Y.Map {target, messages}, target a shape id or {x, y},
+// messages a Y.Array of {id, author, text, at}. Malformed entries are skipped.
+import * as Y from 'yjs';
+
+export interface Message {
+  id: string;
+  author: string;
+  text: string;
+  at: number;
+}
+export type Target = string | { x: number; y: number };
+
+
+const newId = () => Math.random().toString(36).slice(2, 12);
+
+/** "just now", "5 min ago", "3 h ago", or the date. */
+export function relativeTime(at: number, now = Date.now()): string {
+  const s = Math.round((now - at) / 1000);
+  if (s < 45) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(at).toLocaleDateString();
+}
+
+function readMessages(thread: Y.Map<unknown>): Message[] {
+  const messages = thread.get('messages');
+  if (!(messages instanceof Y.Array)) return [];
+  return messages
+    .toArray()
+    .filter((m): m is Message => !!m && typeof m === 'object' && typeof (m as Message).text === 'string' && typeof (m as Message).id === 'string')
+    .map((m) => ({ ...m, author: String(m.author ?? ''), at: Number(m.at) || 0 }));
+}
+
+/** Comment threads in the document, written as DESIGN.md gives them. */
+export class Threads {
+  readonly comments: Y.Map<unknown>;
+
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly author: () => string,
+  ) {
+    this.comments = doc.getMap('comments');
+  }
+
+  list(): { id: string; target: Target; messages: Message[] }[] {
+    const out: { id: string; target: Target; messages: Message[] }[] = [];
+    this.comments.forEach((value, id) => {
+      if (!(value instanceof Y.Map)) return;
+      const target = value.get('target') as Target;
+      const valid = typeof target === 'string' || (target && typeof target === 'object' && Number.isFinite(target.x) && Number.isFinite(target.y));
+      if (valid) out.push({ id, target, messages: readMessages(value) });
+    });
+    const first = (t: { messages: Message[] }) => t.messages[0]?.at ?? 0;
+    return out.sort((a, b) => first(b) - first(a));
+  }
+
+  /** The thread on shape `target`, if there is one. */
+  onShape(target: string): string | null {
+    return this.list().find((t) => t.target === target)?.id ?? null;
+  }
+
+  /** Opens a thread on `target` with a first message; its id. */
+  start(target: Target, text: string): string {
+    const id = newId();
+    this.doc.transact(() => {
+      const thread = new Y.Map<unknown>();
+      thread.set('target', target);
+      const messages = new Y.Array<Message>();
+      messages.push([{ id: newId(), author: this.author(), text, at: Date.now() }]);
+      thread.set('messages', messages);
+      this.comments.set(id, thread);
+    });
+    return id;
+  }
+
+  private messages(threadId: string): Y.Array<Message> | null {
+    const thread = this.comments.get(threadId);
+    const messages = thread instanceof Y.Map ? thread.get('messages') : null;
+    return messages instanceof Y.Array ? (messages as Y.Array<Message>) : null;
+  }
+
+  reply(threadId: string, text: string): boolean {
+    const messages = this.messages(threadId);
+    if (!messages) return false;
+    messages.push([{ id: newId(), author: this.author(), text, at: Date.now() }]);
+    return true;
+  }
+
+  /** Edits one of your own messages. */
+  edit(threadId: string, messageId: string, text: string): boolean {
+    const messages = this.messages(threadId);
+    const index = messages?.toArray().findIndex((m) => m.id === messageId) ?? -1;
+    if (!messages || index < 0 || messages.get(index).author !== this.author()) return false;
+    const old = messages.get(index);
+    this.doc.transact(() => {
+      messages.delete(index, 1);
+      messages.insert(index, [{ ...old, text, edited: Date.now() } as Message]);
+    });
+    return true;
+  }
+
+  /** Deletes one of your own messages (the thread with its last message). */
+  remove(threadId: string, messageId: string): boolean {
+    const messages = this.messages(threadId);
+    const index = messages?.toArray().findIndex((m) => m.id === messageId) ?? -1;
+    if (!messages || index < 0 || messages.get(index).author !== this.author()) return false;
+    this.doc.transact(() => {
+      messages.delete(index, 1);
+      if (messages.length === 0) this.comments.delete(threadId);
+    });
+    return true;
+  }
+}
