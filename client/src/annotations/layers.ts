@@ -52,6 +52,10 @@ function mapGeometryOf(layer: L.Layer): MapGeometry | null {
 export class ShapeLayers implements ShapeView {
   readonly group: L.FeatureGroup;
   private readonly layers = new Map<string, L.Layer>();
+  private readonly authors = new Map<string, string>();
+  private readonly hiddenAuthors = new Set<string>();
+  /** Called when the set of authors changes. */
+  onAuthors: (() => void) | null = null;
 
   constructor(
     private readonly map: L.Map,
@@ -118,7 +122,10 @@ export class ShapeLayers implements ShapeView {
       (layer as L.Layer & { options: { pmIgnore?: boolean } }).options.pmIgnore = true;
     }
     this.layers.set(shape.id, layer);
-    this.group.addLayer(layer);
+    const known = new Set(this.authors.values()).has(shape.author);
+    this.authors.set(shape.id, shape.author);
+    if (!this.hiddenAuthors.has(shape.author)) this.group.addLayer(layer);
+    if (!known) this.onAuthors?.();
   }
 
   update(shape: Shape): void {
@@ -131,7 +138,28 @@ export class ShapeLayers implements ShapeView {
     const layer = this.layers.get(id);
     if (!layer) return;
     this.layers.delete(id);
+    this.authors.delete(id);
     this.group.removeLayer(layer);
+  }
+
+  /** Everyone who drew something here. */
+  authorNames(): string[] {
+    return [...new Set(this.authors.values())].sort();
+  }
+
+  /** Hides or shows the shapes of one author. */
+  setAuthorVisible(author: string, visible: boolean): void {
+    if (visible) this.hiddenAuthors.delete(author);
+    else this.hiddenAuthors.add(author);
+    for (const [id, layer] of this.layers) {
+      if (this.authors.get(id) !== author) continue;
+      if (visible) this.group.addLayer(layer);
+      else this.group.removeLayer(layer);
+    }
+  }
+
+  authorVisible(author: string): boolean {
+    return !this.hiddenAuthors.has(author);
   }
 
   /** The layer of shape `id`, if shown. */

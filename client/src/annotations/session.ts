@@ -103,6 +103,7 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   }
   const layers = new ShapeLayers(map, top, editor, (id) => panel?.openShape(id));
   const unbind = bindShapes(doc, layers);
+  if (options.panelHost) options.panelHost.prepend(visibilityControls(layers));
   const cleanups: (() => void)[] = [unbind, () => panel?.destroy()];
   if (canComment && panel) cleanups.push(commentTool(map, top, panel));
 
@@ -214,6 +215,26 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
       doc.destroy();
     },
   };
+}
+
+/** "Show annotations", and per author. */
+function visibilityControls(layers: ShapeLayers): HTMLElement {
+  const all = h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show annotations' });
+  all.addEventListener('change', () => layers.setVisible(all.checked));
+  const authors = h('ul', { class: 'authors', 'aria-label': 'Shapes by author' });
+  const render = () => {
+    authors.replaceChildren(
+      ...layers.authorNames().map((name) => {
+        const box = h('input', { type: 'checkbox', 'aria-label': `Show shapes by ${name || 'someone'}` });
+        box.checked = layers.authorVisible(name);
+        box.addEventListener('change', () => layers.setAuthorVisible(name, box.checked));
+        return h('li', {}, h('label', {}, box, ` ${name || 'someone'}`));
+      }),
+    );
+  };
+  layers.onAuthors = render;
+  render();
+  return h('section', { class: 'visibility' }, h('label', { class: 'show-all' }, all, ' Show annotations'), authors);
 }
 
 /** "Comment": the next click on the picture starts a thread there. */

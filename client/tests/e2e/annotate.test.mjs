@@ -124,6 +124,15 @@ test('two people draw and see each other live; a view link cannot draw', async (
   await a.page.keyboard.press('Control+Shift+z');
   await until(b.page, () => Object.keys(window.hugepicAnnotations.shapes()).length === 3, null, "A's redo at B");
 
+  // Hiding: all of them, then only Ada's; showing again.
+  await b.page.getByRole('checkbox', { name: 'Show annotations' }).uncheck();
+  assert.equal(await b.page.locator('.leaflet-overlay-pane path').count(), 0);
+  await b.page.getByRole('checkbox', { name: 'Show annotations' }).check();
+  await b.page.getByRole('checkbox', { name: 'Show shapes by Ada' }).uncheck();
+  assert.equal(await b.page.locator('.leaflet-overlay-pane path').count(), 0);
+  await b.page.getByRole('checkbox', { name: 'Show shapes by Ada' }).check();
+  assert.equal(await b.page.locator('.leaflet-overlay-pane path').count(), 3);
+
   // A comments on the rectangle (click it, write, post); B opens the thread and replies.
   await a.page.getByRole('button', { name: 'Rectangle', exact: true }).waitFor();
   const mapBox = await a.page.locator('#map').boundingBox();
