@@ -4,13 +4,17 @@
 
 use std::fmt;
 
+use yrs::block::{
+    ItemContent, BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB,
+    HAS_RIGHT_ORIGIN,
+};
 use yrs::encoding::read::Read;
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::sync::protocol::{
     MSG_AWARENESS, MSG_SYNC, MSG_SYNC_STEP_1, MSG_SYNC_STEP_2, MSG_SYNC_UPDATE,
 };
 use yrs::sync::{Message, SyncMessage};
-use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
 use yrs::updates::encoder::Encode;
 use yrs::{StateVector, Update};
 
@@ -47,25 +51,22 @@ pub enum ClientMessage {
 
 /// Decodes a client's binary frame.
 pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, WireError> {
-    check_declared_count(bytes)?;
+    check_header(bytes)?;
     let message = Message::decode_v1(bytes)
         .map_err(|e| WireError(format!("malformed y-websocket message: {e}")))?;
     Ok(match message {
         Message::Sync(SyncMessage::SyncStep1(sv)) => ClientMessage::SyncStep1(sv),
         Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
+            check_update(&bytes)?;
             let update = Update::decode_v1(&bytes)
                 .map_err(|e| WireError(format!("malformed document update: {e}")))?;
             // What yrs writes of this update (snapshots, answers to sync step 1, diffs
             // for other nodes) must read back as the same update: the same blocks
             // (compared by id), deletions and clocks, in as many bytes (not the same
-            // bytes: yrs writes the keys of a map value in hash order). Two kinds of
-            // hostile update fail this and would do harm in yrs 0.28 (found by fuzzing):
-            // - a JSON content item declaring fewer strings than follow: yrs reads one
-            //   more and writes what it read, so once in the document it makes later
-            //   snapshots unreadable (or readable as something else);
-            // - the same client twice in the update's list, so that its blocks' clocks
-            //   go backwards: integrating them frees items the document still points
-            //   to (use after free in `BlockStore::push`).
+            // bytes: yrs writes the keys of a map value in hash order). yrs 0.28 reads
+            // one string more than a JSON content item declares and writes what it read
+            // (found by fuzzing): such an item, once in the document, makes later
+            // snapshots unreadable, or readable as something else.
             let written = update.encode_v1();
             let same = Update::decode_v1(&written).is_ok_and(|reread| {
                 reread == update
@@ -94,45 +95,238 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, WireError> {
 }
 
 /// Refuses a frame whose update, state vector or awareness update declares more entries
-/// than its bytes can hold. `yrs` sizes a hash table by that count before it reads an
-/// entry: an 8-byte frame declaring 2^28 clients costs half a GiB of zeroed memory and
-/// half a second before the decoder finds the bytes missing. Each entry takes at least
-/// 3 bytes in an update (block count, client, clock) and in an awareness update (client,
-/// clock, state), 2 in a state vector (client, clock). The header is read with the
-/// decoder `yrs` itself uses, so the count checked is the count it would reserve for;
-/// anything that does not parse is left to `yrs` to refuse.
-fn check_declared_count(bytes: &[u8]) -> Result<(), WireError> {
+/// than its bytes can hold, or (state vector, awareness) names a client id over 53 bits.
+///
+/// `yrs` sizes a hash table by the count before it reads an entry: an 8-byte frame
+/// declaring 2^28 clients costs half a GiB of zeroed memory and half a second before the
+/// decoder finds the bytes missing. Each entry takes at least 3 bytes in an update (block
+/// count, client, clock) and in an awareness update (client, clock, state), 2 in a state
+/// vector (client, clock). Client ids: yrs asserts they fit 53 bits in debug builds (in
+/// release it drops the high bits); an update's are checked by `check_update`. Read with
+/// the decoder `yrs` itself uses, so what is checked is what it would read; anything that
+/// does not parse is left to `yrs` to refuse.
+fn check_header(bytes: &[u8]) -> Result<(), WireError> {
+    #[derive(PartialEq)]
+    enum Kind {
+        StateVector,
+        Update,
+        Awareness,
+    }
     let mut decoder = DecoderV1::from(bytes);
-    let declared = match decoder.read_var::<u8>() {
+    let (kind, buf) = match decoder.read_var::<u8>() {
         Ok(MSG_SYNC) => {
             let (Ok(tag), Ok(buf)) = (decoder.read_var::<u8>(), decoder.read_buf()) else {
                 return Ok(());
             };
-            let mut inner = DecoderV1::from(buf);
             match tag {
-                MSG_SYNC_STEP_1 => inner.read_var::<u32>().map(|n| (n as usize, 2, buf.len())),
-                MSG_SYNC_STEP_2 | MSG_SYNC_UPDATE => {
-                    inner.read_var::<u32>().map(|n| (n as usize, 3, buf.len()))
-                }
+                MSG_SYNC_STEP_1 => (Kind::StateVector, buf),
+                MSG_SYNC_STEP_2 | MSG_SYNC_UPDATE => (Kind::Update, buf),
                 _ => return Ok(()),
             }
         }
-        Ok(MSG_AWARENESS) => {
-            let Ok(buf) = decoder.read_buf() else {
-                return Ok(());
-            };
-            DecoderV1::from(buf)
-                .read_var::<usize>()
-                .map(|n| (n, 3, buf.len()))
-        }
+        Ok(MSG_AWARENESS) => match decoder.read_buf() {
+            Ok(buf) => (Kind::Awareness, buf),
+            Err(_) => return Ok(()),
+        },
         _ => return Ok(()),
     };
-    match declared {
-        Ok((count, entry_bytes, len)) if count > len / entry_bytes => Err(WireError(format!(
-            "a message of {len} bytes declares {count} entries"
-        ))),
-        _ => Ok(()),
+    let mut entries = DecoderV1::from(buf);
+    // (count, least bytes per entry); yrs reads an awareness count as `usize`.
+    let declared = match kind {
+        Kind::StateVector => entries.read_var::<u32>().map(|n| (n as usize, 2)),
+        Kind::Update => entries.read_var::<u32>().map(|n| (n as usize, 3)),
+        Kind::Awareness => entries.read_var::<usize>().map(|n| (n, 3)),
+    };
+    let Ok((count, entry_bytes)) = declared else {
+        return Ok(());
+    };
+    if count > buf.len() / entry_bytes {
+        return Err(WireError(format!(
+            "a message of {} bytes declares {count} entries",
+            buf.len()
+        )));
     }
+    if kind == Kind::Update {
+        return Ok(());
+    }
+    for _ in 0..count {
+        let (Ok(client), Ok(_clock)) = (entries.read_var::<u64>(), entries.read_var::<u32>())
+        else {
+            return Ok(());
+        };
+        if client >= 1 << 53 {
+            return Err(WireError("a client id over 53 bits".into()));
+        }
+        if kind == Kind::Awareness && entries.read_string().is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Whether `update` holds blocks of a client that start before the clock `state` (the
+/// document's state vector) has for that client and end after it.
+///
+/// yrs 0.28 cuts such a block at the document's clock and integrates the rest as
+/// continuing the item before it, whatever that item is. With ids a client made up
+/// (content or parent other than what the document holds under them) that corrupts the
+/// document (found by fuzzing): an item integrated that way under a map that the same
+/// update deletes made yrs's garbage collection free memory the document still uses
+/// (use after free); a pending one made snapshots load as another document, or not at
+/// all (`InvalidParent`). A client's honest resend can straddle too (a sync step 2
+/// answering an older state vector): refused, and sent a sync step 1, the client sends
+/// what the document lacks from its clock on.
+pub fn straddles(update: &Update, state: &StateVector) -> bool {
+    update.insertions(true).iter().any(|(client, ranges)| {
+        let have = state.get(client);
+        ranges.iter().any(|r| r.start < have && have < r.end)
+    })
+}
+
+/// Whether `update` holds blocks of a client past a gap: starting after the clock
+/// `state` (the document's state vector) has for that client, or after a skip inside the
+/// update.
+///
+/// yrs 0.28 integrates such blocks when their parent is known, behind a skip, but what it
+/// writes of the document (snapshots, sync step 2, diffs) stops at the skip (found by
+/// fuzzing): a room shows them until a snapshot of it is loaded, other nodes never get
+/// them, and the delete digests of two nodes with the same content differ for ever.
+/// An honest client sends one after an update of its was refused (rate limit, size):
+/// once resynced (a new connection), its sync step 2 starts where the document is. A
+/// node can ask the sender for what it lacks.
+pub fn has_gap(update: &Update, state: &StateVector) -> bool {
+    update.insertions(true).iter().any(|(client, ranges)| {
+        let have = state.get(client);
+        ranges.iter().any(|r| r.start > have)
+    })
+}
+
+/// Clocks (per client, counting every change it made) stay below this. A person's
+/// session never gets near it; past it yrs 0.28 gets offsets wrong (it subtracts clocks
+/// as `i32`).
+const MAX_CLOCK: u32 = 1 << 31;
+
+/// Walks an update (v1) with yrs's own readers, as `Update::decode_v1` does, and
+/// refuses what yrs 0.28 mishandles (found by fuzzing):
+/// - a client listed twice: its blocks' clocks can then go backwards, and integrating
+///   them frees items the document still points to (use after free in
+///   `BlockStore::push`);
+/// - clocks past `MAX_CLOCK`, in blocks or in the delete set: yrs adds and subtracts
+///   them unchecked (a panic in debug builds; in release they wrap, the document's
+///   state vector goes back or `apply_update` panics half-way);
+/// - a client id over 53 bits (yrs asserts it in debug builds; in release it drops
+///   the high bits);
+/// - a subdocument (the annotation schema has none): a document holding one is never
+///   freed (leaked whole when a room unloads, and with every copy `only_comments`
+///   makes).
+///
+/// Anything that does not parse is left to `Update::decode_v1` to refuse.
+fn check_update(update: &[u8]) -> Result<(), WireError> {
+    let refuse = |what: &str| Err(WireError(format!("a document update with {what}")));
+    let mut decoder = DecoderV1::from(update);
+    let Ok(clients) = decoder.read_var::<u32>() else {
+        return Ok(());
+    };
+    // At most a third of the bytes (checked by `check_header`).
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..clients {
+        let (Ok(blocks), Ok(client), Ok(mut clock)) = (
+            decoder.read_var::<u32>(),
+            decoder.read_var::<u64>(),
+            decoder.read_var::<u32>(),
+        ) else {
+            return Ok(());
+        };
+        if client >= 1 << 53 {
+            return refuse("a client id over 53 bits");
+        }
+        if !seen.insert(client) {
+            return refuse("a client listed twice");
+        }
+        for _ in 0..blocks {
+            match next_block(&mut decoder) {
+                Ok(Block::Len(len)) => match clock.checked_add(len) {
+                    Some(next) if next <= MAX_CLOCK => clock = next,
+                    _ => return refuse("clocks past 2^31"),
+                },
+                Ok(Block::BigClient) => return refuse("a client id over 53 bits"),
+                Ok(Block::Subdocument) => return refuse("a subdocument"),
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+    // The delete set: per client, ranges as (clock, length).
+    let Ok(clients) = decoder.read_var::<u32>() else {
+        return Ok(());
+    };
+    for _ in 0..clients {
+        let (Ok(client), Ok(ranges)) = (decoder.read_var::<u64>(), decoder.read_var::<u32>())
+        else {
+            return Ok(());
+        };
+        if client >= 1 << 53 {
+            return refuse("a client id over 53 bits");
+        }
+        for _ in 0..ranges {
+            let (Ok(clock), Ok(len)) = (decoder.read_var::<u32>(), decoder.read_var::<u32>())
+            else {
+                return Ok(());
+            };
+            if clock.checked_add(len).is_none_or(|end| end > MAX_CLOCK) {
+                return refuse("clocks past 2^31");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `check_update` needs to know of a block.
+enum Block {
+    /// Its clock length.
+    Len(u32),
+    /// An origin or parent names a client id over 53 bits.
+    BigClient,
+    /// It holds a subdocument.
+    Subdocument,
+}
+
+/// Reads the next block as `Update::decode_v1` reads it.
+fn next_block(decoder: &mut DecoderV1) -> Result<Block, yrs::encoding::read::Error> {
+    let info = decoder.read_info()?;
+    if info == BLOCK_SKIP_REF_NUMBER || info == BLOCK_GC_REF_NUMBER {
+        return decoder.read_var::<u32>().map(Block::Len);
+    }
+    // An id: client, clock.
+    let id = |decoder: &mut DecoderV1| -> Result<bool, yrs::encoding::read::Error> {
+        let client = decoder.read_var::<u64>()?;
+        decoder.read_var::<u32>()?;
+        Ok(client < 1 << 53)
+    };
+    let mut ids_ok = true;
+    if info & HAS_ORIGIN != 0 {
+        ids_ok &= id(decoder)?;
+    }
+    if info & HAS_RIGHT_ORIGIN != 0 {
+        ids_ok &= id(decoder)?;
+    }
+    if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+        if decoder.read_parent_info()? {
+            decoder.read_string()?;
+        } else {
+            ids_ok &= id(decoder)?;
+        }
+        if info & HAS_PARENT_SUB != 0 {
+            decoder.read_string()?;
+        }
+    }
+    let content = ItemContent::decode(decoder, info)?;
+    Ok(if !ids_ok {
+        Block::BigClient
+    } else if matches!(content, ItemContent::Doc(..)) {
+        Block::Subdocument
+    } else {
+        Block::Len(content.len_utf16())
+    })
 }
 
 /// Whether `text` is one JSON value (checked without building it).
@@ -376,6 +570,14 @@ mod tests {
             let error = decode_client(bomb).err().expect("refused");
             assert!(error.0.contains("declares"), "{bomb:?}: {error}");
         }
+        // Client ids over 53 bits (yrs asserts against them in debug builds).
+        let big_client = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
+        let sv = [&[0, 0, 10, 1][..], &big_client, &[1]].concat();
+        let awareness = [&[1, 12, 1][..], &big_client, &[1, 1, b'0']].concat();
+        for bytes in [sv, awareness] {
+            let error = decode_client(&bytes).err().expect("refused");
+            assert!(error.0.contains("53 bits"), "{bytes:?}: {error}");
+        }
         // The same kinds of message with counts their bytes can hold still decode.
         let sv: &[u8] = &[0, 0, 5, 2, 1, 1, 2, 7];
         assert!(matches!(decode_client(sv), Ok(ClientMessage::SyncStep1(_))));
@@ -391,45 +593,108 @@ mod tests {
         ));
     }
 
-    /// Found by fuzzing (`client_message`, `node_envelope`). Updates holding a JSON
-    /// content item that declares fewer strings than follow: yrs reads one more string
-    /// than declared and writes them all, so what it writes does not read back (a pending
+    /// Found by fuzzing (`client_message`, `node_envelope`): updates holding a JSON
+    /// content item that declares fewer strings than follow. yrs reads one more string
+    /// than declared and writes them all, so what it writes does not read back: a pending
     /// item made `encode_state_as_update_v1` panic on an `unwrap` in yrs, an integrated
-    /// one made every later snapshot and sync step 2 undecodable). An update listing a
-    /// client twice, the second time at clocks the document has: integrating it freed
-    /// items the document still used.
+    /// one made every later snapshot and sync step 2 undecodable.
     #[test]
     fn updates_that_do_not_read_back_are_refused() {
         // Pending (its right origin is unknown): client 119, clock 9, content JSON.
         let pending: &[u8] = &[0, 2, 10, 1, 1, 0x77, 9, 0x72, 0x65, 0, 0, 0, 0];
         // Integrated: shapes["k"] = JSON content declaring 0 strings, followed by "1".
-        let mut integrated = vec![0, 2, 19, 1, 1, 5, 0, 0x22, 1, 6];
-        integrated.extend_from_slice(b"shapes");
-        integrated.extend_from_slice(&[1, b'k', 0, 1, b'1', 0]);
-        // Pending, and what yrs writes of it happens to read back (as something else).
-        let mut rereads: Vec<u8> = vec![0, 2, 21];
-        rereads.extend_from_slice(&[2, 2, 0, 0xec, 0, 0, 0x6e, 2, 2, 0, 0]);
-        rereads.extend_from_slice(&[0, 0, 0, 0, 0x6e, 2, 0, 0, 0, 0]);
-        // Client 1 twice: at clock 21, then at clock 5 (inside what a document holding
-        // 21 items of client 1 has), each block comments["x"] = "v".
-        let block: &[u8] = &[0x28, 1, 8, b'c', b'o', b'm', b'm', b'e', b'n', b't', b's'];
-        let block = [block, &[1, b'x', 1, 0x77, 1, b'v']].concat();
-        let twice = [
-            &[0, 2, 42, 2, 1, 1, 21][..],
-            &block,
-            &[1, 1, 5],
-            &block,
-            &[0],
+        let integrated = [
+            &[0, 2, 19, 1, 1, 5, 0, 0x22, 1, 6][..],
+            b"shapes",
+            &[1, b'k', 0, 1, b'1', 0],
         ]
         .concat();
-        for bytes in [pending, &integrated, &rereads, &twice] {
+        for bytes in [pending, &integrated] {
             let error = decode_client(bytes).err().expect("refused");
             assert!(error.0.contains("read back"), "{bytes:?}: {error}");
         }
     }
 
-    /// Messages the stock Yjs client (yjs 13.6 with y-protocols) writes: every one
-    /// must be taken.
+    /// Found by fuzzing (`client_message`, `node_envelope`): updates that yrs decodes
+    /// and then mishandles when it integrates them.
+    #[test]
+    fn updates_yrs_mishandles_are_refused() {
+        let frame = |update: &[u8]| {
+            let len = u8::try_from(update.len()).expect("a short update");
+            [&[0, 2, len][..], update].concat()
+        };
+        // comments["x"] = "v", as a block without origins.
+        let block = [&[0x28, 1, 8][..], b"comments", &[1, b'x', 1, 0x77, 1, b'v']].concat();
+        let refused = [
+            // Client 1 twice: at clock 21, then at clock 5, inside what a document with
+            // 21 items of client 1 has: integrating it freed some of them.
+            [&[2, 1, 1, 21][..], &block, &[1, 1, 5], &block, &[0]].concat(),
+            // Client 0 twice (pending, and what yrs writes of it reads back as
+            // something else).
+            vec![
+                2, 2, 0, 0xec, 0, 0, 0x6e, 2, 2, 0, 0, 0, 0, 0, 0, 0x6e, 2, 0, 0, 0, 0,
+            ],
+            // Client 1 from clock 21: a garbage-collected range of 2^32 - 16, so the
+            // next block is at clock 5: the document's state vector went back to 6.
+            vec![1, 2, 1, 21, 0, 0xf0, 0xff, 0xff, 0xff, 0x0f, 0, 1, 0],
+            // A deleted block of 2^32 - 1 then more: `apply_update` panicked half-way
+            // (in `BlockStore::push`), the document changed.
+            vec![
+                1, 8, 2, 0, 1, 1, 1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 3, 1, 1, 1, 0, 0, 4, 1, 1,
+                1, 3, 10, 1, 1, 1, 1, 1, 1, 0, 0, 0x30, 2, 10, 1, 1, 1, 1, 1, 0, 0,
+            ],
+            // Client 0 from clock 0xf0000000 (fuzzed: with more blocks, `apply_update`
+            // panicked half-way, in `ClientBlockList::find_index`).
+            vec![1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x0f, 0, 1, 0],
+            // Nothing but a deleted range of client 1 that ends past 2^32.
+            vec![0, 1, 1, 1, 0xf0, 0xff, 0xff, 0xff, 0x0f, 0x20],
+            // A subdocument (guid "g", no options) under shapes["d"] (found by fuzzing:
+            // the document that takes it in is never freed).
+            [
+                &[1, 1, 5, 0, 0x29, 1, 6][..],
+                b"shapes",
+                &[1, b'd', 1, b'g', 0x76, 0, 0],
+            ]
+            .concat(),
+            // Client 2^53.
+            [
+                &[1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0][..],
+                &block[..],
+                &[0],
+            ]
+            .concat(),
+        ];
+        for update in refused {
+            let error = decode_client(&frame(&update)).err().expect("refused");
+            assert!(
+                error.0.starts_with("a document update with"),
+                "{update:?}: {error}"
+            );
+        }
+    }
+
+    /// Found by fuzzing (`client_message`): 15 bytes that, applied to a document with
+    /// items 0..21 of client 1 (item 0 a map), freed memory the document still used.
+    #[test]
+    fn updates_straddling_the_document_or_past_a_gap_are_found() {
+        let state = StateVector::from_iter([(yrs::ClientID::new(1), 21)]);
+        let update = |bytes: &[u8]| Update::decode_v1(bytes).expect("an update");
+        // Client 1 from clock 1: 173 deleted units under item 1#0; deletes 1#0..2.
+        let forged = [1, 1, 1, 1, 1, 0, 1, 0, 0xad, 1, 1, 1, 1, 0, 2];
+        assert!(straddles(&update(&forged), &state));
+        // The same from clock 21 (what follows), and ending at 21 (a resend).
+        let next = [1, 1, 1, 21, 1, 0, 1, 0, 0xad, 1, 0];
+        assert!(!straddles(&update(&next), &state));
+        let resend = [1, 1, 1, 1, 1, 0, 1, 0, 20, 0];
+        assert!(!straddles(&update(&resend), &state));
+        // From clock 22 (past a gap), and from 21 with a skip of 5 before the rest.
+        assert!(!has_gap(&update(&next), &state) && !has_gap(&update(&resend), &state));
+        let after_gap = [1, 1, 1, 22, 1, 0, 1, 0, 1, 0];
+        assert!(has_gap(&update(&after_gap), &state));
+        let skip = [1, 3, 1, 21, 1, 0, 1, 0, 1, 10, 5, 1, 0, 1, 0, 1, 0];
+        assert!(has_gap(&update(&skip), &state));
+    }
+
     #[test]
     fn updates_written_by_yjs_are_accepted() {
         let messages = [
