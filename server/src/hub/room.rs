@@ -18,7 +18,7 @@ use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
 use super::relay::Inbound;
-use super::wire::{decode_client, delete_digest, Body, ClientMessage, Envelope};
+use super::wire::{decode_client, delete_digest, straddles, Body, ClientMessage, Envelope};
 use super::Hub;
 use crate::auth::Role;
 use crate::store::{NewUpdate, StoredDocument};
@@ -415,6 +415,17 @@ impl Room {
                         1008,
                         "too many updates; slow down and reconnect".into(),
                     ));
+                }
+                // Blocks that start inside what the document has of a client and run
+                // past it are not integrated (yrs mishandles made-up ones; see
+                // `straddles`): the client gets this node's state vector instead and
+                // sends what is missing from its clock on.
+                {
+                    let state = self.state.lock().await;
+                    let sv = state.doc.transact().state_vector();
+                    if straddles(&update, &sv) {
+                        return Ok(vec![Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()]);
+                    }
                 }
                 match self.apply(bytes, update, me, role).await? {
                     None => Ok(Vec::new()),
