@@ -148,7 +148,8 @@ impl Hub {
         }
         let stored = self.store.load_document(picture_id).await?;
         let (inbox, inbound) = tokio::sync::mpsc::channel(relay::INBOX);
-        let loaded = Arc::new(Room::load(picture_id, stored, self.clone()));
+        let (loaded, log_queue) = Room::load(picture_id, stored, self.clone());
+        let loaded = Arc::new(loaded);
         let room = {
             let mut rooms = self.rooms.lock().map_err(|_| poisoned())?;
             Arc::clone(
@@ -160,6 +161,7 @@ impl Hub {
         if Arc::ptr_eq(&room, &loaded) {
             self.metrics.rooms.fetch_add(1, Ordering::Relaxed);
             room.start_sweeper();
+            room.start_writer(log_queue);
             // Joined after loading: what was published in between, the repair brings.
             self.relay.join(picture_id, inbox);
             room.start_relay(inbound);
@@ -182,7 +184,7 @@ impl Hub {
         }
     }
 
-    /// Writes a snapshot of every loaded room (graceful shutdown).
+    /// Logs what every loaded room applied and writes its snapshot (graceful shutdown).
     pub async fn flush(&self) {
         let rooms: Vec<Arc<Room>> = self
             .rooms
@@ -190,6 +192,7 @@ impl Hub {
             .map(|r| r.values().cloned().collect())
             .unwrap_or_default();
         for room in rooms {
+            room.drain().await;
             room.snapshot().await;
         }
     }

@@ -2,7 +2,7 @@
 //! connections, each served by `Room::serve` until it closes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,7 +18,9 @@ use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
 use super::relay::Inbound;
-use super::wire::{decode_client, delete_digest, straddles, Body, ClientMessage, Envelope};
+use super::wire::{
+    decode_client, delete_digest, has_gap, straddles, Body, ClientMessage, Envelope,
+};
 use super::Hub;
 use crate::auth::Role;
 use crate::store::{NewUpdate, StoredDocument};
@@ -84,6 +86,9 @@ const REMOTE: u64 = 0;
 /// Messages written to a connection before one flush.
 const WRITE_BATCH: usize = 64;
 
+/// Updates logged in one transaction at most.
+const LOG_BATCH: usize = 256;
+
 /// A message for everyone in the room but its sender.
 #[derive(Debug, Clone)]
 struct Outgoing {
@@ -104,23 +109,55 @@ struct Presence {
     awareness: HashMap<ClientID, Peer>,
 }
 
+/// A document update the room has applied, on its way to the log; it is sent on to
+/// the room's connections and to other nodes once it is logged.
+pub(super) struct Unlogged {
+    update: Vec<u8>,
+    author: String,
+    role: Role,
+    /// The connection it came from, told if it cannot be stored.
+    from: u64,
+    ends: mpsc::Sender<Close>,
+}
+
 /// One picture's document and the people looking at it.
 pub struct Room {
     id: String,
     state: Mutex<State>,
     presence: std::sync::Mutex<Presence>,
     tx: broadcast::Sender<Outgoing>,
+    /// Applied updates for the log writer (`Room::start_writer`), in the order applied.
+    log: mpsc::UnboundedSender<Unlogged>,
+    unlogged: AtomicUsize,
+    /// When this room last asked other nodes for a repair (microseconds since 1970).
+    asked_at: AtomicU64,
     connections: AtomicUsize,
-    next_connection: std::sync::atomic::AtomicU64,
+    next_connection: AtomicU64,
     hub: Hub,
 }
 
 /// Why a connection ends: a WebSocket close code and a reason a person can read.
-struct Close(u16, String);
+pub(super) struct Close(u16, String);
+
+/// What became of a document update.
+enum Applied {
+    /// Applied (or nothing new); logged and sent on by the log writer.
+    Done,
+    /// Not applied: it does not continue the document; the client gets the document's
+    /// state vector and sends what is missing from there.
+    Resync(StateVector),
+    /// Not applied, for this reason (role, size).
+    Refused(String),
+}
 
 impl Room {
-    /// The room of `picture_id` from what is stored.
-    pub(super) fn load(picture_id: &str, stored: StoredDocument, hub: Hub) -> Room {
+    /// The room of `picture_id` from what is stored, and the queue its log writer
+    /// (`Room::start_writer`) takes updates from.
+    pub(super) fn load(
+        picture_id: &str,
+        stored: StoredDocument,
+        hub: Hub,
+    ) -> (Room, mpsc::UnboundedReceiver<Unlogged>) {
         let doc = Doc::new();
         let mut document_bytes = 0;
         {
@@ -143,7 +180,8 @@ impl Room {
             }
         }
         let (tx, _) = broadcast::channel(hub.limits.send_queue);
-        Room {
+        let (log, queue) = mpsc::unbounded_channel();
+        let room = Room {
             id: picture_id.to_string(),
             state: Mutex::new(State {
                 doc,
@@ -152,10 +190,14 @@ impl Room {
             }),
             presence: std::sync::Mutex::default(),
             tx,
+            log,
+            unlogged: AtomicUsize::new(0),
+            asked_at: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
-            next_connection: std::sync::atomic::AtomicU64::new(1),
+            next_connection: AtomicU64::new(1),
             hub,
-        }
+        };
+        (room, queue)
     }
 
     /// The picture.
@@ -200,15 +242,16 @@ impl Room {
     /// the log up to a sequence number, and other nodes write to the same log: so the
     /// log is read first and whatever this room missed of it is merged in (and passed
     /// on to this node's connections) before the state is encoded.
-    pub async fn snapshot(&self) {
+    /// Whether the document is stored (by this snapshot or an earlier one).
+    pub async fn snapshot(&self) -> bool {
         if self.state.lock().await.since_snapshot == 0 {
-            return;
+            return true;
         }
         let stored = match self.hub.store().load_document(&self.id).await {
             Ok(stored) => stored,
             Err(e) => {
                 tracing::error!(picture = %self.id, error = %e, "could not read the log for a snapshot");
-                return;
+                return false;
             }
         };
         let (state, seq) = {
@@ -248,8 +291,80 @@ impl Room {
             }
             (bytes, upto)
         };
-        if let Err(e) = self.hub.store().save_snapshot(&self.id, &state, seq).await {
-            tracing::error!(picture = %self.id, error = %e, "could not write a snapshot");
+        match self.hub.store().save_snapshot(&self.id, &state, seq).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(picture = %self.id, error = %e, "could not write a snapshot");
+                self.state.lock().await.since_snapshot += 1;
+                false
+            }
+        }
+    }
+
+    /// Waits (a few seconds at most) until every applied update is logged.
+    pub async fn drain(&self) {
+        let until = Instant::now() + Duration::from_secs(5);
+        while self.unlogged.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Logs what the room applied, in batches: everything that arrived while the last
+    /// batch was written goes in one transaction. Only then is it sent on, so an update
+    /// anyone has seen is in the log; the connection it came from goes on meanwhile.
+    pub(super) fn start_writer(self: &Arc<Self>, mut queue: mpsc::UnboundedReceiver<Unlogged>) {
+        let room = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while queue.recv_many(&mut batch, LOG_BATCH).await > 0 {
+                let Some(room) = room.upgrade() else { return };
+                room.write_log(std::mem::take(&mut batch)).await;
+            }
+        });
+    }
+
+    async fn write_log(&self, batch: Vec<Unlogged>) {
+        let rows: Vec<NewUpdate> = batch
+            .iter()
+            .map(|u| NewUpdate {
+                picture_id: &self.id,
+                update: &u.update,
+                author: &u.author,
+                role: u.role.as_str(),
+                node: self.hub.node(),
+            })
+            .collect();
+        let mut logged = self.hub.store().append_updates(&rows).await;
+        for wait in [50, 250, 1000] {
+            let Err(e) = &logged else { break };
+            tracing::warn!(picture = %self.id, error = %e, "could not log updates; retrying");
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            logged = self.hub.store().append_updates(&rows).await;
+        }
+        drop(rows);
+        if let Err(e) = &logged {
+            tracing::error!(picture = %self.id, error = %e, updates = batch.len(), "could not log updates");
+        }
+        // The document has them either way: everyone gets them.
+        let mut ends = Vec::new();
+        for u in batch {
+            self.fan_out(
+                u.from,
+                Message::Sync(SyncMessage::Update(u.update.clone())).encode_v1(),
+            );
+            self.publish(Body::Update(u.update));
+            ends.push(u.ends);
+        }
+        self.unlogged.fetch_sub(ends.len(), Ordering::SeqCst);
+        let due = self.state.lock().await.since_snapshot >= self.hub.limits.snapshot_every;
+        if (due || logged.is_err()) && !self.snapshot().await && logged.is_err() {
+            // Neither in the log nor in a snapshot: a restart would lose them.
+            for end in ends {
+                let _ = end.try_send(Close(
+                    1011,
+                    "the server could not store your change; reconnect to send it again".into(),
+                ));
+            }
         }
     }
 
@@ -266,39 +381,20 @@ impl Room {
             .await;
             return;
         }
-        let metrics = Arc::clone(self.hub.counters());
-        metrics.connections.fetch_add(1, Ordering::Relaxed);
+        self.hub
+            .counters()
+            .connections
+            .fetch_add(1, Ordering::Relaxed);
         let me = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        // Leaving is done when the seat is dropped, also if serving panics.
+        let _seat = Seat {
+            room: Arc::clone(&self),
+            connection: me,
+        };
         let mut rx = self.tx.subscribe();
         let ended = self.run(&mut socket, &mut rx, me, role).await;
         if let Err(Close(code, reason)) = ended {
             close(&mut socket, code, &reason).await;
-        }
-        // Its people leave with it.
-        let removal = {
-            let mut state = self.presence();
-            let mine: Vec<ClientID> = state
-                .awareness
-                .iter()
-                .filter(|(_, p)| p.connection == me)
-                .map(|(id, _)| *id)
-                .collect();
-            (!mine.is_empty()).then(|| remove_peers(&mut state, &mine))
-        };
-        if let Some(removal) = removal {
-            self.fan_out(me, removal.clone());
-            self.publish(Body::Awareness(removal));
-        }
-        metrics.connections.fetch_sub(1, Ordering::Relaxed);
-        if self.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
-            let room = Arc::clone(&self);
-            tokio::spawn(async move {
-                tokio::time::sleep(room.hub.limits.idle_unload).await;
-                if room.connections.load(Ordering::SeqCst) == 0 {
-                    room.snapshot().await;
-                    room.hub.unload(&room);
-                }
-            });
         }
     }
 
@@ -329,8 +425,10 @@ impl Room {
         ping.tick().await;
         let mut last_heard = Instant::now();
         let metrics = Arc::clone(self.hub.counters());
+        let (ends, mut ended) = mpsc::channel(1);
         loop {
             tokio::select! {
+                Some(close) = ended.recv() => return Err(close),
                 incoming = socket.recv() => {
                     let frame = match incoming {
                         None | Some(Err(_)) => return Ok(()),
@@ -341,7 +439,7 @@ impl Room {
                         Frame::Binary(bytes) => {
                             metrics.messages_in.fetch_add(1, Ordering::Relaxed);
                             metrics.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                            for reply in self.handle(&bytes, me, role, &mut bucket).await? {
+                            for reply in self.handle(&bytes, me, role, &mut bucket, &ends).await? {
                                 metrics.messages_out.fetch_add(1, Ordering::Relaxed);
                                 metrics.bytes_out.fetch_add(reply.len() as u64, Ordering::Relaxed);
                                 send(socket, reply).await?;
@@ -401,6 +499,7 @@ impl Room {
         me: u64,
         role: Role,
         bucket: &mut TokenBucket,
+        ends: &mpsc::Sender<Close>,
     ) -> Result<Vec<Vec<u8>>, Close> {
         let message = decode_client(bytes).map_err(|e| Close(1003, e.0))?;
         match message {
@@ -416,20 +515,12 @@ impl Room {
                         "too many updates; slow down and reconnect".into(),
                     ));
                 }
-                // Blocks that start inside what the document has of a client and run
-                // past it are not integrated (yrs mishandles made-up ones; see
-                // `straddles`): the client gets this node's state vector instead and
-                // sends what is missing from its clock on.
-                {
-                    let state = self.state.lock().await;
-                    let sv = state.doc.transact().state_vector();
-                    if straddles(&update, &sv) {
-                        return Ok(vec![Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()]);
+                match self.apply(bytes, update, me, role, ends).await? {
+                    Applied::Done => Ok(Vec::new()),
+                    Applied::Resync(sv) => {
+                        Ok(vec![Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()])
                     }
-                }
-                match self.apply(bytes, update, me, role).await? {
-                    None => Ok(Vec::new()),
-                    Some(reason) => {
+                    Applied::Refused(reason) => {
                         self.hub
                             .counters()
                             .refused_updates
@@ -454,78 +545,118 @@ impl Room {
         }
     }
 
-    /// Applies, logs and fans out a document update; `Some(reason)` if it is refused.
+    /// Applies a document update and queues it for the log writer, which sends it on.
     async fn apply(
         &self,
         bytes: Vec<u8>,
         update: Update,
         me: u64,
         role: Role,
-    ) -> Result<Option<String>, Close> {
+        ends: &mpsc::Sender<Close>,
+    ) -> Result<Applied, Close> {
         if role == Role::View {
-            return Ok(Some(
+            return Ok(Applied::Refused(
                 "this link is view-only: your changes are not saved or shared".into(),
             ));
         }
         let mut state = self.state.lock().await;
+        // Blocks that do not continue what the document has of a client are not
+        // integrated (yrs mishandles them; see `straddles` and `has_gap`): the client
+        // gets the document's state vector instead and sends what is missing from there.
+        let sv = state.doc.transact().state_vector();
+        if straddles(&update, &sv) || has_gap(&update, &sv) {
+            return Ok(Applied::Resync(sv));
+        }
         if state.document_bytes + bytes.len() > self.hub.limits.max_document_bytes {
-            return Ok(Some(format!(
+            return Ok(Applied::Refused(format!(
                 "this picture's annotations reached the limit of {} MiB",
                 self.hub.limits.max_document_bytes >> 20
             )));
         }
         if role == Role::Comment && !only_comments(&state.doc, &bytes) {
-            return Ok(Some(
+            return Ok(Applied::Refused(
                 "this link allows comments only: drawing is not saved or shared".into(),
             ));
         }
-        let changed = {
+        let (applied, failed) = {
             let mut txn = state.doc.transact_mut();
             let before = txn.state_vector();
             let deletes = !update.delete_set().is_empty();
-            txn.apply_update(update)
-                .map_err(|e| Close(1003, format!("the update does not apply: {e}")))?;
-            deletes || txn.state_vector() != before
+            match txn.apply_update(update) {
+                Ok(()) => (
+                    (deletes || txn.state_vector() != before).then_some(bytes),
+                    None,
+                ),
+                // yrs can fail half-way: what it did apply is logged and sent on like
+                // any update, so that every node and the log hold the same document.
+                Err(e) => (
+                    (txn.state_vector() != before).then(|| txn.encode_diff_v1(&before)),
+                    Some(e),
+                ),
+            }
         };
-        if !changed {
-            return Ok(None); // nothing new (a client resending what is known)
-        }
-        let author = author_of(&self.presence(), me);
-        let logged = self
-            .hub
-            .store()
-            .append_update(&NewUpdate {
-                picture_id: &self.id,
-                update: &bytes,
-                author: &author,
-                role: role.as_str(),
-                node: self.hub.node(),
-            })
-            .await;
-        match logged {
-            Ok(_) => {}
-            Err(e) => {
-                // Applied here but not stored: end the connection so the client resends.
-                tracing::error!(picture = %self.id, error = %e, "could not log an update");
-                return Err(Close(
-                    1011,
-                    "the server could not store your change; reconnecting will resend it".into(),
-                ));
+        if let Some(update) = applied {
+            state.document_bytes += update.len();
+            state.since_snapshot += 1;
+            let author = author_of(&self.presence(), me);
+            self.unlogged.fetch_add(1, Ordering::SeqCst);
+            // Queued under the document's lock: the log has updates in the order applied.
+            let queued = self.log.send(Unlogged {
+                update,
+                author,
+                role,
+                from: me,
+                ends: ends.clone(),
+            });
+            if queued.is_err() {
+                self.unlogged.fetch_sub(1, Ordering::SeqCst);
             }
         }
-        state.document_bytes += bytes.len();
-        state.since_snapshot += 1;
-        let due = state.since_snapshot >= self.hub.limits.snapshot_every;
-        drop(state);
-        self.fan_out(
-            me,
-            Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1(),
-        );
-        self.publish(Body::Update(bytes));
-        if due {
-            self.snapshot().await;
+        match failed {
+            None => Ok(Applied::Done),
+            Some(e) => Err(Close(1003, format!("the update does not apply: {e}"))),
         }
-        Ok(None)
+    }
+}
+
+/// A connection's place in a room; dropping it is leaving (its people go with it).
+struct Seat {
+    room: Arc<Room>,
+    connection: u64,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let room = &self.room;
+        let removal = {
+            let mut state = room.presence();
+            let mine: Vec<ClientID> = state
+                .awareness
+                .iter()
+                .filter(|(_, p)| p.connection == self.connection)
+                .map(|(id, _)| *id)
+                .collect();
+            (!mine.is_empty()).then(|| remove_peers(&mut state, &mine))
+        };
+        if let Some(removal) = removal {
+            room.fan_out(self.connection, removal.clone());
+            room.publish(Body::Awareness(removal));
+        }
+        room.hub
+            .counters()
+            .connections
+            .fetch_sub(1, Ordering::Relaxed);
+        if room.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let room = Arc::clone(room);
+            tokio::spawn(async move {
+                tokio::time::sleep(room.hub.limits.idle_unload).await;
+                if room.connections.load(Ordering::SeqCst) == 0 {
+                    room.drain().await;
+                    room.snapshot().await;
+                    room.hub.unload(&room);
+                }
+            });
+        }
     }
 }
 
@@ -679,23 +810,27 @@ impl Room {
     }
 
     /// Applies an update another node accepted (and logged) and passes it on to this
-    /// node's connections; whether it brought anything new.
+    /// node's connections; whether it brought anything new. One that does not continue
+    /// the document (a message in between was lost) is left to a repair, asked for now.
     async fn merge_remote(&self, bytes: &[u8]) -> bool {
         let Ok(update) = Update::decode_v1(bytes) else {
             tracing::warn!(picture = %self.id, "an update from another node does not decode");
             return false;
         };
         let mut state = self.state.lock().await;
+        let sv = state.doc.transact().state_vector();
+        if straddles(&update, &sv) || has_gap(&update, &sv) {
+            drop(state);
+            self.ask_soon().await;
+            return false;
+        }
         let changed = {
             let mut txn = state.doc.transact_mut();
-            let before = txn.state_vector();
-            let deletes_before = delete_digest(&txn.snapshot().delete_set);
+            let deletes = !update.delete_set().is_empty();
             if let Err(e) = txn.apply_update(update) {
                 tracing::warn!(picture = %self.id, error = %e, "an update from another node does not apply");
-                return false;
             }
-            txn.state_vector() != before
-                || delete_digest(&txn.snapshot().delete_set) != deletes_before
+            deletes || txn.state_vector() != sv
         };
         if changed {
             state.document_bytes += bytes.len();
@@ -706,6 +841,20 @@ impl Room {
             );
         }
         changed
+    }
+
+    /// Asks for a repair unless this room asked within the last 100 ms.
+    async fn ask_soon(&self) {
+        let now = now_micros();
+        let last = self.asked_at.load(Ordering::Relaxed);
+        if now.saturating_sub(last) > 100_000
+            && self
+                .asked_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.ask(false, false).await;
+        }
     }
 }
 
@@ -1001,6 +1150,111 @@ mod tests {
         .await;
         assert!(has_shape(&b, "s1").await);
         assert!(two.metrics().repair_syncs.load(Ordering::Relaxed) > repaired);
+    }
+
+    async fn hub_on_sqlite(dir: &tempfile::TempDir) -> Hub {
+        let store: Arc<dyn crate::store::MetaStore> = Arc::new(
+            crate::store::SqliteStore::open(&dir.path().join("hub.sqlite"))
+                .await
+                .expect("store"),
+        );
+        let picture = crate::store::PictureRecord {
+            id: "p".into(),
+            status: crate::store::Status::Ready,
+            title: String::new(),
+            description: String::new(),
+            width: Some(100),
+            height: Some(100),
+            error: None,
+            created_at: crate::routes::pictures::now_rfc3339(),
+            stage: None,
+            done: 0,
+            total: 0,
+            tile_format: None,
+            source_name: "p.png".into(),
+            source_bytes: 1,
+        };
+        store.create_picture(&picture, &[]).await.expect("picture");
+        let relay = Arc::new(super::super::LocalRelay::default());
+        Hub::new(store, HubLimits::default(), relay)
+    }
+
+    #[tokio::test]
+    async fn updates_are_logged_in_order_before_anyone_sees_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hub = hub_on_sqlite(&dir).await;
+        let room = hub.room("p").await.expect("room");
+        let mut others = room.tx.subscribe();
+        let (ends, _ended) = mpsc::channel(1);
+        let client = Doc::new();
+        let shapes = client.get_or_insert_map("shapes");
+        let mut sent = Vec::new();
+        for i in 0..40 {
+            let bytes = update_of(&client, |txn| {
+                shapes.insert(txn, format!("s{i}"), MapPrelim::from([("type", "marker")]));
+            });
+            let update = Update::decode_v1(&bytes).expect("decodes");
+            let applied = room
+                .apply(bytes.clone(), update, 1, Role::Edit, &ends)
+                .await;
+            assert!(matches!(applied, Ok(Applied::Done)));
+            sent.push(bytes);
+        }
+        for (i, bytes) in sent.iter().enumerate() {
+            let seen = tokio::time::timeout(Duration::from_secs(5), others.recv())
+                .await
+                .expect("sent on")
+                .expect("received");
+            assert_eq!(
+                &seen.bytes[..],
+                &Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1()[..]
+            );
+            let logged = hub.store().load_document("p").await.expect("log").updates;
+            assert!(
+                logged.len() > i,
+                "update {i} was sent on before it was logged"
+            );
+            assert_eq!(&logged[i].1, bytes, "the log keeps the order applied");
+        }
+        assert_eq!(room.unlogged.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_update_that_does_not_continue_the_document_gets_its_state_vector() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hub = hub_on_sqlite(&dir).await;
+        let room = hub.room("p").await.expect("room");
+        let (ends, _ended) = mpsc::channel(1);
+        let client = Doc::new();
+        let shapes = client.get_or_insert_map("shapes");
+        let first = update_of(&client, |txn| {
+            shapes.insert(txn, "a", MapPrelim::from([("type", "marker")]));
+        });
+        let second = update_of(&client, |txn| {
+            shapes.insert(txn, "b", MapPrelim::from([("type", "marker")]));
+        });
+        let apply = async |bytes: &Vec<u8>| {
+            let update = Update::decode_v1(bytes).expect("decodes");
+            room.apply(bytes.clone(), update, 1, Role::Edit, &ends)
+                .await
+        };
+        // The second alone leaves a gap: the client is told where the document is.
+        match apply(&second).await {
+            Ok(Applied::Resync(sv)) => assert_eq!(sv.get(&client.client_id()), 0),
+            _ => panic!("a gap is not integrated"),
+        }
+        assert!(!has_shape(&room, "b").await);
+        assert!(matches!(apply(&first).await, Ok(Applied::Done)));
+        assert!(matches!(apply(&second).await, Ok(Applied::Done)));
+        assert!(has_shape(&room, "a").await && has_shape(&room, "b").await);
+        // A view connection changes nothing.
+        let third = update_of(&client, |txn| {
+            shapes.insert(txn, "c", MapPrelim::from([("type", "marker")]));
+        });
+        let update = Update::decode_v1(&third).expect("decodes");
+        let refused = room.apply(third, update, 2, Role::View, &ends).await;
+        assert!(matches!(refused, Ok(Applied::Refused(_))));
+        assert!(!has_shape(&room, "c").await);
     }
 
     #[test]

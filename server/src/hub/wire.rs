@@ -150,14 +150,14 @@ fn check_header(bytes: &[u8]) -> Result<(), WireError> {
         return Ok(());
     }
     for _ in 0..count {
-        let (Ok(client), Ok(_clock)) = (entries.read_var::<u64>(), entries.read_var::<u32>())
-        else {
+        let Ok(client) = entries.read_var::<u64>() else {
             return Ok(());
         };
         if client >= 1 << 53 {
             return Err(WireError("a client id over 53 bits".into()));
         }
-        if kind == Kind::Awareness && entries.read_string().is_err() {
+        let clock = entries.read_var::<u32>();
+        if clock.is_err() || kind == Kind::Awareness && entries.read_string().is_err() {
             return Ok(());
         }
     }
@@ -230,16 +230,17 @@ fn check_update(update: &[u8]) -> Result<(), WireError> {
     // At most a third of the bytes (checked by `check_header`).
     let mut seen = std::collections::HashSet::new();
     for _ in 0..clients {
-        let (Ok(blocks), Ok(client), Ok(mut clock)) = (
-            decoder.read_var::<u32>(),
-            decoder.read_var::<u64>(),
-            decoder.read_var::<u32>(),
-        ) else {
+        // In yrs's order: it checks the client id (debug builds) before reading on.
+        let (Ok(blocks), Ok(client)) = (decoder.read_var::<u32>(), decoder.read_var::<u64>())
+        else {
             return Ok(());
         };
         if client >= 1 << 53 {
             return refuse("a client id over 53 bits");
         }
+        let Ok(mut clock) = decoder.read_var::<u32>() else {
+            return Ok(());
+        };
         if !seen.insert(client) {
             return refuse("a client listed twice");
         }
@@ -570,11 +571,14 @@ mod tests {
             let error = decode_client(bomb).err().expect("refused");
             assert!(error.0.contains("declares"), "{bomb:?}: {error}");
         }
-        // Client ids over 53 bits (yrs asserts against them in debug builds).
+        // Client ids over 53 bits (yrs asserts against them in debug builds), also when
+        // the bytes end right after one (found by fuzzing with debug assertions).
         let big_client = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
         let sv = [&[0, 0, 10, 1][..], &big_client, &[1]].concat();
         let awareness = [&[1, 12, 1][..], &big_client, &[1, 1, b'0']].concat();
-        for bytes in [sv, awareness] {
+        let awareness_cut = [&[1, 9, 1][..], &big_client].concat();
+        let update_cut = [&[0, 2, 10, 2, 0][..], &big_client].concat();
+        for bytes in [sv, awareness, awareness_cut, update_cut] {
             let error = decode_client(&bytes).err().expect("refused");
             assert!(error.0.contains("53 bits"), "{bytes:?}: {error}");
         }

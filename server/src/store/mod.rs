@@ -229,8 +229,9 @@ pub trait MetaStore: Send + Sync {
     /// A cheap query, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Appends one document update to a picture's log; its sequence number.
-    async fn append_update(&self, update: &NewUpdate<'_>) -> Result<i64, StoreError>;
+    /// Appends document updates to their pictures' logs, in order, in one transaction
+    /// (a room's log writer hands over everything that arrived while it last wrote).
+    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<(), StoreError>;
     /// The latest snapshot of a picture's document (state, last sequence it includes)
     /// and every logged update after it, in order.
     async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError>;

@@ -394,16 +394,24 @@ impl MetaStore for PostgresStore {
         Ok(())
     }
 
-    async fn append_update(&self, u: &NewUpdate<'_>) -> Result<i64, StoreError> {
-        let client = self.pool.get().await?;
-        let row = client
-            .query_one(
+    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let insert = tx
+            .prepare_cached(
                 "INSERT INTO document_updates (picture_id, author, role, node, \"update\")
-                 VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await?;
+        for u in updates {
+            tx.execute(
+                &insert,
                 &[&u.picture_id, &u.author, &u.role, &u.node, &u.update],
             )
             .await?;
-        Ok(row.get(0))
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError> {

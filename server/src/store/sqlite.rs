@@ -371,24 +371,28 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
-    async fn append_update(&self, u: &NewUpdate<'_>) -> Result<i64, StoreError> {
+    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<(), StoreError> {
         let _writing = self.document_writes.lock().await;
-        // One writer at a time (SQLite); the sequence is the next number for the picture.
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO document_updates (picture_id, seq, at, author, role, node, \"update\")
-             VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_updates WHERE picture_id = ?), ?, ?, ?, ?, ?)
-             RETURNING seq",
-        )
-        .bind(u.picture_id)
-        .bind(u.picture_id)
-        .bind(crate::routes::pictures::now_rfc3339())
-        .bind(u.author)
-        .bind(u.role)
-        .bind(u.node)
-        .bind(u.update)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(seq)
+        // One writer at a time (SQLite); sequence numbers count on per picture.
+        let mut tx = self.pool.begin().await?;
+        let at = crate::routes::pictures::now_rfc3339();
+        for u in updates {
+            sqlx::query(
+                "INSERT INTO document_updates (picture_id, seq, at, author, role, node, \"update\")
+                 VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_updates WHERE picture_id = ?), ?, ?, ?, ?, ?)",
+            )
+            .bind(u.picture_id)
+            .bind(u.picture_id)
+            .bind(&at)
+            .bind(u.author)
+            .bind(u.role)
+            .bind(u.node)
+            .bind(u.update)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError> {
