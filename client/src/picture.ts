@@ -96,6 +96,20 @@ function ownerTools(picture: Picture, token: string, header: HTMLElement): HTMLE
   );
 }
 
+/** What a link's role allows, in the person's words. */
+export function roleText(role: NonNullable<Picture['role']>): string {
+  switch (role) {
+    case 'owner':
+      return 'Owner: you can draw, comment, share and delete';
+    case 'edit':
+      return 'You can draw and comment';
+    case 'comment':
+      return 'You can comment';
+    case 'view':
+      return 'View only';
+  }
+}
+
 export async function picturePage(root: HTMLElement, id: string, embed: boolean): Promise<void> {
   const token = tokenFor(id);
   let picture: Picture;
@@ -126,7 +140,7 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
     { class: 'picture-header' },
     h('h1', {}, picture.title || 'Untitled'),
     h('span', { class: 'meta' }, megapixels(picture.width, picture.height)),
-    h('span', { class: 'role', title: 'What this link allows' }, `You can ${picture.role === 'owner' ? 'edit and delete (owner)' : picture.role === 'edit' ? 'edit' : picture.role === 'comment' ? 'comment' : 'view'}`),
+    h('span', { class: 'role', 'data-role': picture.role ?? 'view', title: 'What this link allows' }, roleText(picture.role ?? 'view')),
     status,
   );
   if (picture.role === 'owner' && token) header.append(ownerTools(picture, token, header));

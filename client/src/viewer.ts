@@ -86,6 +86,9 @@ export interface Viewer {
   top: number;
   /** The current view, in image pixels. */
   view(): { zoom: number; x: number; y: number };
+  /** The minimap's element and its scale (minimap pixels per image pixel), so others can
+   *  draw on it (people's views). */
+  minimap: { element: HTMLElement; scale: number } | null;
   home(): void;
   destroy(): void;
 }
@@ -271,11 +274,13 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
   resized.observe(container);
   container.focus({ preventScroll: true });
 
+  const miniElement = minimap.getContainer();
   return {
     map,
     dzi,
     top,
     view,
+    minimap: miniElement ? { element: miniElement, scale: miniScale } : null,
     home,
     destroy() {
       window.removeEventListener('hashchange', onHashChange);

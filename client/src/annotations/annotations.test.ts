@@ -143,6 +143,38 @@ describe('undo and redo', () => {
   });
 });
 
+describe('restyling', () => {
+  it('is one undo step per change, seen by the other client, undone only by its author', () => {
+    const [a, b] = pair();
+    const ada = new ShapeEditor(a, () => 'Ada');
+    const bo = new ShapeEditor(b, () => 'Bo');
+    const id = ada.add('rectangle', { x: 0, y: 0, width: 10, height: 10 });
+    const styleAt = (doc: Y.Doc) => readShape(id, doc.getMap('shapes').get(id))?.style;
+    // Bo restyles Ada's rectangle twice: colour, then width.
+    bo.setStyle(id, { color: '#00aa00', weight: 3, fill: false });
+    bo.setStyle(id, { color: '#00aa00', weight: 12, fill: false });
+    expect(styleAt(a)).toEqual({ color: '#00aa00', weight: 12, fill: false });
+    bo.undo();
+    expect(styleAt(a)).toEqual({ color: '#00aa00', weight: 3, fill: false });
+    bo.undo();
+    expect(styleAt(a)).toEqual({ color: '#ff5722', weight: 3, fill: false });
+    bo.undo(); // nothing more of Bo's: the rectangle stays
+    expect(b.getMap('shapes').has(id)).toBe(true);
+    bo.redo();
+    expect(styleAt(a)?.color).toBe('#00aa00');
+    ada.undo(); // Ada's own last change is the rectangle itself
+    expect(b.getMap('shapes').has(id)).toBe(false);
+  });
+
+  it('reads a style it cannot draw as the default', () => {
+    const doc = new Y.Doc();
+    const editor = new ShapeEditor(doc, () => 'A');
+    const id = editor.add('marker', { x: 1, y: 1 });
+    (doc.getMap('shapes').get(id) as Y.Map<unknown>).set('style', { color: 'url(javascript:x)', weight: 1e9 });
+    expect(readShape(id, doc.getMap('shapes').get(id))?.style).toEqual({ color: '#ff5722', weight: 3, fill: false });
+  });
+});
+
 describe('image pixels ⇄ map', () => {
   it('round-trips every kind at odd levels', () => {
     for (const level of [0, 9, 16, 17]) {

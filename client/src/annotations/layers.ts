@@ -1,6 +1,6 @@
-// The shapes of the document as Leaflet layers (the `ShapeView` of the binding), and
-// the way edits made on those layers (geoman's edit, drag and removal modes) go back
-// into the document through the ShapeEditor.
+// The shapes of the document as Leaflet layers (the `ShapeView` of the binding), the
+// way edits made on those layers (geoman's edit, drag and removal modes) go back into
+// the document through the ShapeEditor, and which shape is selected (for restyling).
 import L from 'leaflet';
 import '@geoman-io/leaflet-geoman-free';
 import '@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css';
@@ -54,8 +54,15 @@ export class ShapeLayers implements ShapeView {
   private readonly layers = new Map<string, L.Layer>();
   private readonly authors = new Map<string, string>();
   private readonly hiddenAuthors = new Set<string>();
+  private selected: string | null = null;
+  /** The DOM event of the last click on a shape, so a map click can tell it apart. */
+  private lastShapeClick: Event | null = null;
   /** Called when the set of authors changes. */
   onAuthors: (() => void) | null = null;
+  /** Called when the selected shape changes: selected, restyled by anyone, deleted. */
+  onSelected: ((shape: Shape | null) => void) | null = null;
+  /** Called on a double click on a text label. */
+  onLabel: ((id: string) => void) | null = null;
 
   constructor(
     private readonly map: L.Map,
@@ -108,7 +115,18 @@ export class ShapeLayers implements ShapeView {
     const layer = this.build(shape) as L.Layer & Tagged;
     layer.hugepicId = shape.id;
     layer.hugepicShape = shape;
-    layer.on('click', () => this.onOpen(shape.id));
+    layer.on('click', (e: L.LeafletEvent) => {
+      this.lastShapeClick = (e as L.LeafletMouseEvent).originalEvent ?? null;
+      this.onOpen(shape.id);
+    });
+    if (shape.type === 'text') {
+      layer.on('dblclick', (e: L.LeafletEvent) => {
+        // Editing the label, not zooming the map: a Leaflet event stops propagating
+        // to the map when its original event is marked.
+        L.DomEvent.stopPropagation(e as unknown as Event);
+        this.onLabel?.(shape.id);
+      });
+    }
     if (this.editor) {
       const editor = this.editor;
       const save = () => {
@@ -125,21 +143,59 @@ export class ShapeLayers implements ShapeView {
     const known = new Set(this.authors.values()).has(shape.author);
     this.authors.set(shape.id, shape.author);
     if (!this.hiddenAuthors.has(shape.author)) this.group.addLayer(layer);
+    if (shape.id === this.selected) this.highlight(shape.id, true);
     if (!known) this.onAuthors?.();
   }
 
   update(shape: Shape): void {
     // Rebuilt: simplest way to follow any change of kind-specific geometry and style.
-    this.remove(shape.id);
+    this.detach(shape.id);
     this.add(shape);
+    if (shape.id === this.selected) this.onSelected?.(shape);
   }
 
   remove(id: string): void {
+    this.detach(id);
+    if (id === this.selected) this.select(null);
+  }
+
+  private detach(id: string): void {
     const layer = this.layers.get(id);
     if (!layer) return;
     this.layers.delete(id);
     this.authors.delete(id);
     this.group.removeLayer(layer);
+  }
+
+  /** The shape `id` as last drawn. */
+  shape(id: string): Shape | null {
+    return (this.layers.get(id) as (L.Layer & Tagged) | undefined)?.hugepicShape ?? null;
+  }
+
+  /** Selects a shape (null: none); the selected one is drawn dashed. */
+  select(id: string | null): void {
+    if (id !== null && !this.layers.has(id)) id = null;
+    if (id === this.selected) return;
+    if (this.selected) this.highlight(this.selected, false);
+    this.selected = id;
+    if (id) this.highlight(id, true);
+    this.onSelected?.(id ? this.shape(id) : null);
+  }
+
+  selectedId(): string | null {
+    return this.selected;
+  }
+
+  /** Whether a map click event is the one that just hit a shape. */
+  hitShape(event: Event | undefined): boolean {
+    return !!event && event === this.lastShapeClick;
+  }
+
+  private highlight(id: string, on: boolean): void {
+    const layer = this.layers.get(id);
+    if (layer instanceof L.Path) layer.setStyle({ dashArray: on ? '10 6' : '' });
+    const element = (layer as (L.Layer & { getElement?: () => Element | undefined }) | undefined)?.getElement?.();
+    element?.classList.toggle('hugepic-selected', on);
   }
 
   /** Everyone who drew something here. */

@@ -1,11 +1,13 @@
 // The side panel: comment threads (list, open, post, reply, edit and delete your own)
-// and the people here (click one to follow their view; the followed see who follows).
+// and the people here (click one to follow their view, see ./follow.ts; the followed
+// see who follows).
 import L from 'leaflet';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 
 import { h } from '../dom';
 import { pixelToLatLng } from '../view';
+import type { Follower } from './follow';
 import { bounds } from './geometry';
 import { readShape } from './shapes';
 import { relativeTime, Threads, type Target } from './threads';
@@ -19,6 +21,9 @@ interface PanelOptions {
   top: number;
   me: () => { name: string; color: string };
   canComment: boolean;
+  follower: Follower;
+  /** Shown under the people (the tour controls). */
+  peopleExtra?: HTMLElement;
 }
 
 export interface Panel {
@@ -31,12 +36,10 @@ export interface Panel {
 }
 
 export function sidePanel(options: PanelOptions): Panel {
-  const { doc, awareness, map, top } = options;
+  const { doc, awareness, map, top, follower } = options;
   const threads = new Threads(doc, () => options.me().name);
   let open: string | null = null;
   let draft: Target | null = null;
-  let following: number | null = null;
-  let moving = false;
 
   const list = h('div', { class: 'threads' });
   const people = h('ul', { class: 'people', 'aria-label': 'People here' });
@@ -45,6 +48,7 @@ export function sidePanel(options: PanelOptions): Panel {
     { class: 'side-panel', 'aria-label': 'Comments and people' },
     h('h2', {}, 'People'),
     people,
+    options.peopleExtra ?? null,
     h('h2', {}, 'Comments'),
     list,
   );
@@ -147,36 +151,7 @@ export function sidePanel(options: PanelOptions): Panel {
   render();
 
   // People, and following one of them.
-  const follow = (id: number | null) => {
-    following = id;
-    awareness.setLocalStateField('following', id);
-    renderPeople();
-    track();
-  };
-  const track = () => {
-    if (following === null) return;
-    const state = awareness.getStates().get(following);
-    const v = state?.viewport as { x: number; y: number; width: number; height: number } | undefined;
-    if (!state) return follow(null); // they left
-    if (!v || !(v.width > 0 && v.height > 0)) return;
-    const a = pixelToLatLng(v.x, v.y, top);
-    const b = pixelToLatLng(v.x + v.width, v.y + v.height, top);
-    moving = true;
-    map.flyToBounds(L.latLngBounds([a.lat, a.lng], [b.lat, b.lng]), { duration: 0.35 });
-  };
-  const stopOnOwnMove = () => {
-    if (!moving && following !== null) follow(null);
-  };
-  map.on('movestart', () => {
-    // A move we did not start (drag, wheel, keys) means the person takes over.
-    if (!moving) stopOnOwnMove();
-  });
-  map.on('moveend', () => {
-    moving = false;
-  });
-  map.on('dragstart zoomstart', () => {
-    if (!moving) stopOnOwnMove();
-  });
+  const follow = (id: number | null) => follower.follow(id);
   const renderPeople = () => {
     const items: HTMLElement[] = [];
     const followers: string[] = [];
@@ -184,7 +159,7 @@ export function sidePanel(options: PanelOptions): Panel {
       const user = state.user as { name?: string; color?: string } | undefined;
       if (!user || id === doc.clientID) return;
       if (state.following === doc.clientID) followers.push(String(user.name));
-      const isFollowed = following === id;
+      const isFollowed = follower.following === id;
       items.push(
         h(
           'li',
@@ -199,11 +174,9 @@ export function sidePanel(options: PanelOptions): Panel {
     if (followers.length) items.push(h('li', { class: 'followers' }, `Following you: ${followers.join(', ')}`));
     people.replaceChildren(...items);
   };
-  const onAwareness = ({ updated, removed }: { updated: number[]; removed: number[] }) => {
-    renderPeople();
-    if (following !== null && (updated.includes(following) || removed.includes(following))) track();
-  };
+  const onAwareness = () => renderPeople();
   awareness.on('change', onAwareness);
+  follower.listeners.add(renderPeople);
   renderPeople();
 
   return {
@@ -222,6 +195,7 @@ export function sidePanel(options: PanelOptions): Panel {
     destroy() {
       threads.comments.unobserveDeep(render);
       awareness.off('change', onAwareness);
+      follower.listeners.delete(renderPeople);
       element.remove();
     },
   };

@@ -71,7 +71,10 @@ async function tilesSettled(page) {
   await page.waitForFunction(
     () => {
       const tiles = [...document.querySelectorAll('img.hugepic-tile')];
-      return tiles.length > 0 && tiles.every((t) => t.complete && t.naturalWidth > 0) && !document.querySelector('.leaflet-tile-container img:not(.leaflet-tile-loaded)');
+      // Leaflet ignores a drag that starts while a zoom animation runs, so settled
+      // also means no animation (a loaded machine can still be animating here).
+      const animating = document.querySelector('.leaflet-zoom-anim');
+      return !animating && tiles.length > 0 && tiles.every((t) => t.complete && t.naturalWidth > 0) && !document.querySelector('.leaflet-tile-container img:not(.leaflet-tile-loaded)');
     },
     null,
     { timeout: 20_000 },
