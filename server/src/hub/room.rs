@@ -529,10 +529,17 @@ impl Room {
                     }
                 }
             }
-            ClientMessage::Awareness(update) => {
+            ClientMessage::Awareness(mut update) => {
+                // Only the owner leads tours (others' maps follow a `tour`).
+                let withheld = role != Role::Owner && withhold_tour(&mut update);
                 merge_awareness(&mut self.presence(), &update, me);
-                self.fan_out(me, bytes.to_vec());
-                self.publish(Body::Awareness(bytes.to_vec()));
+                let bytes = if withheld {
+                    Message::Awareness(update).encode_v1()
+                } else {
+                    bytes.to_vec()
+                };
+                self.fan_out(me, bytes.clone());
+                self.publish(Body::Awareness(bytes));
                 Ok(Vec::new())
             }
             ClientMessage::AwarenessQuery => {
@@ -897,6 +904,26 @@ fn merge_awareness(state: &mut Presence, update: &AwarenessUpdate, from: u64) {
     }
 }
 
+/// Sets `tour` to null in the states of `update` that announce one; whether any did.
+/// (The client's awareness field `tour`: the time the owner started a guided tour.)
+fn withhold_tour(update: &mut AwarenessUpdate) -> bool {
+    let mut changed = false;
+    for entry in update.clients.values_mut() {
+        if !entry.json.contains("\"tour\"") {
+            continue;
+        }
+        let Ok(serde_json::Value::Object(mut state)) = serde_json::from_str(&entry.json) else {
+            continue;
+        };
+        if state.get("tour").is_some_and(|t| !t.is_null()) {
+            state.insert("tour".into(), serde_json::Value::Null);
+            entry.json = serde_json::Value::Object(state).to_string().into();
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// Whether applying `update` to a copy of `doc` leaves every root but `comments` as it
 /// was (and leaves nothing pending that could change them later).
 fn only_comments(doc: &Doc, update: &[u8]) -> bool {
@@ -1255,6 +1282,37 @@ mod tests {
         let refused = room.apply(third, update, 2, Role::View, &ends).await;
         assert!(matches!(refused, Ok(Applied::Refused(_))));
         assert!(!has_shape(&room, "c").await);
+    }
+
+    #[test]
+    fn only_the_owner_announces_a_tour() {
+        let entry = |json: &str| AwarenessUpdateEntry {
+            clock: 1,
+            json: json.into(),
+        };
+        let mut update = AwarenessUpdate {
+            clients: HashMap::from([
+                (
+                    ClientID::new(1),
+                    entry(r#"{"user":{"name":"Bo"},"tour":1764000000000}"#),
+                ),
+                (
+                    ClientID::new(2),
+                    entry(r#"{"user":{"name":"Cy"},"tour":null}"#),
+                ),
+                (ClientID::new(3), entry(r#"{"user":{"name":"\"tour\""}}"#)),
+            ]),
+        };
+        assert!(withhold_tour(&mut update));
+        let state: serde_json::Value =
+            serde_json::from_str(&update.clients[&ClientID::new(1)].json).expect("JSON");
+        assert_eq!(state["tour"], serde_json::Value::Null);
+        assert_eq!(state["user"]["name"], "Bo");
+        assert_eq!(
+            &*update.clients[&ClientID::new(3)].json,
+            r#"{"user":{"name":"\"tour\""}}"#
+        );
+        assert!(!withhold_tour(&mut update), "nothing left to withhold");
     }
 
     #[test]
