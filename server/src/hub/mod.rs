@@ -109,12 +109,17 @@ pub struct Hub {
     node_id: u64,
     relay: Arc<dyn Relay>,
     metrics: Arc<HubMetrics>,
+    /// Applied updates of every room, for the log writer (`room::write_log`).
+    log: tokio::sync::mpsc::UnboundedSender<(Arc<Room>, room::Unlogged)>,
 }
 
 impl Hub {
-    /// A hub storing documents in `store`, reaching other nodes through `relay`.
+    /// A hub storing documents in `store`, reaching other nodes through `relay`. Starts
+    /// its log writer (call it inside the Tokio runtime).
     pub fn new(store: Arc<dyn MetaStore>, limits: HubLimits, relay: Arc<dyn Relay>) -> Self {
         let node_id = rand::random::<u64>();
+        let (log, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(room::write_log(Arc::clone(&store), queue));
         Hub {
             rooms: Arc::default(),
             store,
@@ -123,6 +128,7 @@ impl Hub {
             node_id,
             relay,
             metrics: Arc::default(),
+            log,
         }
     }
 
@@ -148,8 +154,7 @@ impl Hub {
         }
         let stored = self.store.load_document(picture_id).await?;
         let (inbox, inbound) = tokio::sync::mpsc::channel(relay::INBOX);
-        let (loaded, log_queue) = Room::load(picture_id, stored, self.clone());
-        let loaded = Arc::new(loaded);
+        let loaded = Arc::new(Room::load(picture_id, stored, self.clone()));
         let room = {
             let mut rooms = self.rooms.lock().map_err(|_| poisoned())?;
             Arc::clone(
@@ -161,7 +166,6 @@ impl Hub {
         if Arc::ptr_eq(&room, &loaded) {
             self.metrics.rooms.fetch_add(1, Ordering::Relaxed);
             room.start_sweeper();
-            room.start_writer(log_queue);
             // Joined after loading: what was published in between, the repair brings.
             self.relay.join(picture_id, inbox);
             room.start_relay(inbound);

@@ -23,7 +23,7 @@ use super::wire::{
 };
 use super::Hub;
 use crate::auth::Role;
-use crate::store::{NewUpdate, StoredDocument};
+use crate::store::{MetaStore, NewUpdate, StoredDocument};
 
 /// What connections and rooms are held to.
 #[derive(Debug, Clone)]
@@ -87,7 +87,7 @@ const REMOTE: u64 = 0;
 const WRITE_BATCH: usize = 64;
 
 /// Updates logged in one transaction at most.
-const LOG_BATCH: usize = 256;
+const LOG_BATCH: usize = 1024;
 
 /// A message for everyone in the room but its sender.
 #[derive(Debug, Clone)]
@@ -109,8 +109,8 @@ struct Presence {
     awareness: HashMap<ClientID, Peer>,
 }
 
-/// A document update the room has applied, on its way to the log; it is sent on to
-/// the room's connections and to other nodes once it is logged.
+/// A document update a room has applied, on its way to the log; it is sent on to the
+/// room's connections and to other nodes once it is logged (`write_log`).
 pub(super) struct Unlogged {
     update: Vec<u8>,
     author: String,
@@ -126,9 +126,10 @@ pub struct Room {
     state: Mutex<State>,
     presence: std::sync::Mutex<Presence>,
     tx: broadcast::Sender<Outgoing>,
-    /// Applied updates for the log writer (`Room::start_writer`), in the order applied.
-    log: mpsc::UnboundedSender<Unlogged>,
+    /// Updates applied and not logged yet.
     unlogged: AtomicUsize,
+    /// Held while a snapshot is written.
+    snapshotting: Mutex<()>,
     /// When this room last asked other nodes for a repair (microseconds since 1970).
     asked_at: AtomicU64,
     connections: AtomicUsize,
@@ -151,13 +152,8 @@ enum Applied {
 }
 
 impl Room {
-    /// The room of `picture_id` from what is stored, and the queue its log writer
-    /// (`Room::start_writer`) takes updates from.
-    pub(super) fn load(
-        picture_id: &str,
-        stored: StoredDocument,
-        hub: Hub,
-    ) -> (Room, mpsc::UnboundedReceiver<Unlogged>) {
+    /// The room of `picture_id` from what is stored.
+    pub(super) fn load(picture_id: &str, stored: StoredDocument, hub: Hub) -> Room {
         let doc = Doc::new();
         let mut document_bytes = 0;
         {
@@ -180,8 +176,7 @@ impl Room {
             }
         }
         let (tx, _) = broadcast::channel(hub.limits.send_queue);
-        let (log, queue) = mpsc::unbounded_channel();
-        let room = Room {
+        Room {
             id: picture_id.to_string(),
             state: Mutex::new(State {
                 doc,
@@ -190,14 +185,13 @@ impl Room {
             }),
             presence: std::sync::Mutex::default(),
             tx,
-            log,
             unlogged: AtomicUsize::new(0),
+            snapshotting: Mutex::new(()),
             asked_at: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
             next_connection: AtomicU64::new(1),
             hub,
-        };
-        (room, queue)
+        }
     }
 
     /// The picture.
@@ -244,6 +238,7 @@ impl Room {
     /// on to this node's connections) before the state is encoded.
     /// Whether the document is stored (by this snapshot or an earlier one).
     pub async fn snapshot(&self) -> bool {
+        let _one_at_a_time = self.snapshotting.lock().await;
         if self.state.lock().await.since_snapshot == 0 {
             return true;
         }
@@ -309,63 +304,14 @@ impl Room {
         }
     }
 
-    /// Logs what the room applied, in batches: everything that arrived while the last
-    /// batch was written goes in one transaction. Only then is it sent on, so an update
-    /// anyone has seen is in the log; the connection it came from goes on meanwhile.
-    pub(super) fn start_writer(self: &Arc<Self>, mut queue: mpsc::UnboundedReceiver<Unlogged>) {
-        let room = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut batch = Vec::new();
-            while queue.recv_many(&mut batch, LOG_BATCH).await > 0 {
-                let Some(room) = room.upgrade() else { return };
-                room.write_log(std::mem::take(&mut batch)).await;
-            }
-        });
-    }
-
-    async fn write_log(&self, batch: Vec<Unlogged>) {
-        let rows: Vec<NewUpdate> = batch
-            .iter()
-            .map(|u| NewUpdate {
-                picture_id: &self.id,
-                update: &u.update,
-                author: &u.author,
-                role: u.role.as_str(),
-                node: self.hub.node(),
-            })
-            .collect();
-        let mut logged = self.hub.store().append_updates(&rows).await;
-        for wait in [50, 250, 1000] {
-            let Err(e) = &logged else { break };
-            tracing::warn!(picture = %self.id, error = %e, "could not log updates; retrying");
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            logged = self.hub.store().append_updates(&rows).await;
-        }
-        drop(rows);
-        if let Err(e) = &logged {
-            tracing::error!(picture = %self.id, error = %e, updates = batch.len(), "could not log updates");
-        }
-        // The document has them either way: everyone gets them.
-        let mut ends = Vec::new();
-        for u in batch {
-            self.fan_out(
-                u.from,
-                Message::Sync(SyncMessage::Update(u.update.clone())).encode_v1(),
-            );
-            self.publish(Body::Update(u.update));
-            ends.push(u.ends);
-        }
-        self.unlogged.fetch_sub(ends.len(), Ordering::SeqCst);
-        let due = self.state.lock().await.since_snapshot >= self.hub.limits.snapshot_every;
-        if (due || logged.is_err()) && !self.snapshot().await && logged.is_err() {
-            // Neither in the log nor in a snapshot: a restart would lose them.
-            for end in ends {
-                let _ = end.try_send(Close(
-                    1011,
-                    "the server could not store your change; reconnect to send it again".into(),
-                ));
-            }
-        }
+    /// Sends on an update that is logged (or could not be, after retries).
+    fn logged(&self, update: Vec<u8>, from: u64) {
+        self.fan_out(
+            from,
+            Message::Sync(SyncMessage::Update(update.clone())).encode_v1(),
+        );
+        self.publish(Body::Update(update));
+        self.unlogged.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Serves one WebSocket connection with `role` until it closes.
@@ -399,7 +345,7 @@ impl Room {
     }
 
     async fn run(
-        &self,
+        self: &Arc<Self>,
         socket: &mut WebSocket,
         rx: &mut broadcast::Receiver<Outgoing>,
         me: u64,
@@ -494,7 +440,7 @@ impl Room {
 
     /// One message from a client: the replies to send it.
     async fn handle(
-        &self,
+        self: &Arc<Self>,
         bytes: &[u8],
         me: u64,
         role: Role,
@@ -554,7 +500,7 @@ impl Room {
 
     /// Applies a document update and queues it for the log writer, which sends it on.
     async fn apply(
-        &self,
+        self: &Arc<Self>,
         bytes: Vec<u8>,
         update: Update,
         me: u64,
@@ -608,13 +554,14 @@ impl Room {
             let author = author_of(&self.presence(), me);
             self.unlogged.fetch_add(1, Ordering::SeqCst);
             // Queued under the document's lock: the log has updates in the order applied.
-            let queued = self.log.send(Unlogged {
+            let unlogged = Unlogged {
                 update,
                 author,
                 role,
                 from: me,
                 ends: ends.clone(),
-            });
+            };
+            let queued = self.hub.log.send((Arc::clone(self), unlogged));
             if queued.is_err() {
                 self.unlogged.fetch_sub(1, Ordering::SeqCst);
             }
@@ -861,6 +808,72 @@ impl Room {
                 .is_ok()
         {
             self.ask(false, false).await;
+        }
+    }
+}
+
+/// Logs what rooms applied, in batches: everything that arrived (from every room) while
+/// the last batch was written goes in one transaction. Only then is it sent on, so an
+/// update anyone has seen is in the log; the connections that sent it go on meanwhile.
+pub(super) async fn write_log(
+    store: Arc<dyn MetaStore>,
+    mut queue: mpsc::UnboundedReceiver<(Arc<Room>, Unlogged)>,
+) {
+    let mut batch = Vec::new();
+    while queue.recv_many(&mut batch, LOG_BATCH).await > 0 {
+        let rows: Vec<NewUpdate> = batch
+            .iter()
+            .map(|(room, u)| NewUpdate {
+                picture_id: &room.id,
+                update: &u.update,
+                author: &u.author,
+                role: u.role.as_str(),
+                node: room.hub.node(),
+            })
+            .collect();
+        let mut logged = store.append_updates(&rows).await;
+        for wait in [50, 250, 1000] {
+            let Err(e) = &logged else { break };
+            tracing::warn!(error = %e, "could not log updates; retrying");
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            logged = store.append_updates(&rows).await;
+        }
+        drop(rows);
+        if let Err(e) = &logged {
+            tracing::error!(error = %e, updates = batch.len(), "could not log updates");
+        }
+        // The documents have them either way: everyone gets them.
+        let mut rooms: Vec<(Arc<Room>, Vec<mpsc::Sender<Close>>)> = Vec::new();
+        for (room, u) in batch.drain(..) {
+            room.logged(u.update, u.from);
+            match rooms.last_mut() {
+                Some((last, ends)) if Arc::ptr_eq(last, &room) => ends.push(u.ends),
+                _ => rooms.push((room, vec![u.ends])),
+            }
+        }
+        rooms.sort_by_key(|(room, _)| Arc::as_ptr(room));
+        rooms.dedup_by(|(a, ends_a), (b, ends_b)| {
+            let same = Arc::ptr_eq(a, b);
+            if same {
+                ends_b.append(ends_a);
+            }
+            same
+        });
+        for (room, ends) in rooms {
+            if logged.is_err() {
+                if !room.snapshot().await {
+                    // Neither in the log nor in a snapshot: a restart would lose them.
+                    for end in ends {
+                        let _ = end.try_send(Close(
+                            1011,
+                            "the server could not store your change; reconnect to send it again"
+                                .into(),
+                        ));
+                    }
+                }
+            } else if room.state.lock().await.since_snapshot >= room.hub.limits.snapshot_every {
+                tokio::spawn(async move { room.snapshot().await });
+            }
         }
     }
 }

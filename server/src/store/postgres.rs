@@ -403,13 +403,20 @@ impl MetaStore for PostgresStore {
                  VALUES ($1, $2, $3, $4, $5)",
             )
             .await?;
-        for u in updates {
-            tx.execute(
-                &insert,
-                &[&u.picture_id, &u.author, &u.role, &u.node, &u.update],
-            )
-            .await?;
-        }
+        // Pipelined on the connection, sent (and numbered) in order.
+        let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 5]> = updates
+            .iter()
+            .map(|u| {
+                [
+                    &u.picture_id as &(dyn tokio_postgres::types::ToSql + Sync),
+                    &u.author,
+                    &u.role,
+                    &u.node,
+                    &u.update,
+                ]
+            })
+            .collect();
+        futures_util::future::try_join_all(params.iter().map(|p| tx.execute(&insert, p))).await?;
         tx.commit().await?;
         Ok(())
     }
