@@ -20,6 +20,8 @@ interface PanelOptions {
   map: L.Map;
   top: number;
   me: () => { name: string; color: string };
+  /** The person changed their name or colour. */
+  rename: (user: { name: string; color: string }) => void;
   canComment: boolean;
   follower: Follower;
   /** Shown under the people (the tour controls). */
@@ -43,10 +45,22 @@ export function sidePanel(options: PanelOptions): Panel {
 
   const list = h('div', { class: 'threads' });
   const people = h('ul', { class: 'people', 'aria-label': 'People here' });
+  // Who you are to the others: a name and a colour, kept in this browser.
+  const name = h('input', { type: 'text', 'aria-label': 'Your name', maxlength: '40', value: options.me().name });
+  const color = h('input', { type: 'color', 'aria-label': 'Your colour', value: options.me().color });
+  const rename = () => {
+    const chosen = name.value.trim();
+    if (chosen) options.rename({ name: chosen, color: color.value });
+    else name.value = options.me().name;
+  };
+  name.addEventListener('change', rename);
+  color.addEventListener('change', rename);
+  const you = h('label', { class: 'you' }, 'You ', name, color);
   const element = h(
     'aside',
     { class: 'side-panel', 'aria-label': 'Comments and people' },
     h('h2', {}, 'People'),
+    you,
     people,
     options.peopleExtra ?? null,
     h('h2', {}, 'Comments'),

@@ -40,8 +40,13 @@ export function loadUser(): User {
   }
   const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)];
   const user = { name: `${pick(NAMES)} ${Math.floor(Math.random() * 90 + 10)}`, color: pick(PALETTE) };
-  localStorage.setItem('hugepic:user', JSON.stringify(user));
+  saveUser(user);
   return user;
+}
+
+/** Remembers the person's name and colour in this browser. */
+export function saveUser(user: User): void {
+  localStorage.setItem('hugepic:user', JSON.stringify(user));
 }
 
 export type Role = 'owner' | 'edit' | 'comment' | 'view';
@@ -89,7 +94,13 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   if (tour) cleanups.push(() => tour.dispose());
   let panel: Panel | null = null;
   if (options.panelHost && follower) {
-    panel = sidePanel({ doc, awareness, map, top, me: () => user, canComment, follower, peopleExtra: tour?.element });
+    const rename = (changed: User) => {
+      user.name = changed.name;
+      user.color = changed.color;
+      saveUser(user);
+      awareness.setLocalStateField('user', { ...user });
+    };
+    panel = sidePanel({ doc, awareness, map, top, me: () => user, rename, canComment, follower, peopleExtra: tour?.element });
     options.panelHost.append(panel.element);
   }
   let tools: DrawingTools | null = null;

@@ -573,3 +573,51 @@ test('text labels: written and edited inline on the map', async () => {
   await shot(b.page, '17-label-at-b');
   await closeAll(a, b);
 });
+
+test('every other kind: line, polygon and marker, each at B within a second; names are chosen', async () => {
+  const picture = await newPicture();
+  const a = await open(picture, picture.tokens.edit, 'Ada');
+  const b = await open(picture, picture.tokens.edit, 'Bo', { color: '#009688' });
+  /** Milliseconds from A having `n` shapes to B having them. */
+  const delay = async (n, what) => {
+    await until(a.page, countIs, n, `${what} at A`);
+    const start = Date.now();
+    await until(b.page, countIs, n, `${what} at B`);
+    return Date.now() - start;
+  };
+  const delays = {};
+  // geoman: a line ends on a second click on its last point, a polygon on its first.
+  await tool(a.page, 'Line').click();
+  for (const at of [[150, 200], [260, 260], [380, 210], [380, 210]]) await clickMap(a.page, at);
+  delays.polyline = await delay(1, 'the line');
+  await tool(a.page, 'Polygon').click();
+  for (const at of [[450, 200], [600, 220], [560, 340], [450, 200]]) await clickMap(a.page, at);
+  delays.polygon = await delay(2, 'the polygon');
+  await tool(a.page, 'Marker').click();
+  await clickMap(a.page, [300, 450]);
+  delays.marker = await delay(3, 'the marker');
+  console.log(`# delivery A → B: ${JSON.stringify(delays)} ms`);
+  for (const [kind, ms] of Object.entries(delays)) assert.ok(ms < 1000, `${kind} reached B in ${ms} ms`);
+  const atA = await shapesOf(a.page);
+  assert.deepEqual(await shapesOf(b.page), atA, 'same shapes, same image pixels');
+  const byType = Object.fromEntries(Object.values(atA).map((s) => [s.type, s]));
+  assert.equal(byType.polyline.geometry.length, 3, 'three points on the line');
+  assert.equal(byType.polygon.geometry.length, 3, 'three corners on the polygon');
+  assert.ok(byType.marker.geometry.x > 0 && byType.marker.geometry.y > 0);
+  await shot(b.page, '18-b-sees-line-polygon-marker');
+
+  // B picks another name and colour: A's people list shows them, and B's browser keeps them.
+  const person = (page, name) => page.locator('.people li', { hasText: name });
+  await person(a.page, 'Bo').waitFor({ timeout: 5000 });
+  await b.page.getByRole('textbox', { name: 'Your name' }).fill('Bohdan');
+  await b.page.getByRole('textbox', { name: 'Your name' }).press('Enter');
+  await b.page.locator('input[aria-label="Your colour"]').evaluate((input) => {
+    input.value = '#ff9800';
+    input.dispatchEvent(new window.Event('change'));
+  });
+  await person(a.page, 'Bohdan').waitFor({ timeout: 5000 });
+  await until(a.page, () => window.hugepicAnnotations.people().some((p) => p.user?.name === 'Bohdan' && p.user?.color === '#ff9800'), null, "Bo's new colour at A");
+  assert.deepEqual(JSON.parse(await b.page.evaluate(() => localStorage.getItem('hugepic:user'))), { name: 'Bohdan', color: '#ff9800' });
+  await shot(a.page, '19-a-sees-renamed');
+  await closeAll(a, b);
+});
