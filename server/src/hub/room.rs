@@ -843,23 +843,17 @@ pub(super) async fn write_log(
             tracing::error!(error = %e, updates = batch.len(), "could not log updates");
         }
         // The documents have them either way: everyone gets them.
-        let mut rooms: Vec<(Arc<Room>, Vec<mpsc::Sender<Close>>)> = Vec::new();
+        // Keyed by address: the rooms of this batch, and who sent to each.
+        let mut rooms: HashMap<usize, (Arc<Room>, Vec<mpsc::Sender<Close>>)> = HashMap::new();
         for (room, u) in batch.drain(..) {
             room.logged(u.update, u.from);
-            match rooms.last_mut() {
-                Some((last, ends)) if Arc::ptr_eq(last, &room) => ends.push(u.ends),
-                _ => rooms.push((room, vec![u.ends])),
-            }
+            let senders = &mut rooms
+                .entry(Arc::as_ptr(&room) as usize)
+                .or_insert((room, Vec::new()))
+                .1;
+            senders.push(u.ends);
         }
-        rooms.sort_by_key(|(room, _)| Arc::as_ptr(room));
-        rooms.dedup_by(|(a, ends_a), (b, ends_b)| {
-            let same = Arc::ptr_eq(a, b);
-            if same {
-                ends_b.append(ends_a);
-            }
-            same
-        });
-        for (room, ends) in rooms {
+        for (room, ends) in rooms.into_values() {
             if logged.is_err() {
                 if !room.snapshot().await {
                     // Neither in the log nor in a snapshot: a restart would lose them.
