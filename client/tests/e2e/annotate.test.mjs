@@ -96,9 +96,14 @@ async function drag(page, from, to, steps = 8) {
   const box = await page.locator('#map').boundingBox();
   await page.mouse.move(box.x + from[0], box.y + from[1]);
   await page.mouse.down();
+  // Leaflet applies a drag's moves on animation frames; a release before the frame
+  // drops them (a loaded machine delays frames): a frame per move and before releasing.
+  const frame = () => page.evaluate(() => new Promise((done) => window.requestAnimationFrame(() => done())));
   for (let i = 1; i <= steps; i++) {
     await page.mouse.move(box.x + from[0] + ((to[0] - from[0]) * i) / steps, box.y + from[1] + ((to[1] - from[1]) * i) / steps);
+    await frame();
   }
+  await frame();
   await page.mouse.up();
 }
 

@@ -141,7 +141,15 @@ test('desktop: upload, view, zoom, pan, hash, reload, embed', async () => {
   const box = await page.locator('#map').boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.down();
-  for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + box.width / 2 - 30 * i, box.y + box.height / 2 - 20 * i);
+  // Leaflet moves the map on the next animation frame after a mouse move, and a release
+  // before that frame drops the whole drag (a loaded machine delays frames): one frame
+  // per move, and one before releasing.
+  const frame = () => page.evaluate(() => new Promise((done) => window.requestAnimationFrame(() => done())));
+  for (let i = 1; i <= 10; i++) {
+    await page.mouse.move(box.x + box.width / 2 - 30 * i, box.y + box.height / 2 - 20 * i);
+    await frame();
+  }
+  await frame();
   await page.mouse.up();
   await page.waitForTimeout(600);
   await tilesSettled(page);
