@@ -4,6 +4,9 @@ import * as Y from 'yjs';
 import { bounds, fromMapGeometry, thin, toMapGeometry } from './geometry';
 import { bindShapes, readShape, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
 
+const ADA = { id: 'ada0000000000001', name: 'Ada' };
+const BO = { id: 'bo00000000000002', name: 'Bo' };
+
 /** Two documents joined as the hub joins clients: every update goes to the other. */
 function pair(): [Y.Doc, Y.Doc] {
   const a = new Y.Doc();
@@ -52,20 +55,21 @@ describe('document → view', () => {
     const [a, b] = pair();
     const view = recorder();
     bindShapes(b, view);
-    const editor = new ShapeEditor(a, () => 'Ada');
+    const editor = new ShapeEditor(a, () => ADA);
     const ids = every.map(([type, geometry]) => editor.add(type, geometry, undefined, type === 'text' ? 'Look' : ''));
     expect(view.shown.size).toBe(every.length);
     ids.forEach((id, i) => {
       expect(view.shown.get(id)?.type).toBe(every[i][0]);
       expect(view.shown.get(id)?.geometry).toEqual(every[i][1]);
       expect(view.shown.get(id)?.author).toBe('Ada');
+      expect(view.shown.get(id)?.authorId).toBe(ADA.id);
     });
     expect(view.shown.get(ids[6])?.text).toBe('Look');
   });
 
   it('follows reshape, restyle and delete, and shapes already there when binding', () => {
     const [a, b] = pair();
-    const editor = new ShapeEditor(a, () => 'Ada');
+    const editor = new ShapeEditor(a, () => ADA);
     const id = editor.add('rectangle', { x: 0, y: 0, width: 10, height: 10 });
     const view = recorder();
     bindShapes(b, view);
@@ -77,6 +81,24 @@ describe('document → view', () => {
     editor.remove(id);
     expect(view.shown.has(id)).toBe(false);
     expect(view.log).toEqual([`add ${id}`, `update ${id}`, `update ${id}`, `remove ${id}`]);
+  });
+
+  it('records the author id next to the name; a rename keeps the id; old shapes read without one', () => {
+    const doc = new Y.Doc();
+    const me = { ...ADA };
+    const editor = new ShapeEditor(doc, () => me);
+    const first = editor.add('marker', { x: 1, y: 1 });
+    me.name = 'Ada Lovelace';
+    const second = editor.add('marker', { x: 2, y: 2 });
+    const shapes = doc.getMap('shapes');
+    expect((shapes.get(first) as Y.Map<unknown>).toJSON()).toMatchObject({ author: 'Ada', author_id: ADA.id });
+    expect(readShape(second, shapes.get(second))).toMatchObject({ author: 'Ada Lovelace', authorId: ADA.id });
+    const old = new Y.Map<unknown>();
+    old.set('type', 'marker');
+    old.set('geometry', { x: 3, y: 3 });
+    old.set('author', 'Bo');
+    shapes.set('old', old);
+    expect(readShape('old', shapes.get('old'))).toMatchObject({ author: 'Bo', authorId: '' });
   });
 
   it('skips malformed entries instead of failing, and shows them once repaired', () => {
@@ -100,14 +122,14 @@ describe('document → view', () => {
     const view = recorder();
     const unbind = bindShapes(doc, view);
     unbind();
-    new ShapeEditor(doc, () => 'A').add('marker', { x: 1, y: 1 });
+    new ShapeEditor(doc, () => ADA).add('marker', { x: 1, y: 1 });
     expect(view.log).toEqual([]);
   });
 });
 
 describe('view → document', () => {
   it('refuses geometry that does not fit the kind', () => {
-    const editor = new ShapeEditor(new Y.Doc(), () => 'A');
+    const editor = new ShapeEditor(new Y.Doc(), () => ADA);
     expect(() => editor.add('circle', { x: 1, y: 2 })).toThrow();
     const id = editor.add('polygon', [[0, 0], [1, 0], [1, 1]]);
     expect(editor.setGeometry(id, [[0, 0], [1, 1]])).toBe(false);
@@ -118,8 +140,8 @@ describe('view → document', () => {
 describe('undo and redo', () => {
   it('undo takes back only your own changes, redo brings them back', () => {
     const [a, b] = pair();
-    const mine = new ShapeEditor(a, () => 'Ada');
-    const theirs = new ShapeEditor(b, () => 'Bo');
+    const mine = new ShapeEditor(a, () => ADA);
+    const theirs = new ShapeEditor(b, () => BO);
     const id = mine.add('marker', { x: 1, y: 1 });
     const other = theirs.add('marker', { x: 2, y: 2 });
     mine.setGeometry(id, { x: 10, y: 10 });
@@ -146,8 +168,8 @@ describe('undo and redo', () => {
 describe('restyling', () => {
   it('is one undo step per change, seen by the other client, undone only by its author', () => {
     const [a, b] = pair();
-    const ada = new ShapeEditor(a, () => 'Ada');
-    const bo = new ShapeEditor(b, () => 'Bo');
+    const ada = new ShapeEditor(a, () => ADA);
+    const bo = new ShapeEditor(b, () => BO);
     const id = ada.add('rectangle', { x: 0, y: 0, width: 10, height: 10 });
     const styleAt = (doc: Y.Doc) => readShape(id, doc.getMap('shapes').get(id))?.style;
     // Bo restyles Ada's rectangle twice: colour, then width.
@@ -168,7 +190,7 @@ describe('restyling', () => {
 
   it('reads a style it cannot draw as the default', () => {
     const doc = new Y.Doc();
-    const editor = new ShapeEditor(doc, () => 'A');
+    const editor = new ShapeEditor(doc, () => ADA);
     const id = editor.add('marker', { x: 1, y: 1 });
     (doc.getMap('shapes').get(id) as Y.Map<unknown>).set('style', { color: 'url(javascript:x)', weight: 1e9 });
     expect(readShape(id, doc.getMap('shapes').get(id))?.style).toEqual({ color: '#ff5722', weight: 3, fill: false });

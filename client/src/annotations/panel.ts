@@ -10,7 +10,7 @@ import { pixelToLatLng } from '../view';
 import type { Follower } from './follow';
 import { bounds } from './geometry';
 import { readShape } from './shapes';
-import { relativeTime, Threads, type Target } from './threads';
+import { ownedBy, relativeTime, Threads, type Target } from './threads';
 
 export type { Message, Target } from './threads';
 
@@ -19,7 +19,7 @@ interface PanelOptions {
   awareness: Awareness;
   map: L.Map;
   top: number;
-  me: () => { name: string; color: string };
+  me: () => { id: string; name: string; color: string };
   /** The person changed their name or colour. */
   rename: (user: { name: string; color: string }) => void;
   canComment: boolean;
@@ -39,7 +39,7 @@ export interface Panel {
 
 export function sidePanel(options: PanelOptions): Panel {
   const { doc, awareness, map, top, follower } = options;
-  const threads = new Threads(doc, () => options.me().name);
+  const threads = new Threads(doc, () => options.me());
   let open: string | null = null;
   let draft: Target | null = null;
 
@@ -99,7 +99,7 @@ export function sidePanel(options: PanelOptions): Panel {
   };
 
   const render = () => {
-    const me = options.me().name;
+    const me = options.me();
     const items = threads.list();
     const nodes: HTMLElement[] = [];
     if (draft !== null && options.canComment) {
@@ -136,7 +136,7 @@ export function sidePanel(options: PanelOptions): Panel {
       const section = h('section', { class: `thread${isOpen ? ' open' : ''}`, 'data-thread': thread.id }, header);
       if (isOpen) {
         for (const m of thread.messages) {
-          const mine = m.author === me && options.canComment;
+          const mine = ownedBy(m, me) && options.canComment;
           const body = h('p', { class: 'text' }, m.text);
           const row = h(
             'div',

@@ -1,8 +1,9 @@
 // Live annotation on a picture, wired together: the picture's Y.Doc over the hub's
 // WebSocket (stock y-websocket provider), its shapes on the map (./layers), drawing
 // tools for links that may draw (./tools), presence (./presence), following and tours
-// (./follow), comments (./panel), and the connection state. Edits made while offline
-// stay in the document and go out when the connection is back (the provider resyncs).
+// (./follow), comments (./panel), who you are (./user), and the connection state.
+// Edits made while offline stay in the document and go out when the connection is back
+// (the provider resyncs).
 import L from 'leaflet';
 import { readAuthMessage } from 'y-protocols/auth';
 import { WebsocketProvider } from 'y-websocket';
@@ -18,36 +19,10 @@ import { sidePanel, type Panel } from './panel';
 import { sharePresence, showPresence } from './presence';
 import { bindShapes, ShapeEditor } from './shapes';
 import { drawingTools, type DrawingTools } from './tools';
+import { loadUser, saveUser, type User } from './user';
 
 /** y-websocket's message type for auth (y-protocols/auth): a refused change. */
 const MESSAGE_AUTH = 2;
-
-export interface User {
-  name: string;
-  color: string;
-}
-
-const PALETTE = ['#e91e63', '#3f51b5', '#009688', '#ff9800', '#9c27b0', '#4caf50', '#795548', '#00bcd4'];
-const NAMES = ['Otter', 'Heron', 'Lynx', 'Marten', 'Ibis', 'Puffin', 'Stoat', 'Wren', 'Badger', 'Kestrel'];
-
-/** The person's name and colour, remembered in this browser; a friendly default. */
-export function loadUser(): User {
-  try {
-    const saved = JSON.parse(localStorage.getItem('hugepic:user') ?? 'null') as Partial<User> | null;
-    if (saved && typeof saved.name === 'string' && typeof saved.color === 'string') return { name: saved.name, color: saved.color };
-  } catch {
-    // a broken entry: make a new one
-  }
-  const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)];
-  const user = { name: `${pick(NAMES)} ${Math.floor(Math.random() * 90 + 10)}`, color: pick(PALETTE) };
-  saveUser(user);
-  return user;
-}
-
-/** Remembers the person's name and colour in this browser. */
-export function saveUser(user: User): void {
-  localStorage.setItem('hugepic:user', JSON.stringify(user));
-}
 
 export type Role = 'owner' | 'edit' | 'comment' | 'view';
 
@@ -82,11 +57,11 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   });
   const user = loadUser();
   const awareness = provider.awareness;
-  if (!options.readOnly) awareness.setLocalStateField('user', user);
+  if (!options.readOnly) awareness.setLocalStateField('user', { ...user });
   else awareness.setLocalState(null);
   const canDraw = !options.readOnly && (role === 'owner' || role === 'edit');
   const canComment = !options.readOnly && role !== 'view';
-  const editor = canDraw ? new ShapeEditor(doc, () => user.name) : null;
+  const editor = canDraw ? new ShapeEditor(doc, () => user) : null;
   const cleanups: (() => void)[] = [];
   const follower = options.readOnly ? null : new Follower(map, top, awareness);
   if (follower) cleanups.push(() => follower.dispose());
@@ -94,7 +69,8 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   if (tour) cleanups.push(() => tour.dispose());
   let panel: Panel | null = null;
   if (options.panelHost && follower) {
-    const rename = (changed: User) => {
+    // A new name keeps the id: what you wrote stays yours.
+    const rename = (changed: Pick<User, 'name' | 'color'>) => {
       user.name = changed.name;
       user.color = changed.color;
       saveUser(user);

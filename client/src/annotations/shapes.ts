@@ -37,7 +37,10 @@ export interface Shape {
   type: ShapeType;
   geometry: Geometry;
   style: Style;
+  /** The author's name when they drew it. */
   author: string;
+  /** The author's stable id ('' for shapes drawn before ids existed). */
+  authorId: string;
   created: number;
   /** The label of a `text` shape. */
   text: string;
@@ -88,6 +91,7 @@ export function readShape(id: string, value: unknown): Shape | null {
   const geometry = value.get('geometry');
   if (!validGeometry(type, geometry)) return null;
   const author = value.get('author');
+  const authorId = value.get('author_id');
   const created = value.get('created');
   const text = value.get('text');
   return {
@@ -96,6 +100,7 @@ export function readShape(id: string, value: unknown): Shape | null {
     geometry,
     style: readStyle(value.get('style')),
     author: typeof author === 'string' ? author : '',
+    authorId: typeof authorId === 'string' ? authorId : '',
     created: finite(created) ? created : 0,
     text: typeof text === 'string' ? text : '',
   };
@@ -145,6 +150,12 @@ function newId(): string {
   return Array.from(bytes, (b) => b.toString(36).padStart(2, '0')).join('').slice(0, 12);
 }
 
+/** Who writes: the stable id and the name at the time. */
+export interface Author {
+  id: string;
+  name: string;
+}
+
 /** This client's changes to the shapes, undoable by it alone. */
 export class ShapeEditor {
   readonly undoManager: Y.UndoManager;
@@ -152,7 +163,7 @@ export class ShapeEditor {
 
   constructor(
     private readonly doc: Y.Doc,
-    private readonly author: () => string,
+    private readonly author: () => Author,
   ) {
     this.shapes = doc.getMap('shapes');
     this.undoManager = new Y.UndoManager(this.shapes, { trackedOrigins: new Set([this]), captureTimeout: 300 });
@@ -167,7 +178,9 @@ export class ShapeEditor {
       shape.set('type', type);
       shape.set('geometry', geometry);
       shape.set('style', { ...style });
-      shape.set('author', this.author());
+      const author = this.author();
+      shape.set('author', author.name);
+      shape.set('author_id', author.id);
       shape.set('created', Date.now());
       if (type === 'text') shape.set('text', text);
       this.shapes.set(id, shape);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
-import { relativeTime, Threads } from './threads';
+import { ownedBy, relativeTime, Threads } from './threads';
 
 function joined(): [Y.Doc, Y.Doc] {
   const a = new Y.Doc();
@@ -11,11 +11,14 @@ function joined(): [Y.Doc, Y.Doc] {
   return [a, b];
 }
 
+const ADA = { id: 'ada0000000000001', name: 'Ada' };
+const BO = { id: 'bo00000000000002', name: 'Bo' };
+
 describe('comment threads', () => {
   it('start, reply, and both sides see the thread as DESIGN.md writes it', () => {
     const [a, b] = joined();
-    const ada = new Threads(a, () => 'Ada');
-    const bo = new Threads(b, () => 'Bo');
+    const ada = new Threads(a, () => ADA);
+    const bo = new Threads(b, () => BO);
     const id = ada.start('shape-1', 'What is this?');
     expect(bo.onShape('shape-1')).toBe(id);
     expect(bo.reply(id, 'A harbour.')).toBe(true);
@@ -31,8 +34,8 @@ describe('comment threads', () => {
 
   it('edit and delete only your own messages; the last message takes the thread with it', () => {
     const [a, b] = joined();
-    const ada = new Threads(a, () => 'Ada');
-    const bo = new Threads(b, () => 'Bo');
+    const ada = new Threads(a, () => ADA);
+    const bo = new Threads(b, () => BO);
     const id = ada.start({ x: 1, y: 1 }, 'first');
     bo.reply(id, 'second');
     const [first, second] = ada.list()[0].messages;
@@ -45,6 +48,49 @@ describe('comment threads', () => {
     expect(bo.list()).toEqual([]);
   });
 
+  it('messages carry the author id; renaming yourself keeps them yours', () => {
+    const [a, b] = joined();
+    const me = { ...ADA };
+    const ada = new Threads(a, () => me);
+    const id = ada.start('shape-1', 'mine');
+    const [message] = new Threads(b, () => BO).list()[0].messages;
+    expect(message.author).toBe('Ada');
+    expect(message.author_id).toBe(ADA.id);
+    me.name = 'Ada Lovelace';
+    expect(ada.mine(id, message.id)).toBe(true);
+    expect(ada.edit(id, message.id, 'still mine')).toBe(true);
+    expect(ada.list()[0].messages[0]).toMatchObject({ author: 'Ada', author_id: ADA.id, text: 'still mine' });
+  });
+
+  it('taking someone else’s name gives you nothing of theirs', () => {
+    const [a, b] = joined();
+    const ada = new Threads(a, () => ADA);
+    const impostor = new Threads(b, () => ({ id: 'imp0000000000003', name: 'Ada' }));
+    const id = ada.start({ x: 1, y: 1 }, 'by the real Ada');
+    const [message] = impostor.list()[0].messages;
+    expect(impostor.mine(id, message.id)).toBe(false);
+    expect(impostor.edit(id, message.id, 'forged')).toBe(false);
+    expect(impostor.remove(id, message.id)).toBe(false);
+    expect(ownedBy(message, { id: 'imp0000000000003', name: 'Ada' })).toBe(false);
+  });
+
+  it('messages written before ids existed are matched by name', () => {
+    const doc = new Y.Doc();
+    const thread = new Y.Map<unknown>();
+    thread.set('target', 'shape-1');
+    const messages = new Y.Array<unknown>();
+    messages.push([{ id: 'old', author: 'Ada', text: 'from before ids', at: 1 }]);
+    thread.set('messages', messages);
+    doc.getMap('comments').set('t', thread);
+    const ada = new Threads(doc, () => ADA);
+    const [message] = ada.list()[0].messages;
+    expect(message.author_id).toBeUndefined();
+    expect(ada.mine('t', 'old')).toBe(true);
+    expect(new Threads(doc, () => BO).mine('t', 'old')).toBe(false);
+    expect(ada.edit('t', 'old', 'edited')).toBe(true);
+    expect(ada.list()[0].messages[0].text).toBe('edited');
+  });
+
   it('skips malformed threads', () => {
     const doc = new Y.Doc();
     const comments = doc.getMap('comments');
@@ -52,7 +98,7 @@ describe('comment threads', () => {
     const bad = new Y.Map();
     bad.set('target', { x: 'no' });
     comments.set('bad', bad);
-    expect(new Threads(doc, () => 'A').list()).toEqual([]);
+    expect(new Threads(doc, () => ADA).list()).toEqual([]);
   });
 
   it('says times plainly', () => {

@@ -1,16 +1,29 @@
 // Comment threads in the annotation document, written as DESIGN.md gives them:
 // `comments`: thread id → Y.Map {target, messages}, target a shape id or {x, y},
-// messages a Y.Array of {id, author, text, at}. Malformed entries are skipped.
+// messages a Y.Array of {id, author, author_id, text, at}. Malformed entries are skipped.
+// A message is yours when its author_id is your id; messages written before ids existed
+// have none, and those are matched by name.
 import * as Y from 'yjs';
+
+import type { Author } from './shapes';
 
 export interface Message {
   id: string;
+  /** The author's name when they wrote it. */
   author: string;
+  /** The author's stable id; absent on messages written before ids existed. */
+  author_id?: string;
   text: string;
   at: number;
 }
 export type Target = string | { x: number; y: number };
 
+/** Whether `message` was written by `me`: by id, or by name for messages without one.
+ *  So renaming yourself keeps your messages, and taking someone's name gives you none of theirs. */
+export function ownedBy(message: Pick<Message, 'author' | 'author_id'>, me: Author): boolean {
+  if (typeof message.author_id === 'string' && message.author_id !== '') return message.author_id === me.id;
+  return message.author === me.name;
+}
 
 const newId = () => Math.random().toString(36).slice(2, 12);
 
@@ -29,7 +42,11 @@ function readMessages(thread: Y.Map<unknown>): Message[] {
   return messages
     .toArray()
     .filter((m): m is Message => !!m && typeof m === 'object' && typeof (m as Message).text === 'string' && typeof (m as Message).id === 'string')
-    .map((m) => ({ ...m, author: String(m.author ?? ''), at: Number(m.at) || 0 }));
+    .map((m) => {
+      const read: Message = { ...m, author: String(m.author ?? ''), at: Number(m.at) || 0 };
+      if (typeof m.author_id !== 'string') delete read.author_id;
+      return read;
+    });
 }
 
 /** Comment threads in the document, written as DESIGN.md gives them. */
@@ -38,7 +55,7 @@ export class Threads {
 
   constructor(
     private readonly doc: Y.Doc,
-    private readonly author: () => string,
+    private readonly author: () => Author,
   ) {
     this.comments = doc.getMap('comments');
   }
@@ -67,11 +84,22 @@ export class Threads {
       const thread = new Y.Map<unknown>();
       thread.set('target', target);
       const messages = new Y.Array<Message>();
-      messages.push([{ id: newId(), author: this.author(), text, at: Date.now() }]);
+      messages.push([this.message(text)]);
       thread.set('messages', messages);
       this.comments.set(id, thread);
     });
     return id;
+  }
+
+  private message(text: string): Message {
+    const author = this.author();
+    return { id: newId(), author: author.name, author_id: author.id, text, at: Date.now() };
+  }
+
+  /** Whether message `messageId` of thread `threadId` is yours. */
+  mine(threadId: string, messageId: string): boolean {
+    const message = this.messages(threadId)?.toArray().find((m) => m.id === messageId);
+    return !!message && ownedBy(message, this.author());
   }
 
   private messages(threadId: string): Y.Array<Message> | null {
@@ -83,7 +111,7 @@ export class Threads {
   reply(threadId: string, text: string): boolean {
     const messages = this.messages(threadId);
     if (!messages) return false;
-    messages.push([{ id: newId(), author: this.author(), text, at: Date.now() }]);
+    messages.push([this.message(text)]);
     return true;
   }
 
@@ -91,7 +119,7 @@ export class Threads {
   edit(threadId: string, messageId: string, text: string): boolean {
     const messages = this.messages(threadId);
     const index = messages?.toArray().findIndex((m) => m.id === messageId) ?? -1;
-    if (!messages || index < 0 || messages.get(index).author !== this.author()) return false;
+    if (!messages || index < 0 || !ownedBy(messages.get(index), this.author())) return false;
     const old = messages.get(index);
     this.doc.transact(() => {
       messages.delete(index, 1);
@@ -104,7 +132,7 @@ export class Threads {
   remove(threadId: string, messageId: string): boolean {
     const messages = this.messages(threadId);
     const index = messages?.toArray().findIndex((m) => m.id === messageId) ?? -1;
-    if (!messages || index < 0 || messages.get(index).author !== this.author()) return false;
+    if (!messages || index < 0 || !ownedBy(messages.get(index), this.author())) return false;
     this.doc.transact(() => {
       messages.delete(index, 1);
       if (messages.length === 0) this.comments.delete(threadId);
