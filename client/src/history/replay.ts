@@ -1,0 +1,176 @@
+// The local replay index of a picture's annotation history: every update of the log
+// (bytes, seq, time, author) in order, and a checkpoint (the whole document as one
+// update) every CHECKPOINT_EVERY updates, made while the updates are first applied.
+// The document at any moment is then a fresh Y.Doc, the nearest checkpoint at or before
+// it, and fewer than CHECKPOINT_EVERY updates. No DOM, no network: frames come in.
+//
+// Positions count updates: position p is the document after the first p updates of
+// the index (0: before any, i.e. the base checkpoint, the empty document for a log read
+// from its start). Seqs are increasing but not contiguous, so moments given as a seq or
+// a time are resolved to positions here and nowhere else.
+import * as Y from 'yjs';
+
+import type { Author, UpdateFrame } from './frames';
+
+/** Updates between two checkpoints: bounds the work of any seek. */
+export const CHECKPOINT_EVERY = 500;
+
+interface Checkpoint {
+  position: number;
+  /** The document, as a Yjs v2 update: about a quarter of v1's size for the same
+   *  apply time, and an index holds hundreds of them. */
+  state: Uint8Array;
+}
+
+/** Index of the last element of the sorted `list` that is at most `value`, or -1. */
+function lastAtMost(list: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid] <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+export class ReplayIndex {
+  private readonly seqs: number[] = [];
+  /** Times in ms, made non-decreasing (a node's clock may step back a little). */
+  private readonly times: number[] = [];
+  private readonly updates: Uint8Array[] = [];
+  private readonly authorOf: number[] = [];
+  private readonly restores = new Set<number>();
+  private readonly authorIds = new Map<string, number>();
+  private checkpoints: Checkpoint[] = [{ position: 0, state: Y.encodeStateAsUpdateV2(new Y.Doc()) }];
+  /** The document after every update so far: where new checkpoints come from. */
+  private head = new Y.Doc();
+  private baseSeq = 0;
+  private baseAt: number | null = null;
+  /** Everyone who sent an update, in order of first appearance. */
+  readonly authors: Author[] = [];
+  /** Updates applied to documents so far (to measure what seeks cost). */
+  applied = 0;
+
+  constructor(readonly every = CHECKPOINT_EVERY) {}
+
+  /** Number of updates: the last position. */
+  get length(): number {
+    return this.updates.length;
+  }
+
+  /** The seq of the newest update (the base seq when there is none). */
+  get latestSeq(): number {
+    return this.seqOf(this.length);
+  }
+
+  /** Starts from the server's checkpoint at `seq` (a v1 update): only before any update. */
+  setBase(seq: number, at: number | null, state: Uint8Array): void {
+    if (this.length > 0) throw new Error('a replay index takes its base before its updates');
+    this.head.destroy();
+    this.head = new Y.Doc();
+    Y.applyUpdate(this.head, state);
+    this.checkpoints = [{ position: 0, state: Y.encodeStateAsUpdateV2(this.head) }];
+    this.baseSeq = seq;
+    this.baseAt = at;
+  }
+
+  /** Adds the next update of the log; false (and nothing done) for one already held,
+   *  so re-reading from the last known seq is harmless. */
+  append(frame: UpdateFrame): boolean {
+    if (frame.seq <= this.latestSeq) return false;
+    // Updates sent before a connection told its name have id '': told apart by name.
+    const key = frame.author.id || `\u0000${frame.author.name}`;
+    let author = this.authorIds.get(key);
+    if (author === undefined) {
+      author = this.authors.length;
+      this.authorIds.set(key, author);
+      this.authors.push({ ...frame.author });
+    } else if (this.authors[author].name !== frame.author.name || this.authors[author].color !== frame.author.color) {
+      // Someone renamed: their entry shows the newest name and colour.
+      this.authors[author] = { ...frame.author };
+    }
+    const previous = this.times.length ? this.times[this.times.length - 1] : -Infinity;
+    this.seqs.push(frame.seq);
+    this.times.push(Math.max(previous, frame.at));
+    this.updates.push(frame.update);
+    this.authorOf.push(author);
+    if (frame.kind === 'restore') this.restores.add(this.length);
+    Y.applyUpdate(this.head, frame.update);
+    if (this.length % this.every === 0) this.checkpoints.push({ position: this.length, state: Y.encodeStateAsUpdateV2(this.head) });
+    return true;
+  }
+
+  /** The seq of the document at `position`. */
+  seqOf(position: number): number {
+    return position <= 0 ? this.baseSeq : this.seqs[Math.min(position, this.length) - 1];
+  }
+
+  /** When the document at `position` came to be (ms); null before any update. */
+  timeOf(position: number): number | null {
+    return position <= 0 ? this.baseAt : this.times[Math.min(position, this.length) - 1];
+  }
+
+  /** Who made the update that leads to `position` (1..length). */
+  authorAt(position: number): Author {
+    return this.authors[this.authorOf[position - 1]];
+  }
+
+  /** Whether the update that leads to `position` was a restore. */
+  isRestore(position: number): boolean {
+    return this.restores.has(position);
+  }
+
+  /** The position of the moment `seq`: after every update with a seq at most `seq`. */
+  positionOfSeq(seq: number): number {
+    return lastAtMost(this.seqs, seq) + 1;
+  }
+
+  /** The position of the moment `ms`: after every update logged at or before it. */
+  positionAtTime(ms: number): number {
+    return lastAtMost(this.times, ms) + 1;
+  }
+
+  /** The positions reached by `authorId`'s updates, in order (everyone's for null). */
+  positionsBy(authorId: string | null): number[] {
+    const wanted = authorId === null ? -1 : (this.authorIds.get(authorId) ?? -2);
+    const out: number[] = [];
+    for (let i = 0; i < this.length; i += 1) {
+      if (wanted === -1 || this.authorOf[i] === wanted) out.push(i + 1);
+    }
+    return out;
+  }
+
+  /** Times (ms) of the updates that lead to `positions`. */
+  timesOf(positions: readonly number[]): number[] {
+    return positions.map((p) => this.times[p - 1]);
+  }
+
+  /** The nearest checkpoint at or before `position`. */
+  checkpointFor(position: number): Checkpoint {
+    return this.checkpoints[Math.min(this.checkpoints.length - 1, Math.floor(Math.max(0, position) / this.every))];
+  }
+
+  /** Applies the updates between positions `from` and `to` (from < to) to `doc`. */
+  applyTo(doc: Y.Doc, from: number, to: number): void {
+    const end = Math.min(to, this.length);
+    doc.transact(() => {
+      for (let i = Math.max(0, from); i < end; i += 1) Y.applyUpdate(doc, this.updates[i]);
+    });
+    this.applied += Math.max(0, end - Math.max(0, from));
+  }
+
+  /** A new document as it was at `position`. */
+  docAt(position: number): Y.Doc {
+    const target = Math.max(0, Math.min(position, this.length));
+    const checkpoint = this.checkpointFor(target);
+    const doc = new Y.Doc();
+    Y.applyUpdateV2(doc, checkpoint.state);
+    this.applyTo(doc, checkpoint.position, target);
+    return doc;
+  }
+
+  destroy(): void {
+    this.head.destroy();
+  }
+}
