@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  hashExtras,
   hashToView,
   latLngToPixel,
   levelSize,
@@ -90,6 +91,12 @@ describe('view ⇄ hash', () => {
     expect(hashToView('#comments', 800, 600)).toBeNull();
     expect(hashToView('#1/2', 800, 600)).toBeNull();
     expect(hashToView('#a/b/c', 800, 600)).toBeNull();
+  });
+
+  it('reads the view before the history moment, and keeps what follows it', () => {
+    expect(hashToView('#5/100/200&t=42', 800, 600)).toEqual({ zoom: 5, x: 100, y: 200 });
+    expect(hashExtras('#5/100/200&t=2026-03-14T10:42:00Z')).toBe('&t=2026-03-14T10:42:00Z');
+    expect(hashExtras('#5/100/200')).toBe('');
   });
 });
 

@@ -65,9 +65,18 @@ export function viewToHash(view: View): string {
   return `#${round(view.zoom, 2)}/${Math.round(view.x)}/${Math.round(view.y)}`;
 }
 
-/** The view in a hash, if it is one and lies on the picture (clamped to it). */
+/** What follows the view in a hash (`&t=…`, the history's moment), kept as it is when
+ *  the view is written. */
+export function hashExtras(hash: string): string {
+  const at = hash.indexOf('&');
+  return at < 0 ? '' : hash.slice(at);
+}
+
+/** The view in a hash, if it is one and lies on the picture (clamped to it); what
+ *  follows it (`&…`) is not the view's. */
 export function hashToView(hash: string, width: number, height: number): View | null {
-  const match = /^#?(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(hash.trim());
+  const view = hash.trim().split('&')[0];
+  const match = /^#?(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(view);
   if (!match) return null;
   const [zoom, x, y] = match.slice(1).map(Number);
   if (![zoom, x, y].every(Number.isFinite)) return null;

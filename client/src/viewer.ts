@@ -6,6 +6,7 @@ import 'leaflet/dist/leaflet.css';
 
 import type { Picture } from './api';
 import {
+  hashExtras,
   hashToView,
   latLngToPixel,
   maxLevel,
@@ -176,10 +177,11 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
   };
   if (!applyHash()) map.fitBounds(bounds, { animate: false });
 
-  // The view lives in the hash, replaced (never pushed): back leaves the picture.
+  // The view lives in the hash, replaced (never pushed): back leaves the picture. What
+  // follows it (the history's `&t=`) is kept.
   let lastHash = '';
   const writeHash = () => {
-    const hash = viewToHash(view());
+    const hash = viewToHash(view()) + hashExtras(location.hash);
     if (hash !== lastHash && hash !== location.hash) {
       lastHash = hash;
       history.replaceState(history.state, '', `${location.pathname}${location.search}${hash}`);

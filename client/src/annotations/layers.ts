@@ -55,6 +55,9 @@ export class ShapeLayers implements ShapeView {
   private readonly authors = new Map<string, string>();
   private readonly hiddenAuthors = new Set<string>();
   private selected: string | null = null;
+  private visible = true;
+  /** Set while something else is drawn in the shapes' place (the history's replay). */
+  private suspended = false;
   /** The DOM event of the last click on a shape, so a map click can tell it apart. */
   private lastShapeClick: Event | null = null;
   /** Called when the set of authors changes. */
@@ -225,7 +228,19 @@ export class ShapeLayers implements ShapeView {
 
   /** Shows or hides every shape. */
   setVisible(visible: boolean): void {
-    if (visible) this.group.addTo(this.map);
+    this.visible = visible;
+    this.place();
+  }
+
+  /** Takes every shape off the map until resumed, whatever "Show annotations" says;
+   *  the layers keep following the document meanwhile. */
+  suspend(suspended: boolean): void {
+    this.suspended = suspended;
+    this.place();
+  }
+
+  private place(): void {
+    if (this.visible && !this.suspended) this.group.addTo(this.map);
     else this.group.remove();
   }
 }

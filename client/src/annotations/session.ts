@@ -44,6 +44,8 @@ export interface Annotations {
   provider: WebsocketProvider;
   layers: ShapeLayers;
   editor: ShapeEditor | null;
+  /** The drawing tools, for links that may draw. */
+  tools: DrawingTools | null;
   destroy(): void;
 }
 
@@ -142,6 +144,7 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
     provider,
     layers,
     editor,
+    tools,
     destroy() {
       for (const cleanup of cleanups) cleanup();
       provider.destroy();

@@ -56,6 +56,8 @@ export interface DrawingTools {
   editText(id: string): void;
   /** The tool in use, if any (a click on a shape then belongs to it). */
   active(): string | null;
+  /** Puts down the tool in use and closes the label editor. */
+  idle(): void;
   dispose(): void;
 }
 
@@ -342,6 +344,10 @@ export function drawingTools(map: L.Map, top: number, editor: ShapeEditor, layer
     },
     editText,
     active: () => active,
+    idle() {
+      stop();
+      label?.cancel();
+    },
     dispose() {
       stop();
       label?.cancel();
