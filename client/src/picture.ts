@@ -4,9 +4,10 @@ import { ApiError, deletePicture, getPicture, stageText, tokenFor, tokens, updat
 import type { Picture } from './api';
 import { copyField, h, megapixels } from './dom';
 import { startAnnotations } from './annotations/session';
+import { startHistory } from './history/session';
 import { openViewer } from './viewer';
 import type { Viewer } from './viewer';
-import { viewToHash } from './view';
+import { hashExtras, viewToHash } from './view';
 
 /** Waits (showing progress) until a picture is ready; rejects if it failed. */
 async function whenReady(root: HTMLElement, picture: Picture, token: string | null): Promise<Picture> {
@@ -24,7 +25,8 @@ async function whenReady(root: HTMLElement, picture: Picture, token: string | nu
 }
 
 function shareDialog(picture: Picture, viewer: Viewer): HTMLDialogElement {
-  const hash = viewToHash(viewer.view());
+  // The history's moment, when one is shown, goes with the view.
+  const hash = viewToHash(viewer.view()) + hashExtras(location.hash);
   const link = `${location.origin}/p/${picture.id}${hash}`;
   const embed = `${location.origin}/embed/${picture.id}${hash}`;
   const snippet = `<iframe src="${embed}" width="800" height="600" style="border:0" allowfullscreen title="${picture.title.replace(/"/g, '&quot;')}"></iframe>`;
@@ -121,13 +123,17 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
   }
   document.title = `${picture.title || 'Untitled'} · HUGEpic`;
   const mapElement = h('div', { class: 'map', tabindex: '0', 'aria-label': `Picture: ${picture.title}`, id: 'map' });
-  const viewerRoot = h('div', { class: 'viewer-root' }, mapElement);
+  // The annotation history's panel opens under the map, in the map's column.
+  const historyHost = h('div', { class: 'history-host' });
+  const viewerRoot = h('div', { class: 'viewer-root' }, h('div', { class: 'map-column' }, mapElement, historyHost));
   if (embed) {
     root.replaceChildren(viewerRoot);
     const viewer = await openViewer(mapElement, picture, { chrome: false });
-    // Embeds show the annotations read-only; `?annotations=off` leaves them out.
+    // Embeds show the annotations read-only, and their history as a read-only replay;
+    // `?annotations=off` leaves both out.
     if (new URLSearchParams(location.search).get('annotations') !== 'off') {
-      startAnnotations({ picture, viewer, token, role: 'view', readOnly: true });
+      const live = startAnnotations({ picture, viewer, token, role: 'view', readOnly: true });
+      startHistory({ picture, viewer, token, live, canWrite: false, host: historyHost });
     }
     return;
   }
@@ -155,5 +161,7 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
       dialog.showModal();
     },
   });
-  startAnnotations({ picture, viewer, token, role: picture.role ?? 'view', readOnly: false, status, panelHost: side });
+  const role = picture.role ?? 'view';
+  const live = startAnnotations({ picture, viewer, token, role, readOnly: false, status, panelHost: side });
+  startHistory({ picture, viewer, token, live, canWrite: role === 'owner' || role === 'edit', host: historyHost });
 }

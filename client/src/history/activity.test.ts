@@ -33,7 +33,7 @@ describe('the history in words', () => {
     expect(entryLine(entry({ shapes_added: 2, shapes_changed: 5, comments: 1 }), undefined, NOW)).toBe('Ana added 2 shapes, changed 5, 1 comment · 14 Mar 10:42');
     expect(entrySentence(entry({ shapes_added: 1 }))).toBe('Ana added 1 shape');
     expect(entrySentence(entry({ shapes_changed: 3, shapes_deleted: 1 }))).toBe('Ana changed 3 shapes, deleted 1');
-    expect(entrySentence(entry({ comments: 2 }))).toBe('Ana 2 comments');
+    expect(entrySentence(entry({ comments: 2 }))).toBe('Ana commented (2 comments)');
     expect(entrySentence(entry({}))).toBe('Ana made changes');
     const restored = entry({ shapes_added: 1, shapes_deleted: 2 }, { restore: { to_seq: 7 } });
     expect(entrySentence(restored)).toBe('Ana restored the moment change 7: added 1 shape, deleted 2');
@@ -42,7 +42,8 @@ describe('the history in words', () => {
 
   it('what a restore will do', () => {
     const counts = { shapes_added: 2, shapes_changed: 5, shapes_deleted: 1, comments: 1 };
-    expect(restoreText(counts, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])).toMatch(/^This will add 2 shapes, change 5, delete 1, 1 comment \(8 shapes in all\)\./);
+    expect(restoreText(counts, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])).toMatch(/^This will add 2 shapes, change 5, delete 1, change 1 comment \(8 shapes in all\)\./);
+    expect(restoreText({ shapes_added: 0, shapes_changed: 0, shapes_deleted: 0, comments: 41 }, [])).toMatch(/^This will change 41 comments\./);
     expect(countsText({ shapes_added: 0, shapes_changed: 0, shapes_deleted: 0, comments: 0 })).toBe('');
     expect(restoreText({ shapes_added: 0, shapes_changed: 0, shapes_deleted: 0, comments: 0 }, [])).toMatch(/^Nothing would change/);
   });

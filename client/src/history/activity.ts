@@ -23,8 +23,9 @@ export function shortDate(ms: number, now = Date.now()): string {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** "added 2 shapes, changed 5, deleted 1, 1 comment": the noun once, on the first count. */
-export function countsText(counts: Counts, verbs: [string, string, string] = ['added', 'changed', 'deleted']): string {
+/** "added 2 shapes, changed 5, deleted 1, 1 comment": the noun once, on the first count.
+ *  `verbs` are those of the shapes' counts, and the comments' when given. */
+export function countsText(counts: Counts, verbs: [string, string, string, string?] = ['added', 'changed', 'deleted']): string {
   const parts: string[] = [];
   const shapes: [number, string][] = [
     [counts.shapes_added, verbs[0]],
@@ -34,7 +35,7 @@ export function countsText(counts: Counts, verbs: [string, string, string] = ['a
   for (const [n, verb] of shapes) {
     if (n > 0) parts.push(parts.length ? `${verb} ${n}` : `${verb} ${plural(n, 'shape')}`);
   }
-  if (counts.comments > 0) parts.push(plural(counts.comments, 'comment'));
+  if (counts.comments > 0) parts.push(verbs[3] ? `${verbs[3]} ${plural(counts.comments, 'comment')}` : plural(counts.comments, 'comment'));
   return parts.join(', ');
 }
 
@@ -48,7 +49,9 @@ export function entrySentence(entry: ActivityEntry, timeOfSeq: (seq: number) => 
     const moment = at === null ? `change ${entry.restore.to_seq}` : shortDate(at, now);
     return `${who} restored the moment ${moment}${what ? `: ${what}` : ''}`;
   }
-  return what ? `${who} ${what}` : `${who} made changes`;
+  if (!what) return `${who} made changes`;
+  // Comments alone: "Ana commented (2 comments)" rather than "Ana 2 comments".
+  return countsText({ ...entry.counts, comments: 0 }) ? `${who} ${what}` : `${who} commented (${what})`;
 }
 
 /** The entry as the activity list shows it: "Ana added 2 shapes · 14 Mar 10:42". */
@@ -60,7 +63,7 @@ export function entryLine(entry: ActivityEntry, timeOfSeq?: (seq: number) => num
 
 /** What a restore will do, from its dry run. */
 export function restoreText(counts: Counts, shapeIds: readonly string[]): string {
-  const what = countsText(counts, ['add', 'change', 'delete']);
+  const what = countsText(counts, ['add', 'change', 'delete', 'change']);
   if (!what) return 'Nothing would change: the annotations are already like this.';
   const shapes = shapeIds.length ? ` (${plural(shapeIds.length, 'shape')} in all)` : '';
   return `This will ${what}${shapes}. It is added to the history as one change, which can itself be undone by restoring.`;

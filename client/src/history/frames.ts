@@ -40,6 +40,8 @@ export type Frame = CheckpointFrame | UpdateFrame | EndFrame;
 export class FramesError extends Error {}
 
 const COLOR = /^#[0-9a-fA-F]{3,8}$/;
+/** Longest stretch of reading without letting the page paint. */
+const YIELD_EVERY_MS = 50;
 
 /** An author as anyone may have written it, made safe to show. */
 export function readAuthor(value: unknown): Author {
@@ -90,8 +92,15 @@ export async function readFrames(stream: ReadableStream<Uint8Array>, onFrame: (f
   const decoder = new NdjsonDecoder();
   const reader = stream.getReader();
   let end: EndFrame | null = null;
+  let worked = performance.now();
   try {
     for (let done = false; !done; ) {
+      // Chunks already received resolve at once: give the page a turn now and then so
+      // it can paint the progress and stay responsive during a long history.
+      if (performance.now() - worked > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        worked = performance.now();
+      }
       const chunk = await reader.read();
       done = chunk.done;
       for (const value of chunk.done ? decoder.finish() : decoder.push(chunk.value)) {

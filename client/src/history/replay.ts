@@ -23,7 +23,7 @@ interface Checkpoint {
 }
 
 /** Index of the last element of the sorted `list` that is at most `value`, or -1. */
-function lastAtMost(list: readonly number[], value: number): number {
+export function lastAtMost(list: readonly number[], value: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -114,6 +114,11 @@ export class ReplayIndex {
   /** Who made the update that leads to `position` (1..length). */
   authorAt(position: number): Author {
     return this.authors[this.authorOf[position - 1]];
+  }
+
+  /** The index in `authors` of who made the update that leads to `position`. */
+  authorIndexAt(position: number): number {
+    return this.authorOf[position - 1];
   }
 
   /** Whether the update that leads to `position` was a restore. */

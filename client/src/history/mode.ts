@@ -1,0 +1,389 @@
+// The History mode of a picture: opening the panel under the map (./bar) loads the
+// replay index (./loader) and shows the annotations
+// as they were at the chosen moment ON the live map, in place of the live shapes, drawn
+// by the same layer code from a replay document (./cursor, ./mirror). It is local: nothing
+// is written to the live document, which keeps receiving everyone's edits meanwhile;
+// "Back to live" (or Escape) puts the live shapes back. The moment is kept in the hash
+// as `&t=<seq>` (replaced, never pushed). Playback, the activity, one shape's history,
+// restoring and named versions hang off the same state. The page's wiring (button,
+// keys, permalink, debug hook) is ./session.
+import type * as Y from 'yjs';
+
+import { readShape } from '../annotations/shapes';
+import { loadUser } from '../annotations/user';
+import { longDate, shortDate } from './activity';
+import { getActivity, getShapeHistory, getVersions, restore, saveVersion, type ActivityEntry, type Version } from './api';
+import { ticks, TimelineAxis } from './axis';
+import { HistoryBar } from './bar';
+import { ReplayCursor } from './cursor';
+import { loadIndex } from './loader';
+import { flyToBox, replayLayers, shapesBox } from './map';
+import { ReplayShapes } from './mirror';
+import { hashWithMoment, type Moment } from './moment';
+import { Playback } from './playback';
+import { lastAtMost, ReplayIndex } from './replay';
+import { confirmRestore } from './restore';
+import type { HistoryOptions } from './session';
+
+/** Hash writes while scrubbing, at most this often (browsers throttle replaceState). */
+const HASH_EVERY_MS = 250;
+
+const sentence = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The replay shown on the map while the panel is open and the index loaded. */
+interface Replay {
+  cursor: ReplayCursor;
+  mirror: ReplayShapes;
+  layers: ReturnType<typeof replayLayers>;
+}
+
+export class HistoryMode {
+  private readonly index = new ReplayIndex();
+  private bar: HistoryBar | null = null;
+  private replay: Replay | null = null;
+  private axis = new TimelineAxis([]);
+  private steps: number[] = [];
+  private author: string | null = null;
+  private selected: string | null = null;
+  private versions: Version[] = [];
+  private latestKnown: number | null = null;
+  private loading: Promise<boolean> | null = null;
+  private player: { stop(): void } | null = null;
+  /** Bumped on every open and close: answers for an earlier panel are dropped. */
+  private generation = 0;
+  private hashTimer: ReturnType<typeof setTimeout> | null = null;
+  private resolveLoaded: () => void = () => {};
+  private rejectLoaded: (e: unknown) => void = () => {};
+  /** Settles once the index has first been loaded (or failed to). */
+  readonly loaded = new Promise<void>((resolve, reject) => {
+    this.resolveLoaded = resolve;
+    this.rejectLoaded = reject;
+  });
+  /** Called when the panel opens or closes. */
+  onOpen: (open: boolean) => void = () => {};
+
+  constructor(private readonly options: HistoryOptions) {
+    this.loaded.catch(() => undefined);
+  }
+
+  get isOpen(): boolean {
+    return this.bar !== null;
+  }
+
+  /** Opens the panel (if closed) and shows `moment` (null: where it was, else the
+   *  latest); whether the replay is shown. */
+  async show(moment: Moment | null): Promise<boolean> {
+    if (!this.bar) this.openPanel();
+    const generation = this.generation;
+    if (!(await this.refresh()) || generation !== this.generation) return false;
+    const position = moment ? this.resolve(moment) : (this.replay?.cursor.position ?? this.index.length);
+    if (this.replay) this.seek(position);
+    else this.enter(position);
+    return true;
+  }
+
+  private resolve(moment: Moment): number {
+    return 'seq' in moment ? this.index.positionOfSeq(moment.seq) : this.index.positionAtTime(moment.at);
+  }
+
+  private openPanel(): void {
+    this.generation += 1;
+    const { picture, token, canWrite } = this.options;
+    const bar = new HistoryBar({
+      live: () => this.close(),
+      seek: (p) => this.seek(p),
+      step: (d) => this.step(d),
+      scrubbing: (on) => on && this.stop(),
+      play: () => (this.player ? this.stop() : void this.play()),
+      mode: () => this.player && (this.stop(), void this.play()),
+      author: (id) => this.filter(id),
+      open: (entry) => this.openEntry(entry),
+      older: (before) => void this.loadActivity(before),
+      timeOfSeq: (seq) => (this.index.length ? this.index.timeOf(this.index.positionOfSeq(seq)) : null),
+      seekSeq: (seq) => this.replay && this.seek(this.index.positionOfSeq(seq)),
+      clear: () => this.select(null),
+      restore: canWrite ? () => this.confirmRestore() : undefined,
+      saveVersion: canWrite ? (name) => this.saveVersion(name) : undefined,
+    });
+    this.bar = bar;
+    this.options.host.append(bar.element);
+    this.onOpen(true);
+    void this.loadActivity(null);
+    const generation = this.generation;
+    getVersions(picture.id, token)
+      .then((versions) => {
+        if (generation !== this.generation) return;
+        this.versions = versions;
+        this.redraw();
+      })
+      .catch(() => undefined); // no marks: the activity says what is wrong
+  }
+
+  /** Brings the index up to date; whether it is usable. */
+  private refresh(): Promise<boolean> {
+    this.loading ??= (async () => {
+      const bar = this.bar;
+      const first = this.index.length === 0;
+      bar?.setStatus(first ? 'Loading the history…' : 'Looking for newer changes…', first ? 0 : null);
+      try {
+        await loadIndex(this.options.picture.id, this.options.token, this.index, ({ updates, share }) => {
+          bar?.setStatus(`Loading the history… ${updates.toLocaleString('en')} changes`, share);
+        }, this.latestKnown);
+        bar?.setStatus('');
+        this.redraw();
+        this.resolveLoaded();
+        return true;
+      } catch (e) {
+        bar?.setStatus(`The history cannot be shown: ${sentence(e)}.`);
+        bar?.setBanner('The history is not available');
+        if (first) this.rejectLoaded(e);
+        return false;
+      } finally {
+        this.loading = null;
+      }
+    })();
+    return this.loading;
+  }
+
+  private async loadActivity(before: number | null): Promise<void> {
+    const generation = this.generation;
+    const { picture, token } = this.options;
+    try {
+      const page = await getActivity(picture.id, token, { before, author: this.author });
+      if (generation !== this.generation || !this.bar) return;
+      this.latestKnown = page.latest_seq;
+      this.bar.feed.show(page, before !== null);
+      this.bar.setAuthors(page.authors);
+      if (this.replay) this.bar.feed.mark(this.index.seqOf(this.replay.cursor.position));
+    } catch (e) {
+      if (generation !== this.generation || !this.bar) return;
+      this.bar.feed.fail(`The activity cannot be shown: ${sentence(e)}.`);
+      if (this.index.length) this.bar.setAuthors(this.index.authors);
+    }
+  }
+
+  /** Replaces the live shapes with the replay at `position`. */
+  private enter(position: number): void {
+    const { viewer, live } = this.options;
+    const layers = replayLayers(viewer.map, viewer.top, (id) => this.select(id));
+    const mirror = new ReplayShapes(layers);
+    const cursor = new ReplayCursor(this.index, position, (doc) => mirror.bind(doc));
+    mirror.bind(cursor.doc);
+    this.replay = { cursor, mirror, layers };
+    // For edit links the shape selected on the live map is the one to look at.
+    const liveSelected = live.layers.selectedId();
+    live.tools?.idle();
+    live.layers.select(null);
+    live.layers.suspend(true);
+    viewer.map.getContainer().classList.add('hugepic-history');
+    viewer.map.on('click', this.onMapClick);
+    this.bar?.setReady(true);
+    this.showMoment();
+    if (liveSelected) this.select(liveSelected);
+    // On a phone the panel starts below the fold: bring the scrubber into view.
+    this.bar?.timeline.element.scrollIntoView({ block: 'nearest' });
+  }
+
+  private readonly onMapClick = (e: { originalEvent?: Event }) => {
+    if (this.replay && !this.replay.layers.hitShape(e.originalEvent)) this.select(null);
+  };
+
+  /** Back to live: the live shapes again, the replay and the panel gone. */
+  close(): void {
+    this.stop();
+    this.generation += 1;
+    const { viewer, live } = this.options;
+    if (this.replay) {
+      this.replay.mirror.dispose();
+      this.replay.layers.group.remove();
+      this.replay.cursor.dispose();
+      this.replay = null;
+      live.layers.suspend(false);
+      viewer.map.getContainer().classList.remove('hugepic-history');
+      viewer.map.off('click', this.onMapClick);
+    }
+    this.bar?.dispose();
+    this.bar = null;
+    this.selected = null;
+    this.writeMoment(null, true);
+    this.onOpen(false);
+  }
+
+  /** Goes to `position`; a seek by the person stops playback. */
+  seek(position: number, byPlayer = false): void {
+    if (!this.replay) return;
+    if (!byPlayer) this.stop();
+    this.replay.cursor.seek(position);
+    this.showMoment();
+  }
+
+  private showMoment(): void {
+    if (!this.replay || !this.bar) return;
+    const position = this.replay.cursor.position;
+    const seq = this.index.seqOf(position);
+    const at = this.index.timeOf(position);
+    const moment = at === null ? 'the start, before any annotation' : longDate(at);
+    this.bar.setBanner(`Viewing ${moment}`);
+    const text = at === null ? 'Before any annotation' : `${moment}, change ${position.toLocaleString('en')} of ${this.index.length.toLocaleString('en')}`;
+    this.bar.timeline.show(position, seq, text, { min: this.index.seqOf(0), max: this.index.latestSeq });
+    const before = lastAtMost(this.steps, position - 1);
+    this.bar.setSteps(before >= 0 || (this.author === null && position > 0), lastAtMost(this.steps, position) + 1 < this.steps.length);
+    this.bar.feed.mark(seq);
+    const { layers } = this.replay;
+    if (this.selected && layers.selectedId() !== this.selected) layers.select(this.selected);
+    this.writeMoment(seq);
+  }
+
+  /** Timeline, ticks, marks and steps for the index and the filter as they are now. */
+  private redraw(): void {
+    const all = this.index.positionsBy(null);
+    this.axis = new TimelineAxis(this.index.timesOf(all));
+    this.steps = this.author === null ? all : this.index.positionsBy(this.author);
+    if (!this.bar) return;
+    const drawn = ticks(this.axis, this.steps, (p) => this.index.authorIndexAt(p)).map((t) => ({ ...t, color: this.index.authors[t.author]?.color ?? '#888888' }));
+    const marks = this.versions.map((v) => {
+      const at = Date.parse(v.at);
+      const position = this.index.positionOfSeq(v.seq);
+      return { fraction: this.axis.fraction(position), position, label: v.name, title: `${v.name}: ${Number.isFinite(at) ? shortDate(at) : `change ${v.seq}`}, saved by ${v.author.name}` };
+    });
+    this.bar.timeline.draw(this.axis, drawn, marks);
+    this.showMoment();
+  }
+
+  private step(direction: -1 | 1): void {
+    if (!this.replay) return;
+    const position = this.replay.cursor.position;
+    if (direction < 0) {
+      const i = lastAtMost(this.steps, position - 1);
+      if (i >= 0) this.seek(this.steps[i]);
+      else if (this.author === null) this.seek(0);
+    } else {
+      const i = lastAtMost(this.steps, position) + 1;
+      if (i < this.steps.length) this.seek(this.steps[i]);
+    }
+  }
+
+  private filter(author: string | null): void {
+    this.author = author;
+    this.stop();
+    this.redraw();
+    void this.loadActivity(null);
+  }
+
+  private async play(): Promise<void> {
+    if (!this.replay || !this.bar) return;
+    const generation = this.generation;
+    // At the end: first look for changes made since, else start again from the beginning.
+    if (this.replay.cursor.position >= (this.steps.at(-1) ?? 0)) {
+      await this.refresh();
+      if (generation !== this.generation || !this.replay) return;
+      if (this.replay.cursor.position >= (this.steps.at(-1) ?? 0)) this.seek(0);
+    }
+    const cursor = this.replay.cursor;
+    const steps = this.steps;
+    const playback = new Playback(this.index.timesOf(steps), this.bar.mode(), lastAtMost(steps, cursor.position));
+    const started = performance.now();
+    let frame = 0;
+    const tick = () => {
+      const due = playback.due(performance.now() - started);
+      if (due >= 0 && steps[due] > cursor.position) this.seek(steps[due], true);
+      if (due >= steps.length - 1) this.stop();
+      else frame = requestAnimationFrame(tick);
+    };
+    this.player = {
+      stop: () => {
+        cancelAnimationFrame(frame);
+        this.player = null;
+        this.bar?.setPlaying(false);
+      },
+    };
+    this.bar.setPlaying(true);
+    frame = requestAnimationFrame(tick);
+  }
+
+  private stop(): void {
+    this.player?.stop();
+  }
+
+  /** Selects a shape of the replay (null: none) and shows its history. */
+  private select(id: string | null): void {
+    this.selected = id;
+    this.replay?.layers.select(id);
+    const bar = this.bar;
+    if (!bar) return;
+    if (!id) return bar.shape.hide();
+    bar.shape.loading();
+    getShapeHistory(this.options.picture.id, this.options.token, id)
+      .then((history) => this.selected === id && bar.shape.show(history))
+      .catch((e: unknown) => this.selected === id && bar.shape.fail(`Its history cannot be shown: ${sentence(e)}.`));
+  }
+
+  /** Goes to the moment after an activity entry and flies to the shapes it touched
+   *  (where they were then, or just before, for shapes it deleted). */
+  private openEntry(entry: ActivityEntry): void {
+    if (!this.replay) return;
+    this.seek(this.index.positionOfSeq(entry.to_seq));
+    const docs: Y.Doc[] = [this.replay.cursor.doc];
+    const missing = entry.shape_ids.some((id) => !readShape(id, this.replay?.cursor.doc.getMap('shapes').get(id)));
+    const before = missing ? this.index.docAt(this.index.positionOfSeq(entry.from_seq) - 1) : null;
+    if (before) docs.push(before);
+    const box = shapesBox(entry.shape_ids, docs);
+    before?.destroy();
+    if (box) flyToBox(this.options.viewer.map, this.options.viewer.top, box);
+  }
+
+  private confirmRestore(): void {
+    if (!this.replay) return;
+    const seq = this.index.seqOf(this.replay.cursor.position);
+    const at = this.index.timeOf(this.replay.cursor.position);
+    const moment = at === null ? 'the start' : longDate(at);
+    const { picture, token } = this.options;
+    this.stop();
+    confirmRestore({
+      moment,
+      selected: this.selected,
+      run: (shapeIds, dryRun) => restore(picture.id, token, { seq, ...(shapeIds ? { shape_ids: shapeIds } : {}), dry_run: dryRun, author: loadUser() }),
+      done: async (result) => {
+        if (!(await this.refresh()) || !this.bar) return;
+        this.seek(this.index.length);
+        void this.loadActivity(null);
+        const what = result.seq === null ? 'Nothing needed restoring' : `Restored: the annotations are as they were on ${moment}`;
+        this.bar.setStatus(`${what}.`);
+      },
+    });
+  }
+
+  private async saveVersion(name: string): Promise<string> {
+    if (!this.replay) throw new Error('the history is not loaded');
+    const seq = this.index.seqOf(this.replay.cursor.position);
+    const version = await saveVersion(this.options.picture.id, this.options.token, { name, seq, author: loadUser() });
+    this.versions = [...this.versions, version];
+    this.redraw();
+    return `Saved “${version.name}”.`;
+  }
+
+  /** Puts `&t=<seq>` in the hash (null: takes it out), at most every HASH_EVERY_MS. */
+  private writeMoment(seq: number | null, now = false): void {
+    const write = () => {
+      this.hashTimer = null;
+      const hash = hashWithMoment(location.hash, this.replay ? this.index.seqOf(this.replay.cursor.position) : null);
+      if (hash !== location.hash) window.history.replaceState(window.history.state, '', `${location.pathname}${location.search}${hash}`);
+    };
+    if (now || seq === null) {
+      if (this.hashTimer) clearTimeout(this.hashTimer);
+      write();
+    } else this.hashTimer ??= setTimeout(write, HASH_EVERY_MS);
+  }
+
+  /** What the debug hook reports. */
+  state(): { seq: number; shapes: number } {
+    if (this.replay) return { seq: this.index.seqOf(this.replay.cursor.position), shapes: this.replay.mirror.ids().length };
+    const shapes = this.options.live.doc.getMap('shapes');
+    return { seq: -1, shapes: [...shapes.keys()].filter((id) => readShape(id, shapes.get(id))).length };
+  }
+
+  dispose(): void {
+    this.close();
+    this.index.destroy();
+  }
+}

@@ -1,0 +1,83 @@
+// The History of a picture page or embed, wired together: the History button on the
+// map, the panel opened at the moment a link's `&t=` names, Escape for "Back to live",
+// and a thin debug hook for browser tests. The state itself is ./mode.
+import type { Picture } from '../api';
+import type { Annotations } from '../annotations/session';
+import type { Viewer } from '../viewer';
+import { historyButton } from './map';
+import { HistoryMode } from './mode';
+import { momentInHash, type Moment } from './moment';
+
+export interface HistoryOptions {
+  picture: Picture;
+  viewer: Viewer;
+  token: string | null;
+  /** The live annotations: their document, layers and tools. */
+  live: Annotations;
+  /** Edit and owner links (not embeds): restore and save versions. */
+  canWrite: boolean;
+  /** Where the panel goes: under the map. */
+  host: HTMLElement;
+}
+
+export interface History {
+  dispose(): void;
+}
+
+/** The debug hook, `window.hugepicHistory`, for browser tests and the curious (not an
+ *  API; it may change with the page):
+ *  - `seek(t)`: opens the history if needed and shows moment `t`, a seq (number or
+ *    digits) or an ISO time; rejects if the history cannot be loaded.
+ *  - `state()`: the replay shown, `{seq, shapes}`: the seq of the moment (the last update
+ *    at or before what was asked) and how many shapes it has; `seq` is -1 while live
+ *    (then `shapes` counts the live document's).
+ *  - `loaded`: settles when the history has first been loaded (it is loaded on opening
+ *    the panel: the button, a `&t=` link or `seek`); rejects if that failed. */
+export interface HistoryDebugHook {
+  seek(t: number | string): Promise<void>;
+  state(): { seq: number; shapes: number };
+  loaded: Promise<void>;
+}
+
+export function startHistory(options: HistoryOptions): History {
+  const mode = new HistoryMode(options);
+  const { map } = options.viewer;
+  const button = historyButton(map, () => (mode.isOpen ? mode.close() : void mode.show(null)));
+  mode.onOpen = (open) => button.pressed(open);
+
+  const keys = (e: KeyboardEvent) => {
+    if (e.key !== 'Escape' || !mode.isOpen || e.defaultPrevented) return;
+    const target = e.target as HTMLElement | null;
+    if (target?.closest('input, textarea, select, dialog')) return;
+    mode.close();
+  };
+  document.addEventListener('keydown', keys);
+
+  // A link (or an edited address) naming a moment opens the history there.
+  const fromHash = () => {
+    const moment = momentInHash(location.hash);
+    if (moment) void mode.show(moment);
+  };
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
+
+  const hook: HistoryDebugHook = {
+    async seek(t) {
+      const moment: Moment | null = typeof t === 'number' ? { seq: t } : momentInHash(`#&t=${t}`);
+      if (!moment) throw new Error(`not a seq or an ISO time: ${String(t)}`);
+      if (!(await mode.show(moment))) throw new Error('the history cannot be shown');
+    },
+    state: () => mode.state(),
+    loaded: mode.loaded,
+  };
+  (window as unknown as { hugepicHistory?: HistoryDebugHook }).hugepicHistory = hook;
+
+  return {
+    dispose() {
+      document.removeEventListener('keydown', keys);
+      window.removeEventListener('hashchange', fromHash);
+      button.control.remove();
+      mode.dispose();
+    },
+  };
+}
