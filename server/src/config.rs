@@ -107,6 +107,10 @@ pub struct ServeArgs {
     /// Rooms compare state with other server nodes this often, milliseconds.
     #[arg(long, env = "HUGEPIC_HUB_REPAIR_MS", default_value_t = 3000)]
     pub hub_repair_ms: u64,
+    /// The annotation history keeps a checkpoint every this many updates: reading any
+    /// moment costs one checkpoint and at most this many updates.
+    #[arg(long, env = "HUGEPIC_HISTORY_CHECKPOINT_EVERY", default_value_t = 500)]
+    pub history_checkpoint_every: u32,
 }
 
 /// The checked configuration.
@@ -146,6 +150,8 @@ pub struct Config {
     pub run_workers: bool,
     /// What the collaboration hub holds connections and rooms to.
     pub hub: HubLimits,
+    /// Updates between two checkpoints of the annotation history.
+    pub history_checkpoint_every: u32,
 }
 
 /// A configuration value that cannot work.
@@ -241,9 +247,10 @@ impl Config {
             || args.hub_updates_per_second == 0
             || args.hub_connections_per_room == 0
             || args.hub_repair_ms < 100
+            || args.history_checkpoint_every == 0
         {
             return Err(ConfigError(
-                "the HUGEPIC_HUB_* limits must be at least 1 (HUGEPIC_HUB_REPAIR_MS at least 100)"
+                "the HUGEPIC_HUB_* limits and HUGEPIC_HISTORY_CHECKPOINT_EVERY must be at least 1 (HUGEPIC_HUB_REPAIR_MS at least 100)"
                     .into(),
             ));
         }
@@ -259,6 +266,7 @@ impl Config {
         };
         Ok(Config {
             hub,
+            history_checkpoint_every: args.history_checkpoint_every,
             redis_url,
             s3,
             s3_concurrency: args.s3_concurrency.clamp(1, 256),

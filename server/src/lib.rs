@@ -11,6 +11,7 @@
 //! - `import`: import by URL, fenced against server-side request forgery.
 //! - `jobs/`: apalis jobs: build a pyramid, delete a picture's objects.
 //! - `progress`: live pipeline progress for Server-Sent Events.
+//! - `history/`: the annotation history: replay, its index, restores.
 //! - `routes/`: thin handlers; `app(state)` assembles them.
 //! - `urls`: absolute URLs for links, tiles and IIIF ids.
 //! - `metrics`: counters for `/metrics`.
@@ -19,6 +20,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod history;
 pub mod hub;
 pub mod import;
 pub mod jobs;
@@ -37,7 +39,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::routes::{events, health, openapi, pages, pictures, tiles, uploads, ws};
+use crate::routes::{
+    events, health, history as past, openapi, pages, pictures, tiles, uploads, ws,
+};
 use crate::state::AppState;
 
 /// The whole HTTP application.
@@ -58,6 +62,18 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/pictures/{id}/links", post(pictures::new_links))
         .route("/api/pictures/{id}/events", get(events::events))
+        .route("/api/pictures/{id}/history", get(past::activity))
+        .route("/api/pictures/{id}/history/frames", get(past::frames))
+        .route("/api/pictures/{id}/history/state", get(past::state))
+        .route(
+            "/api/pictures/{id}/shapes/{shape_id}/history",
+            get(past::shape),
+        )
+        .route(
+            "/api/pictures/{id}/versions",
+            get(past::versions).post(past::create_version),
+        )
+        .route("/api/pictures/{id}/restore", post(past::restore))
         .route(
             "/api/uploads",
             post(uploads::create).options(uploads::options),

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::history::Historian;
 use crate::hub::{LocalRelay, RedisRelay, Relay};
 use crate::jobs::{JobContext, JobQueue};
 use crate::metrics::Metrics;
@@ -116,8 +117,14 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         Some(url) => Arc::new(RedisRelay::new(url).map_err(crate::progress::BusError::from)?),
         None => Arc::new(LocalRelay::default()),
     };
+    let hub = crate::hub::Hub::new(Arc::clone(&store), config.hub.clone(), relay);
+    let history = Historian::new(Arc::clone(&store), config.history_checkpoint_every);
+    let (logged, to_index) = tokio::sync::mpsc::unbounded_channel();
+    hub.tell_logged_to(logged);
+    history.start(to_index);
     Ok(AppState {
-        hub: crate::hub::Hub::new(Arc::clone(&store), config.hub.clone(), relay),
+        hub,
+        history,
         config: Arc::new(config),
         store,
         objects,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The collaboration hub.
     pub hub: crate::hub::Hub,
+    /// The annotation history's index.
+    pub history: crate::history::Historian,
     /// Uploads being written to.
     pub upload_locks: UploadLocks,
 }

@@ -23,9 +23,10 @@ pub use room::{close, HubLimits, Peer};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::store::{MetaStore, StoreError};
+use crate::auth::Role;
+use crate::store::{Author, MetaStore, StoreError};
 
 use room::Room;
 
@@ -111,6 +112,8 @@ pub struct Hub {
     metrics: Arc<HubMetrics>,
     /// Applied updates of every room, for the log writer (`room::write_log`).
     log: tokio::sync::mpsc::UnboundedSender<(Arc<Room>, room::Unlogged)>,
+    /// Told the picture each time updates of it are logged (the history indexer).
+    logged: Arc<OnceLock<tokio::sync::mpsc::UnboundedSender<String>>>,
 }
 
 impl Hub {
@@ -129,7 +132,35 @@ impl Hub {
             relay,
             metrics: Arc::default(),
             log,
+            logged: Arc::default(),
         }
+    }
+
+    /// Names each picture on `listener` whenever updates of it are logged (set once).
+    pub fn tell_logged_to(&self, listener: tokio::sync::mpsc::UnboundedSender<String>) {
+        let _ = self.logged.set(listener);
+    }
+
+    pub(crate) fn tell_logged(&self, picture_id: &str) {
+        if let Some(listener) = self.logged.get() {
+            let _ = listener.send(picture_id.to_string());
+        }
+    }
+
+    /// Makes a change to a picture's document on the server's behalf (a restore): the
+    /// room is loaded if it is not; `edit` makes the change in a transaction of its own
+    /// on the live document and returns that transaction's update, or `None` for no
+    /// change. The update is logged and delivered like any client's; its seq.
+    pub async fn change(
+        &self,
+        picture_id: &str,
+        author: Author,
+        role: Role,
+        restored_to: Option<i64>,
+        edit: impl FnOnce(&yrs::Doc) -> Option<Vec<u8>>,
+    ) -> Result<Option<i64>, StoreError> {
+        let room = self.room(picture_id).await?;
+        Ok(room.change(author, role, restored_to, edit).await)
     }
 
     /// The hub's counters.

@@ -23,7 +23,7 @@ use super::wire::{
 };
 use super::Hub;
 use crate::auth::Role;
-use crate::store::{MetaStore, NewUpdate, StoredDocument};
+use crate::store::{Author, MetaStore, NewUpdate, StoredDocument};
 
 /// What connections and rooms are held to.
 #[derive(Debug, Clone)]
@@ -113,11 +113,16 @@ struct Presence {
 /// room's connections and to other nodes once it is logged (`write_log`).
 pub(super) struct Unlogged {
     update: Vec<u8>,
-    author: String,
+    author: Author,
     role: Role,
-    /// The connection it came from, told if it cannot be stored.
+    /// The connection it came from (`REMOTE` for changes the server made), told if it
+    /// cannot be stored.
     from: u64,
     ends: mpsc::Sender<Close>,
+    /// Set when the update is a restore: the seq it went back to.
+    restored_to: Option<i64>,
+    /// Told the update's seq once it is logged (`None` if it could not be).
+    seq: Option<tokio::sync::oneshot::Sender<Option<i64>>>,
 }
 
 /// One picture's document and the people looking at it.
@@ -302,6 +307,59 @@ impl Room {
         while self.unlogged.load(Ordering::SeqCst) > 0 && Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// Unloads the room (with a snapshot) if nobody is in it after `idle_unload`.
+    pub(super) fn unload_when_idle(self: Arc<Self>) {
+        tokio::spawn(async move {
+            tokio::time::sleep(self.hub.limits.idle_unload).await;
+            if self.connections.load(Ordering::SeqCst) == 0 {
+                self.drain().await;
+                self.snapshot().await;
+                self.hub.unload(&self);
+            }
+        });
+    }
+
+    /// A change the server makes to the document (a restore): `edit` makes it in a
+    /// transaction of its own and returns the transaction's update, or `None` if it
+    /// changed nothing. The update is logged and sent to everyone, on every node, like a
+    /// client's; its seq once logged (`None` if nothing changed). An empty room is
+    /// unloaded again after a while.
+    pub(super) async fn change(
+        self: &Arc<Self>,
+        author: Author,
+        role: Role,
+        restored_to: Option<i64>,
+        edit: impl FnOnce(&Doc) -> Option<Vec<u8>>,
+    ) -> Option<i64> {
+        let (told, seq) = tokio::sync::oneshot::channel();
+        {
+            let mut state = self.state.lock().await;
+            let update = edit(&state.doc)?;
+            state.document_bytes += update.len();
+            state.since_snapshot += 1;
+            self.unlogged.fetch_add(1, Ordering::SeqCst);
+            // Nobody to close if it cannot be stored: the caller hears `None`.
+            let (ends, _) = mpsc::channel(1);
+            let unlogged = Unlogged {
+                update,
+                author,
+                role,
+                from: REMOTE,
+                ends,
+                restored_to,
+                seq: Some(told),
+            };
+            if self.hub.log.send((Arc::clone(self), unlogged)).is_err() {
+                self.unlogged.fetch_sub(1, Ordering::SeqCst);
+                return None;
+            }
+        }
+        if self.connections.load(Ordering::SeqCst) == 0 {
+            Arc::clone(self).unload_when_idle();
+        }
+        seq.await.ok().flatten()
     }
 
     /// Sends on an update that is logged (or could not be, after retries).
@@ -560,6 +618,8 @@ impl Room {
                 role,
                 from: me,
                 ends: ends.clone(),
+                restored_to: None,
+                seq: None,
             };
             let queued = self.hub.log.send((Arc::clone(self), unlogged));
             if queued.is_err() {
@@ -601,15 +661,7 @@ impl Drop for Seat {
             .connections
             .fetch_sub(1, Ordering::Relaxed);
         if room.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
-            let room = Arc::clone(room);
-            tokio::spawn(async move {
-                tokio::time::sleep(room.hub.limits.idle_unload).await;
-                if room.connections.load(Ordering::SeqCst) == 0 {
-                    room.drain().await;
-                    room.snapshot().await;
-                    room.hub.unload(&room);
-                }
-            });
+            Arc::clone(room).unload_when_idle();
         }
     }
 }
@@ -829,6 +881,7 @@ pub(super) async fn write_log(
                 author: &u.author,
                 role: u.role.as_str(),
                 node: room.hub.node(),
+                restored_to: u.restored_to,
             })
             .collect();
         let mut logged = store.append_updates(&rows).await;
@@ -845,7 +898,11 @@ pub(super) async fn write_log(
         // The documents have them either way: everyone gets them.
         // Keyed by address: the rooms of this batch, and who sent to each.
         let mut rooms: HashMap<usize, (Arc<Room>, Vec<mpsc::Sender<Close>>)> = HashMap::new();
-        for (room, u) in batch.drain(..) {
+        let seqs = logged.as_ref().map(Vec::as_slice).unwrap_or_default();
+        for (i, (room, mut u)) in batch.drain(..).enumerate() {
+            if let Some(told) = u.seq.take() {
+                let _ = told.send(seqs.get(i).copied());
+            }
             room.logged(u.update, u.from);
             let senders = &mut rooms
                 .entry(Arc::as_ptr(&room) as usize)
@@ -865,8 +922,11 @@ pub(super) async fn write_log(
                         ));
                     }
                 }
-            } else if room.state.lock().await.since_snapshot >= room.hub.limits.snapshot_every {
-                tokio::spawn(async move { room.snapshot().await });
+            } else {
+                room.hub.tell_logged(&room.id);
+                if room.state.lock().await.since_snapshot >= room.hub.limits.snapshot_every {
+                    tokio::spawn(async move { room.snapshot().await });
+                }
             }
         }
     }
@@ -980,15 +1040,26 @@ fn only_comments(doc: &Doc, update: &[u8]) -> bool {
     roots(&copy) == before
 }
 
-/// The name the sender gave in its awareness, else its connection.
-fn author_of(state: &Presence, me: u64) -> String {
-    state
+/// Who the sender says it is in its awareness (`user: {id, name, color}`), else its
+/// connection. There are no accounts: this is a pseudonym, not an identity.
+fn author_of(state: &Presence, me: u64) -> Author {
+    let user = state
         .awareness
         .values()
         .find(|p| p.connection == me)
         .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.json).ok())
-        .and_then(|v| v["user"]["name"].as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("connection {me}"))
+        .map(|v| v["user"].clone())
+        .unwrap_or_default();
+    let field = |key: &str, limit: usize| {
+        user[key]
+            .as_str()
+            .map(|s| s.chars().take(limit).collect::<String>())
+    };
+    Author {
+        id: field("id", 64).unwrap_or_default(),
+        name: field("name", 100).unwrap_or_else(|| format!("connection {me}")),
+        color: field("color", 32).unwrap_or_default(),
+    }
 }
 
 /// An awareness message with the states of `clients`, if there are any.

@@ -45,7 +45,26 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let pairs: Vec<(&str, u64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
     let mut text = state.metrics.render(&pairs);
     let hub = state.hub.metrics();
+    let history = state.history.metrics();
     for (name, help, kind, value) in [
+        (
+            "hugepic_history_updates_read_total",
+            "Logged updates read to rebuild moments of the annotation history (state, frames, restores, versions).",
+            "counter",
+            &history.updates_read,
+        ),
+        (
+            "hugepic_history_updates_indexed_total",
+            "Logged updates the history index has read (each once).",
+            "counter",
+            &history.updates_indexed,
+        ),
+        (
+            "hugepic_history_checkpoints_total",
+            "History checkpoints written.",
+            "counter",
+            &history.checkpoints,
+        ),
         (
             "hugepic_hub_connections",
             "Open WebSocket connections.",

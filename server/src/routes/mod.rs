@@ -3,6 +3,7 @@
 pub mod access;
 pub mod events;
 pub mod health;
+pub mod history;
 pub mod openapi;
 pub mod pages;
 pub mod pictures;

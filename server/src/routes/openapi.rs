@@ -122,6 +122,43 @@ pub fn document() -> OpenApi {
                 .operation(HttpMethod::Get, op("IIIF Image API 3.0 level 0 image information.", &[("200", "info.json"), ("404", "no tiles")], &["id"]))
                 .build(),
         )
+        .path(
+            "/api/pictures/{id}/history",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("Annotation activity, newest first: consecutive changes by one author less than a minute apart are one entry {from_seq, to_seq, from, to, author {id, name, color}, counts {shapes_added, shapes_changed, shapes_deleted, comments}, shape_ids, restore}. Query: limit (1-200, default 50), before (seq: paging, see next_before), author (id), since, until (ISO 8601). Any role that can view.", &[("200", "{entries, next_before, first_seq, latest_seq, first_at, latest_at, authors}"), ("400", "malformed query"), ("404", "unknown picture")], &["id"]))
+                .build(),
+        )
+        .path(
+            "/api/pictures/{id}/history/frames",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("A moment's frames, streamed as NDJSON: {type: checkpoint, seq, at, state (base64 Yjs v1)} (the newest checkpoint at or before the moment), then {type: update, seq, at, author, role, kind: edit|restore, restored_to, update (base64 Yjs v1)} for each later update up to the moment, then {type: end, seq, latest_seq}. Query: seq or at (ISO 8601; default: now); from=A streams only the updates after seq A, with no checkpoint.", &[("200", "application/x-ndjson"), ("400", "malformed, or seq past the end"), ("404", "unknown picture")], &["id"]))
+                .build(),
+        )
+        .path(
+            "/api/pictures/{id}/history/state",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("The annotation document at a moment (seq or at), as JSON {shapes: {id: shape}, comments: {id: {target, messages}}}. Headers History-Seq (the seq resolved) and History-Updates-Read (log rows read: at most the checkpoint interval).", &[("200", "the document"), ("400", "malformed, or seq past the end"), ("404", "unknown picture")], &["id"]))
+                .build(),
+        )
+        .path(
+            "/api/pictures/{id}/shapes/{shape_id}/history",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("Every change to one shape, oldest first: {seq, at, author, kind: created|changed|deleted, fields, before, after, restore}; deleted_at when it is gone.", &[("200", "{shape_id, changes, deleted_at}"), ("404", "no such shape in the history")], &["id", "shape_id"]))
+                .build(),
+        )
+        .path(
+            "/api/pictures/{id}/versions",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("Named versions, oldest moment first: {id, name, seq, at, created_at, author}.", &[("200", "{versions}")], &["id"]))
+                .operation(HttpMethod::Post, op("Name a moment: {name, seq? (default now), author? {id, name, color}} (edit, owner). A checkpoint is kept at it.", &[("201", "the version"), ("400", "no name, or seq past the end"), ("403", "comment or view link")], &["id"]))
+                .build(),
+        )
+        .path(
+            "/api/pictures/{id}/restore",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Post, op("Restore a moment: {seq | at | version, shape_ids? (only these shapes and their threads), dry_run?, author?}. Appends ONE update that turns the live document into the one at that moment, logged and delivered to every connected client; history is never rewritten (restore the seq before it to undo). Answers {restored_to, dry_run, seq (the new update's, null when nothing changed or dry_run), counts {shapes_added, shapes_changed, shapes_deleted, comments}, shape_ids} (edit, owner).", &[("200", "what changed"), ("400", "malformed moment"), ("403", "comment or view link"), ("404", "unknown picture or version")], &["id"]))
+                .build(),
+        )
         .path("/healthz", PathItemBuilder::new().operation(HttpMethod::Get, op("Liveness.", &[("200", "ok")], &[])).build())
         .path("/readyz", PathItemBuilder::new().operation(HttpMethod::Get, op("Readiness: database and storage.", &[("200", "ready"), ("503", "not ready")], &[])).build())
         .path("/metrics", PathItemBuilder::new().operation(HttpMethod::Get, op("Prometheus metrics.", &[("200", "text")], &[])).build())

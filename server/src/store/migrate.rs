@@ -11,6 +11,10 @@ pub const SQLITE: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/sqlite/0002_documents.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_history.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order: (version, SQL).
@@ -22,6 +26,10 @@ pub const POSTGRES: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../migrations/postgres/0002_documents.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_history.sql"),
     ),
 ];
 

@@ -1,9 +1,18 @@
 //! Picture metadata, tokens, uploads and annotation documents (update log, snapshots): the `MetaStore` trait and its implementations
 //! (SQLite for the embedded mode, PostgreSQL for the distributed one).
 
+mod history;
 mod migrate;
 mod postgres;
+mod postgres_history;
 mod sqlite;
+mod sqlite_history;
+pub mod times;
+
+pub use history::{
+    ActivityQuery, ActivityRow, Author, Checkpoint, HistoryStore, IndexBatch, IndexState,
+    LogBounds, LogRow, ShapeChange, ShapeChangeRow, VersionRow,
+};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -20,12 +29,14 @@ pub struct NewUpdate<'a> {
     pub picture_id: &'a str,
     /// Yjs update, v1 encoding.
     pub update: &'a [u8],
-    /// Who sent it (the name they gave, or their client id).
-    pub author: &'a str,
+    /// Who sent it (from their awareness state; a name like "connection 3" if none).
+    pub author: &'a Author,
     /// The role of their connection.
     pub role: &'a str,
     /// The server node that received it.
     pub node: &'a str,
+    /// Set when the update is a restore: the seq it went back to.
+    pub restored_to: Option<i64>,
 }
 
 /// What is stored of a document.
@@ -158,9 +169,9 @@ pub struct UploadRecord {
     pub picture_id: Option<String>,
 }
 
-/// The metadata store.
+/// The metadata store (and, through `HistoryStore`, what the annotation history reads).
 #[async_trait]
-pub trait MetaStore: Send + Sync {
+pub trait MetaStore: HistoryStore + Send + Sync {
     /// Inserts a picture with its token hashes.
     async fn create_picture(
         &self,
@@ -230,8 +241,10 @@ pub trait MetaStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Appends document updates to their pictures' logs, in order, in one transaction
-    /// (a room's log writer hands over everything that arrived while it last wrote).
-    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<(), StoreError>;
+    /// (a room's log writer hands over everything that arrived while it last wrote); the
+    /// sequence number each got, in the same order. A picture's updates are numbered in
+    /// the order they commit, also with several nodes writing.
+    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<Vec<i64>, StoreError>;
     /// The latest snapshot of a picture's document (state, last sequence it includes)
     /// and every logged update after it, in order.
     async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError>;

@@ -16,7 +16,7 @@ use crate::auth::Role;
 /// Metadata in PostgreSQL.
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: Pool,
+    pub(super) pool: Pool,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -394,31 +394,52 @@ impl MetaStore for PostgresStore {
         Ok(())
     }
 
-    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<(), StoreError> {
+    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<Vec<i64>, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        // Sequence numbers are taken at insert and committed later: with several nodes
+        // writing, a lower one could commit after a higher one, and a reader of the
+        // history would miss it. One writer per picture at a time (a transaction-scoped
+        // advisory lock, taken in a fixed order) makes a picture's commit order its seq
+        // order.
+        let mut pictures: Vec<&str> = updates.iter().map(|u| u.picture_id).collect();
+        pictures.sort_unstable();
+        pictures.dedup();
+        for picture in &pictures {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('hugepic:doc:' || $1, 0))",
+                &[picture],
+            )
+            .await?;
+        }
         let insert = tx
             .prepare_cached(
-                "INSERT INTO document_updates (picture_id, author, role, node, \"update\")
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO document_updates (picture_id, author, author_id, author_color, role, node, restored_to, \"update\", at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())
+                 RETURNING seq",
             )
             .await?;
         // Pipelined on the connection, sent (and numbered) in order.
-        let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 5]> = updates
+        let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 8]> = updates
             .iter()
             .map(|u| {
                 [
                     &u.picture_id as &(dyn tokio_postgres::types::ToSql + Sync),
-                    &u.author,
+                    &u.author.name,
+                    &u.author.id,
+                    &u.author.color,
                     &u.role,
                     &u.node,
+                    &u.restored_to,
                     &u.update,
                 ]
             })
             .collect();
-        futures_util::future::try_join_all(params.iter().map(|p| tx.execute(&insert, p))).await?;
+        let rows =
+            futures_util::future::try_join_all(params.iter().map(|p| tx.query_one(&insert, p)))
+                .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0)).collect())
     }
 
     async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError> {

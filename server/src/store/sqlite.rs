@@ -19,10 +19,10 @@ use crate::auth::Role;
 /// Metadata in SQLite.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     /// SQLite has one writer at a time; writers from the pool that find it busy sleep
     /// and retry (seconds, under load). Annotation writes queue here instead.
-    document_writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    pub(super) document_writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -371,28 +371,36 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
-    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<(), StoreError> {
+    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<Vec<i64>, StoreError> {
         let _writing = self.document_writes.lock().await;
         // One writer at a time (SQLite); sequence numbers count on per picture.
         let mut tx = self.pool.begin().await?;
-        let at = crate::routes::pictures::now_rfc3339();
-        for u in updates {
-            sqlx::query(
-                "INSERT INTO document_updates (picture_id, seq, at, author, role, node, \"update\")
-                 VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_updates WHERE picture_id = ?), ?, ?, ?, ?, ?)",
+        let now = super::times::now_micros();
+        let mut seqs = Vec::with_capacity(updates.len());
+        for (i, u) in updates.iter().enumerate() {
+            // A microsecond apart, so that every update of a batch is its own moment.
+            let at = super::times::micros_to_text(now + i as i64);
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO document_updates (picture_id, seq, at, author, author_id, author_color, role, node, restored_to, \"update\")
+                 VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_updates WHERE picture_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
+                 RETURNING seq",
             )
             .bind(u.picture_id)
             .bind(u.picture_id)
             .bind(&at)
-            .bind(u.author)
+            .bind(&u.author.name)
+            .bind(&u.author.id)
+            .bind(&u.author.color)
             .bind(u.role)
             .bind(u.node)
+            .bind(u.restored_to)
             .bind(u.update)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            seqs.push(seq);
         }
         tx.commit().await?;
-        Ok(())
+        Ok(seqs)
     }
 
     async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError> {

@@ -1,0 +1,346 @@
+//! The `Historian` reads each picture's update log once, in order, and keeps what the
+//! history answers from: a checkpoint every K updates, the activity (consecutive changes
+//! by one author less than a minute apart, grouped), and every change to each shape with
+//! the shape as it became. It runs in the background shortly after updates are logged,
+//! and before any history read, so answers are always up to date. Several nodes may index
+//! the same picture: a run whose starting point another run moved is discarded.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Mutex};
+
+use super::replay::{Effects, Replay};
+use super::HistoryError;
+use crate::store::{
+    ActivityRow, Author, Checkpoint, IndexBatch, IndexState, LogRow, MetaStore, ShapeChangeRow,
+};
+
+/// Updates of one author closer than this are one activity entry.
+pub const GROUP_GAP_MICROS: i64 = 60_000_000;
+
+/// Log rows the indexer reads (and commits) at a time.
+const INDEX_CHUNK: usize = 2000;
+
+/// Shape ids an activity entry remembers per kind of change.
+const ENTRY_IDS: usize = 2000;
+
+/// Pictures whose replayed document the historian keeps between runs.
+const CACHED_PICTURES: usize = 16;
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct HistoryMetrics {
+    /// Log rows read to rebuild a moment (state, frames, restore).
+    pub updates_read: AtomicU64,
+    /// Log rows indexed.
+    pub updates_indexed: AtomicU64,
+    /// Checkpoints written.
+    pub checkpoints: AtomicU64,
+}
+
+/// A picture's index position and its replayed document there.
+struct Indexed {
+    seq: i64,
+    replay: Replay,
+}
+
+struct Inner {
+    store: Arc<dyn MetaStore>,
+    checkpoint_every: i64,
+    /// Per picture: one indexer at a time, and its document when it last stopped.
+    pictures: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<Indexed>>>>>,
+    metrics: HistoryMetrics,
+}
+
+/// Keeps the history index of every picture up to date.
+#[derive(Clone)]
+pub struct Historian {
+    inner: Arc<Inner>,
+}
+
+impl Historian {
+    /// A historian over `store`, writing a checkpoint every `checkpoint_every` updates.
+    pub fn new(store: Arc<dyn MetaStore>, checkpoint_every: u32) -> Historian {
+        Historian {
+            inner: Arc::new(Inner {
+                store,
+                checkpoint_every: i64::from(checkpoint_every.max(1)),
+                pictures: std::sync::Mutex::default(),
+                metrics: HistoryMetrics::default(),
+            }),
+        }
+    }
+
+    /// The store it reads.
+    pub fn store(&self) -> &Arc<dyn MetaStore> {
+        &self.inner.store
+    }
+
+    /// Updates between checkpoints.
+    pub fn checkpoint_every(&self) -> i64 {
+        self.inner.checkpoint_every
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> &HistoryMetrics {
+        &self.inner.metrics
+    }
+
+    /// Indexes, in the background, the pictures named on `logged` (the hub names a
+    /// picture each time it logs updates for it), a little after they arrive so that a
+    /// run takes many updates at once. Ends when every sender is gone.
+    pub fn start(&self, mut logged: mpsc::UnboundedReceiver<String>) {
+        let historian = self.clone();
+        tokio::spawn(async move {
+            let mut due = BTreeSet::new();
+            while let Some(picture) = logged.recv().await {
+                due.insert(picture);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                while let Ok(picture) = logged.try_recv() {
+                    due.insert(picture);
+                }
+                for picture in std::mem::take(&mut due) {
+                    if let Err(e) = historian.catch_up(&picture).await {
+                        tracing::warn!(picture, error = %e, "could not index the history");
+                    }
+                }
+            }
+        });
+    }
+
+    fn slot(&self, picture_id: &str) -> Arc<Mutex<Option<Indexed>>> {
+        let mut pictures = self
+            .inner
+            .pictures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pictures.len() >= CACHED_PICTURES && !pictures.contains_key(picture_id) {
+            // Forget documents nobody is indexing right now.
+            pictures.retain(|_, slot| Arc::strong_count(slot) > 1);
+        }
+        Arc::clone(pictures.entry(picture_id.to_string()).or_default())
+    }
+
+    /// Indexes everything logged for `picture_id` that is not indexed yet; where the
+    /// index stands after.
+    pub async fn catch_up(&self, picture_id: &str) -> Result<IndexState, HistoryError> {
+        let slot = self.slot(picture_id);
+        let mut cached = slot.lock().await;
+        let store = &self.inner.store;
+        loop {
+            let state = store.index_state(picture_id).await?;
+            let rows = store
+                .log_rows(picture_id, state.indexed_seq, None, INDEX_CHUNK)
+                .await?;
+            if rows.is_empty() {
+                return Ok(state);
+            }
+            let replay = match cached.take() {
+                Some(c) if c.seq == state.indexed_seq => c.replay,
+                _ => self.rebuild(picture_id, state.indexed_seq).await?,
+            };
+            let open = store.last_activity(picture_id).await?;
+            let (batch, last) = self.index(picture_id, &replay, state, open, &rows)?;
+            self.inner
+                .metrics
+                .updates_indexed
+                .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            if store.commit_index(picture_id, &batch).await? {
+                self.inner
+                    .metrics
+                    .checkpoints
+                    .fetch_add(batch.checkpoints.len() as u64, Ordering::Relaxed);
+                *cached = Some(Indexed { seq: last, replay });
+            }
+            // Else another node indexed these meanwhile: read where it got to.
+        }
+    }
+
+    /// The document after every update up to `seq`, observing what later ones do.
+    async fn rebuild(&self, picture_id: &str, seq: i64) -> Result<Replay, HistoryError> {
+        let (replay, _) = self.replay_to(picture_id, seq, true).await?;
+        Ok(replay)
+    }
+
+    /// The document after every update up to `seq`, from the newest checkpoint at or
+    /// before it; and how many log rows that took.
+    pub async fn replay_to(
+        &self,
+        picture_id: &str,
+        seq: i64,
+        observe: bool,
+    ) -> Result<(Replay, usize), HistoryError> {
+        let store = &self.inner.store;
+        let checkpoint = store.checkpoint_at_or_before(picture_id, seq).await?;
+        let (replay, from) = match checkpoint {
+            Some(c) => (
+                Replay::from_state(&c.state, observe).map_err(|_| HistoryError::Corrupt {
+                    picture: picture_id.to_string(),
+                    seq: c.seq,
+                })?,
+                c.seq,
+            ),
+            None => (Replay::new(observe), 0),
+        };
+        let rows = store
+            .log_rows(picture_id, from, Some(seq), usize::MAX)
+            .await?;
+        for row in &rows {
+            apply_logged(&replay, picture_id, row)?;
+        }
+        self.inner
+            .metrics
+            .updates_read
+            .fetch_add(rows.len() as u64, Ordering::Relaxed);
+        Ok((replay, rows.len()))
+    }
+
+    /// What indexing `rows` adds, and the last seq it covers.
+    fn index(
+        &self,
+        picture_id: &str,
+        replay: &Replay,
+        state: IndexState,
+        open: Option<ActivityRow>,
+        rows: &[LogRow],
+    ) -> Result<(IndexBatch, i64), HistoryError> {
+        let mut batch = IndexBatch {
+            expected: state,
+            ..IndexBatch::default()
+        };
+        let mut entries: Vec<Entry> = open.map(Entry::from_row).into_iter().collect();
+        let mut since = state.since_checkpoint;
+        let mut last = state.indexed_seq;
+        for row in rows {
+            let effects = apply_logged(replay, picture_id, row)?;
+            for id in effects.shapes() {
+                batch.shape_changes.push(ShapeChangeRow {
+                    shape_id: id.clone(),
+                    seq: row.seq,
+                    after: replay.shape(id).map(|v| v.to_string()),
+                });
+            }
+            match entries.last_mut() {
+                Some(entry) if entry.continues(row) => entry.extend(row, &effects),
+                _ => entries.push(Entry::start(row, &effects)),
+            }
+            since += 1;
+            if since >= self.inner.checkpoint_every {
+                batch.checkpoints.push(Checkpoint {
+                    seq: row.seq,
+                    state: replay.state(),
+                });
+                since = 0;
+            }
+            last = row.seq;
+        }
+        batch.next = IndexState {
+            indexed_seq: last,
+            since_checkpoint: since,
+        };
+        batch.activity = entries.into_iter().map(Entry::into_row).collect();
+        Ok((batch, last))
+    }
+}
+
+/// Applies a logged update, naming it if it does not decode.
+fn apply_logged(replay: &Replay, picture_id: &str, row: &LogRow) -> Result<Effects, HistoryError> {
+    replay
+        .apply(&row.update)
+        .map_err(|_| HistoryError::Corrupt {
+            picture: picture_id.to_string(),
+            seq: row.seq,
+        })
+}
+
+/// Who an update is by, for grouping: its author id, or for updates logged before
+/// browsers had ids, its name.
+pub fn author_key(author: &Author) -> Author {
+    let mut author = author.clone();
+    if author.id.is_empty() {
+        author.id = format!("name:{}", author.name);
+    }
+    author
+}
+
+/// An activity entry being built.
+struct Entry {
+    row: ActivityRow,
+    added: BTreeSet<String>,
+    changed: BTreeSet<String>,
+    deleted: BTreeSet<String>,
+}
+
+impl Entry {
+    fn from_row(row: ActivityRow) -> Entry {
+        Entry {
+            added: row.added.iter().cloned().collect(),
+            changed: row.changed.iter().cloned().collect(),
+            deleted: row.deleted.iter().cloned().collect(),
+            row,
+        }
+    }
+
+    fn start(log: &LogRow, effects: &Effects) -> Entry {
+        let mut entry = Entry::from_row(ActivityRow {
+            from_seq: log.seq,
+            to_seq: log.seq,
+            from_at: log.at,
+            to_at: log.at,
+            author: author_key(&log.author),
+            restored_to: log.restored_to,
+            updates: 0,
+            comments: 0,
+            added: Vec::new(),
+            changed: Vec::new(),
+            deleted: Vec::new(),
+        });
+        entry.extend(log, effects);
+        entry
+    }
+
+    /// Whether `log` belongs in this entry: same author, within a minute, and neither
+    /// is a restore (a restore is an entry of its own).
+    fn continues(&self, log: &LogRow) -> bool {
+        self.row.restored_to.is_none()
+            && log.restored_to.is_none()
+            && self.row.author.id == author_key(&log.author).id
+            && log.at - self.row.to_at < GROUP_GAP_MICROS
+    }
+
+    fn extend(&mut self, log: &LogRow, effects: &Effects) {
+        let author = author_key(&log.author);
+        self.row.to_seq = log.seq;
+        self.row.to_at = log.at;
+        self.row.author.name = author.name;
+        self.row.author.color = author.color;
+        self.row.updates += 1;
+        self.row.comments += effects.comments;
+        let room = |set: &BTreeSet<String>| set.len() < ENTRY_IDS;
+        for id in &effects.added {
+            if room(&self.added) {
+                self.added.insert(id.clone());
+            }
+        }
+        for id in &effects.changed {
+            if !self.added.contains(id) && room(&self.changed) {
+                self.changed.insert(id.clone());
+            }
+        }
+        for id in &effects.deleted {
+            if room(&self.deleted) {
+                self.deleted.insert(id.clone());
+            }
+        }
+    }
+
+    fn into_row(mut self) -> ActivityRow {
+        self.row.added = self.added.into_iter().collect();
+        self.row.changed = self.changed.into_iter().collect();
+        self.row.deleted = self.deleted.into_iter().collect();
+        self.row
+    }
+}

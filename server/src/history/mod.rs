@@ -1,0 +1,49 @@
+//! The annotation history: replaying how a picture's annotations grew, from the update
+//! log the hub writes.
+//!
+//! Layout:
+//! - `replay`: a document rebuilt from a checkpoint and logged updates, and what each
+//!   update did to shapes and comments.
+//! - `historian`: `Historian`, which indexes each log once (checkpoints every K updates,
+//!   the activity grouped by author and time, every change to each shape).
+//! - `restore`: the plan that turns the live document into an earlier one.
+//!
+//! The HTTP side is `routes::history`; storage is `store::HistoryStore`.
+
+mod historian;
+pub mod replay;
+pub mod restore;
+
+pub use historian::{author_key, Historian, HistoryMetrics, GROUP_GAP_MICROS};
+
+use crate::store::StoreError;
+
+/// Why the history could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored update or checkpoint does not decode.
+    #[error("the stored history of picture {picture} does not decode at seq {seq}")]
+    Corrupt {
+        /// The picture.
+        picture: String,
+        /// Where.
+        seq: i64,
+    },
+}
+
+/// A moment of a picture's history, as asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// After the update with this seq (or the last one before it).
+    Seq(i64),
+    /// After every update logged at or before this time (µs since 1970).
+    At(i64),
+    /// Now.
+    Latest,
+}
+
+#[cfg(test)]
+mod tests;

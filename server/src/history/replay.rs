@@ -1,0 +1,207 @@
+//! A document replayed from the log, one update at a time, telling what each update did
+//! to shapes and comments (for the activity and the per-shape history), and reading the
+//! document back as JSON in DESIGN.md's shape.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use yrs::types::{Change, EntryChange, Event, PathSegment, ToJson};
+use yrs::updates::decoder::Decode;
+use yrs::{Any, DeepObservable, Doc, Map, MapRef, Out, ReadTxn, StateVector, Transact, Update};
+
+/// What one update did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Effects {
+    /// Shapes that appeared.
+    pub added: BTreeSet<String>,
+    /// Shapes whose fields changed (and did not appear in the same update).
+    pub changed: BTreeSet<String>,
+    /// Shapes that went away.
+    pub deleted: BTreeSet<String>,
+    /// Comment messages posted.
+    pub comments: i64,
+}
+
+impl Effects {
+    /// Every shape the update touched.
+    pub fn shapes(&self) -> impl Iterator<Item = &String> {
+        self.added
+            .iter()
+            .chain(self.changed.iter())
+            .chain(self.deleted.iter().filter(|id| !self.added.contains(*id)))
+    }
+}
+
+/// A document rebuilt from a checkpoint and logged updates.
+pub struct Replay {
+    doc: Doc,
+    shapes: MapRef,
+    comments: MapRef,
+    effects: Option<Arc<Mutex<Effects>>>,
+}
+
+impl Replay {
+    /// An empty document; `observe` collects each update's `Effects` (costs a little).
+    pub fn new(observe: bool) -> Replay {
+        let doc = Doc::new();
+        let shapes = doc.get_or_insert_map("shapes");
+        let comments = doc.get_or_insert_map("comments");
+        let effects = observe.then(|| {
+            let effects = Arc::new(Mutex::new(Effects::default()));
+            let sink = Arc::clone(&effects);
+            shapes.observe_deep("history", move |txn, events| {
+                let mut e = sink
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for event in events.iter() {
+                    let path = event.path();
+                    match (event, path.front()) {
+                        (Event::Map(map), None) => {
+                            for (key, change) in map.keys(txn) {
+                                let key = key.to_string();
+                                match change {
+                                    EntryChange::Inserted(_) => e.added.insert(key),
+                                    EntryChange::Updated(_, _) => e.changed.insert(key),
+                                    EntryChange::Removed(_) => e.deleted.insert(key),
+                                };
+                            }
+                        }
+                        (_, Some(PathSegment::Key(id))) => {
+                            e.changed.insert(id.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                let added = e.added.clone();
+                e.changed.retain(|id| !added.contains(id));
+            });
+            let sink = Arc::clone(&effects);
+            comments.observe_deep("history", move |txn, events| {
+                let mut e = sink
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for event in events.iter() {
+                    match event {
+                        Event::Map(map) if event.path().is_empty() => {
+                            for change in map.keys(txn).values() {
+                                if let EntryChange::Inserted(thread)
+                                | EntryChange::Updated(_, thread) = change
+                                {
+                                    e.comments += messages_in(thread, txn);
+                                }
+                            }
+                        }
+                        Event::Array(array) => {
+                            for change in array.delta(txn) {
+                                if let Change::Added(items) = change {
+                                    e.comments += items.len() as i64;
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            });
+            effects
+        });
+        Replay {
+            doc,
+            shapes,
+            comments,
+            effects,
+        }
+    }
+
+    /// The document of a checkpoint's state.
+    pub fn from_state(state: &[u8], observe: bool) -> Result<Replay, yrs::encoding::read::Error> {
+        let replay = Replay::new(observe);
+        replay.apply(state)?;
+        Ok(replay)
+    }
+
+    /// Applies one logged update; what it did (empty without observing).
+    pub fn apply(&self, update: &[u8]) -> Result<Effects, yrs::encoding::read::Error> {
+        let update = Update::decode_v1(update)?;
+        {
+            let mut txn = self.doc.transact_mut();
+            if let Err(e) = txn.apply_update(update) {
+                // Logged updates applied on the live document; whatever yrs takes of one
+                // here is what it took there.
+                tracing::warn!(error = %e, "a logged update does not apply cleanly");
+            }
+        }
+        Ok(self.take_effects())
+    }
+
+    fn take_effects(&self) -> Effects {
+        self.effects
+            .as_ref()
+            .map(|e| {
+                std::mem::take(&mut *e.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+            })
+            .unwrap_or_default()
+    }
+
+    /// The whole state, for a checkpoint.
+    pub fn state(&self) -> Vec<u8> {
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// One shape as JSON, if it exists.
+    pub fn shape(&self, id: &str) -> Option<Value> {
+        let txn = self.doc.transact();
+        self.shapes
+            .get(&txn, id)
+            .map(|out| json(&out.to_json(&txn)))
+    }
+
+    /// The document as DESIGN.md gives it: `{shapes: {id: shape}, comments: {id: thread}}`.
+    pub fn document(&self) -> Value {
+        let txn = self.doc.transact();
+        serde_json::json!({
+            "shapes": json(&self.shapes.to_json(&txn)),
+            "comments": json(&self.comments.to_json(&txn)),
+        })
+    }
+
+    /// The shapes and comments as yrs values, for comparing with another document.
+    pub fn roots(&self) -> (Any, Any) {
+        let txn = self.doc.transact();
+        (self.shapes.to_json(&txn), self.comments.to_json(&txn))
+    }
+}
+
+/// Messages in a thread that was just inserted.
+fn messages_in<T: ReadTxn>(thread: &Out, txn: &T) -> i64 {
+    match thread.to_json(txn) {
+        Any::Map(fields) => match fields.get("messages") {
+            Some(Any::Array(messages)) => messages.len() as i64,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// A yrs value as JSON; whole numbers are written without a fraction (as JavaScript's
+/// `JSON.stringify` would), so the same document reads the same from either side.
+pub fn json(any: &Any) -> Value {
+    match any {
+        Any::Null | Any::Undefined => Value::Null,
+        Any::Bool(b) => Value::Bool(*b),
+        Any::Number(n) => match n.as_i64() {
+            Some(i) if i.unsigned_abs() < (1 << 53) => Value::from(i),
+            _ => n.as_f64().map_or(Value::Null, |f| {
+                serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+            }),
+        },
+        Any::String(s) => Value::String(s.to_string()),
+        Any::Buffer(b) => Value::Array(b.iter().map(|x| Value::from(*x)).collect()),
+        Any::Array(items) => Value::Array(items.iter().map(json).collect()),
+        Any::Map(fields) => {
+            Value::Object(fields.iter().map(|(k, v)| (k.clone(), json(v))).collect())
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The history against a real SQLite store: every moment reads back exactly, the index
+//! groups the activity and keeps checkpoints, restores turn one document into another.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use yrs::types::ToJson;
+use yrs::{Array, ArrayPrelim, Doc, In, Map, MapPrelim, ReadTxn, Transact, TransactionMut};
+
+use super::restore::Plan;
+use super::Historian;
+use crate::store::{Author, MetaStore, NewUpdate, SqliteStore};
+
+async fn store_with_picture(dir: &tempfile::TempDir) -> Arc<dyn MetaStore> {
+    let store: Arc<dyn MetaStore> = Arc::new(
+        SqliteStore::open(&dir.path().join("history.sqlite"))
+            .await
+            .expect("store"),
+    );
+    let picture = crate::store::PictureRecord {
+        id: "p".into(),
+        status: crate::store::Status::Ready,
+        title: String::new(),
+        description: String::new(),
+        width: Some(100),
+        height: Some(100),
+        error: None,
+        created_at: crate::routes::pictures::now_rfc3339(),
+        stage: None,
+        done: 0,
+        total: 0,
+        tile_format: None,
+        source_name: "p.png".into(),
+        source_bytes: 1,
+    };
+    store.create_picture(&picture, &[]).await.expect("picture");
+    store
+}
+
+fn update_of(doc: &Doc, edit: impl FnOnce(&mut TransactionMut)) -> Vec<u8> {
+    let mut txn = doc.transact_mut();
+    edit(&mut txn);
+    txn.encode_update_v1()
+}
+
+fn author(id: &str) -> Author {
+    Author {
+        id: id.into(),
+        name: format!("name of {id}"),
+        color: "#123456".into(),
+    }
+}
+
+fn document_of(doc: &Doc) -> serde_json::Value {
+    let shapes = doc.get_or_insert_map("shapes");
+    let comments = doc.get_or_insert_map("comments");
+    let txn = doc.transact();
+    serde_json::json!({
+        "shapes": super::replay::json(&shapes.to_json(&txn)),
+        "comments": super::replay::json(&comments.to_json(&txn)),
+    })
+}
+
+async fn log(store: &Arc<dyn MetaStore>, update: &[u8], by: &Author) -> i64 {
+    let seqs = store
+        .append_updates(&[NewUpdate {
+            picture_id: "p",
+            update,
+            author: by,
+            role: "edit",
+            node: "test",
+            restored_to: None,
+        }])
+        .await
+        .expect("logged");
+    seqs[0]
+}
+
+fn shape(kind: &str, x: i64) -> MapPrelim {
+    MapPrelim::from([
+        ("type", In::Any(kind.into())),
+        (
+            "geometry",
+            In::Any(yrs::Any::from_json(&format!("{{\"x\":{x},\"y\":7}}")).expect("json")),
+        ),
+        ("author", In::Any("Ana".into())),
+    ])
+}
+
+#[tokio::test]
+async fn every_moment_reads_back_exactly_and_costs_at_most_one_checkpoint_interval() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_with_picture(&dir).await;
+    let historian = Historian::new(Arc::clone(&store), 7);
+    let client = Doc::new();
+    let shapes = client.get_or_insert_map("shapes");
+    let comments = client.get_or_insert_map("comments");
+    let mut recorded = vec![(0, document_of(&client))];
+    let (ana, bo) = (author("ana"), author("bo"));
+    for i in 0..40i64 {
+        let by = if (i / 5) % 2 == 0 { &ana } else { &bo };
+        let update = update_of(&client, |txn| match i % 4 {
+            0 | 1 => {
+                shapes.insert(txn, format!("s{i}"), shape("marker", i));
+            }
+            2 => {
+                if let Some(yrs::Out::YMap(s)) = shapes.get(txn, &format!("s{}", i - 2)) {
+                    s.insert(
+                        txn,
+                        "geometry",
+                        yrs::Any::from_json("{\"x\":1.5,\"y\":2}").expect("json"),
+                    );
+                }
+            }
+            _ => {
+                shapes.remove(txn, &format!("s{}", i - 2));
+                let thread = comments.insert(
+                    txn,
+                    format!("t{i}"),
+                    MapPrelim::from([
+                        ("target", In::Any(format!("s{}", i - 3).into())),
+                        ("messages", In::Array(ArrayPrelim::default())),
+                    ]),
+                );
+                if let Some(yrs::Out::YArray(messages)) = thread.get(txn, "messages") {
+                    messages.push_back(
+                        txn,
+                        yrs::Any::from_json("{\"id\":\"m\",\"text\":\"hi\",\"at\":1}")
+                            .expect("json"),
+                    );
+                }
+            }
+        });
+        let seq = log(&store, &update, by).await;
+        recorded.push((seq, document_of(&client)));
+    }
+    historian.catch_up("p").await.expect("indexed");
+    for (seq, document) in &recorded {
+        let (replay, read) = historian.replay_to("p", *seq, false).await.expect("moment");
+        assert_eq!(&replay.document(), document, "the document at seq {seq}");
+        assert!(read <= 7, "seq {seq} read {read} updates");
+    }
+    // Five-update runs by one author, all within a minute: eight entries, alternating.
+    let entries = store
+        .activity(
+            "p",
+            &crate::store::ActivityQuery {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("activity");
+    assert_eq!(entries.len(), 8);
+    assert_eq!(entries[0].author.id, "bo");
+    assert_eq!(entries[1].author.id, "ana");
+    assert_eq!((entries[7].from_seq, entries[7].to_seq), (1, 5));
+    // seqs 1..5: add s0, s1, change s0, delete s1 + comment on s0, add s4.
+    assert_eq!(entries[7].added, vec!["s0", "s1", "s4"]);
+    assert_eq!(
+        entries[7].changed,
+        Vec::<String>::new(),
+        "s0 changed within the entry that added it"
+    );
+    assert_eq!(entries[7].deleted, vec!["s1"]);
+    assert_eq!(entries[7].comments, 1);
+    // The shape history of s0: created, then moved.
+    let changes = store.shape_changes("p", "s0").await.expect("changes");
+    assert_eq!(
+        changes.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    assert!(changes[1]
+        .after
+        .as_deref()
+        .is_some_and(|a| a.contains("1.5")));
+    // A second run indexes nothing again.
+    let before = historian
+        .metrics()
+        .updates_indexed
+        .load(std::sync::atomic::Ordering::Relaxed);
+    historian.catch_up("p").await.expect("indexed");
+    assert_eq!(
+        historian
+            .metrics()
+            .updates_indexed
+            .load(std::sync::atomic::Ordering::Relaxed),
+        before
+    );
+}
+
+#[tokio::test]
+async fn a_restore_plan_turns_the_live_document_into_the_old_one() {
+    let doc = Doc::new();
+    let shapes = doc.get_or_insert_map("shapes");
+    let comments = doc.get_or_insert_map("comments");
+    update_of(&doc, |txn| {
+        shapes.insert(txn, "a", shape("marker", 1));
+        shapes.insert(txn, "b", shape("marker", 2));
+        let t = comments.insert(
+            txn,
+            "t",
+            MapPrelim::from([
+                ("target", In::Any("a".into())),
+                ("messages", In::Array(ArrayPrelim::default())),
+            ]),
+        );
+        if let Some(yrs::Out::YArray(m)) = t.get(txn, "messages") {
+            m.push_back(txn, yrs::Any::from("first"));
+        }
+    });
+    let roots = |doc: &Doc| {
+        let txn = doc.transact();
+        (shapes.to_json(&txn), comments.to_json(&txn))
+    };
+    let old = roots(&doc);
+    update_of(&doc, |txn| {
+        if let Some(yrs::Out::YMap(a)) = shapes.get(txn, "a") {
+            a.insert(
+                txn,
+                "geometry",
+                yrs::Any::from_json("{\"x\":99,\"y\":1}").expect("json"),
+            );
+            a.insert(txn, "text", "new field");
+        }
+        shapes.remove(txn, "b");
+        shapes.insert(txn, "c", shape("text", 3));
+        if let Some(yrs::Out::YMap(t)) = comments.get(txn, "t") {
+            if let Some(yrs::Out::YArray(m)) = t.get(txn, "messages") {
+                m.push_back(txn, yrs::Any::from("second"));
+            }
+        }
+    });
+    // Only shape a (and its thread): b stays deleted, c stays.
+    let only: HashSet<String> = ["a".to_string()].into();
+    let partial = Plan::new(&roots(&doc), &old, Some(&only));
+    assert_eq!(partial.shape_ids, vec!["a"]);
+    assert_eq!(
+        (partial.counts.shapes_changed, partial.counts.comments),
+        (1, 1)
+    );
+    let copy = Doc::new();
+    {
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let mut txn = copy.transact_mut();
+        txn.apply_update(yrs::Update::decode_v1(&state).expect("decode"))
+            .expect("apply");
+    }
+    let (cshapes, ccomments) = (
+        copy.get_or_insert_map("shapes"),
+        copy.get_or_insert_map("comments"),
+    );
+    {
+        let mut txn = copy.transact_mut();
+        partial.apply(&mut txn, &cshapes, &ccomments);
+    }
+    {
+        let txn = copy.transact();
+        let now = cshapes.to_json(&txn);
+        let yrs::Any::Map(now) = now else {
+            panic!("shapes")
+        };
+        assert!(!now.contains_key("b") && now.contains_key("c"));
+        let yrs::Any::Map(was) = &old.0 else {
+            panic!("shapes")
+        };
+        assert_eq!(now.get("a"), was.get("a"));
+        assert_eq!(ccomments.to_json(&txn), old.1);
+    }
+    // The whole document.
+    let plan = Plan::new(&roots(&doc), &old, None);
+    assert_eq!(
+        (
+            plan.counts.shapes_added,
+            plan.counts.shapes_changed,
+            plan.counts.shapes_deleted,
+            plan.counts.comments
+        ),
+        (1, 1, 1, 1)
+    );
+    let update = update_of(&doc, |txn| plan.apply(txn, &shapes, &comments));
+    assert!(!update.is_empty());
+    assert_eq!(roots(&doc), old);
+    assert!(Plan::new(&roots(&doc), &old, None).is_empty());
+}
+
+use yrs::updates::decoder::Decode;

@@ -1,0 +1,388 @@
+//! `HistoryStore` in SQLite. Times are RFC 3339 text with six fractional digits
+//! (`times`), so comparing the text compares the times.
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use tokio::sync::mpsc;
+
+use super::times::{micros_to_text, parse_time};
+use super::{
+    ActivityQuery, ActivityRow, Author, Checkpoint, HistoryStore, IndexBatch, IndexState,
+    LogBounds, LogRow, ShapeChange, SqliteStore, StoreError, VersionRow,
+};
+
+const LOG_COLUMNS: &str = "seq, at, author_id, author, author_color, role, restored_to, \"update\"";
+
+fn time_of(row: &SqliteRow, column: &str) -> Result<i64, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    Ok(parse_time(&text).unwrap_or(0))
+}
+
+fn author_of(row: &SqliteRow) -> Result<Author, sqlx::Error> {
+    Ok(Author {
+        id: row.try_get("author_id")?,
+        name: row.try_get("author")?,
+        color: row.try_get("author_color")?,
+    })
+}
+
+fn log_row(row: &SqliteRow) -> Result<LogRow, sqlx::Error> {
+    Ok(LogRow {
+        seq: row.try_get("seq")?,
+        at: time_of(row, "at")?,
+        author: author_of(row)?,
+        role: row.try_get("role")?,
+        restored_to: row.try_get("restored_to")?,
+        update: row.try_get("update")?,
+    })
+}
+
+fn ids(row: &SqliteRow, column: &str) -> Result<Vec<String>, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
+fn activity_row(row: &SqliteRow) -> Result<ActivityRow, sqlx::Error> {
+    Ok(ActivityRow {
+        from_seq: row.try_get("from_seq")?,
+        to_seq: row.try_get("to_seq")?,
+        from_at: time_of(row, "from_at")?,
+        to_at: time_of(row, "to_at")?,
+        author: author_of(row)?,
+        restored_to: row.try_get("restored_to")?,
+        updates: row.try_get("updates")?,
+        comments: row.try_get("comments")?,
+        added: ids(row, "added_ids")?,
+        changed: ids(row, "changed_ids")?,
+        deleted: ids(row, "deleted_ids")?,
+    })
+}
+
+fn json_list(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+#[async_trait]
+impl HistoryStore for SqliteStore {
+    async fn log_rows(
+        &self,
+        picture_id: &str,
+        after: i64,
+        upto: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<LogRow>, StoreError> {
+        let sql = format!(
+            "SELECT {LOG_COLUMNS} FROM document_updates
+             WHERE picture_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(picture_id)
+            .bind(after)
+            .bind(upto.unwrap_or(i64::MAX))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(log_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn stream_log(
+        &self,
+        picture_id: &str,
+        after: i64,
+        upto: i64,
+        sink: mpsc::Sender<LogRow>,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT {LOG_COLUMNS} FROM document_updates
+             WHERE picture_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
+        );
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(picture_id)
+            .bind(after)
+            .bind(upto)
+            .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            if sink.send(log_row(&row)?).await.is_err() {
+                break; // the reader left
+            }
+        }
+        Ok(())
+    }
+
+    async fn checkpoint_at_or_before(
+        &self,
+        picture_id: &str,
+        seq: i64,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT seq, state FROM document_checkpoints WHERE picture_id = ? AND seq <= ?
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(picture_id)
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(seq, state)| Checkpoint { seq, state }))
+    }
+
+    async fn save_checkpoint(
+        &self,
+        picture_id: &str,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        let _writing = self.document_writes.lock().await;
+        sqlx::query(
+            "INSERT INTO document_checkpoints (picture_id, seq, state) VALUES (?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(picture_id)
+        .bind(checkpoint.seq)
+        .bind(&checkpoint.state)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn index_state(&self, picture_id: &str) -> Result<IndexState, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT indexed_seq, since_checkpoint FROM document_history WHERE picture_id = ?",
+        )
+        .bind(picture_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            row.map_or_else(IndexState::default, |(indexed_seq, since_checkpoint)| {
+                IndexState {
+                    indexed_seq,
+                    since_checkpoint,
+                }
+            }),
+        )
+    }
+
+    async fn last_activity(&self, picture_id: &str) -> Result<Option<ActivityRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM document_activity WHERE picture_id = ? ORDER BY to_seq DESC LIMIT 1",
+        )
+        .bind(picture_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(activity_row).transpose()?)
+    }
+
+    async fn commit_index(&self, picture_id: &str, batch: &IndexBatch) -> Result<bool, StoreError> {
+        let _writing = self.document_writes.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT indexed_seq FROM document_history WHERE picture_id = ?")
+                .bind(picture_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if current.unwrap_or(0) != batch.expected.indexed_seq {
+            return Ok(false); // another indexer got here first; rolled back on drop
+        }
+        sqlx::query(
+            "INSERT INTO document_history (picture_id, indexed_seq, since_checkpoint) VALUES (?, ?, ?)
+             ON CONFLICT (picture_id) DO UPDATE SET indexed_seq = excluded.indexed_seq,
+                                                   since_checkpoint = excluded.since_checkpoint",
+        )
+        .bind(picture_id)
+        .bind(batch.next.indexed_seq)
+        .bind(batch.next.since_checkpoint)
+        .execute(&mut *tx)
+        .await?;
+        for a in &batch.activity {
+            sqlx::query(
+                "INSERT OR REPLACE INTO document_activity (picture_id, from_seq, to_seq, from_at, to_at,
+                    author_id, author, author_color, restored_to, updates, comments, added_ids, changed_ids, deleted_ids)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(picture_id)
+            .bind(a.from_seq)
+            .bind(a.to_seq)
+            .bind(micros_to_text(a.from_at))
+            .bind(micros_to_text(a.to_at))
+            .bind(&a.author.id)
+            .bind(&a.author.name)
+            .bind(&a.author.color)
+            .bind(a.restored_to)
+            .bind(a.updates)
+            .bind(a.comments)
+            .bind(json_list(&a.added))
+            .bind(json_list(&a.changed))
+            .bind(json_list(&a.deleted))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for c in &batch.shape_changes {
+            sqlx::query(
+                "INSERT OR IGNORE INTO document_shape_changes (picture_id, shape_id, seq, after)
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(picture_id)
+            .bind(&c.shape_id)
+            .bind(c.seq)
+            .bind(&c.after)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for c in &batch.checkpoints {
+            sqlx::query(
+                "INSERT OR IGNORE INTO document_checkpoints (picture_id, seq, state) VALUES (?, ?, ?)",
+            )
+            .bind(picture_id)
+            .bind(c.seq)
+            .bind(&c.state)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn activity(
+        &self,
+        picture_id: &str,
+        query: &ActivityQuery,
+    ) -> Result<Vec<ActivityRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM document_activity
+             WHERE picture_id = ? AND to_seq < ? AND (? IS NULL OR author_id = ?)
+               AND to_at >= ? AND from_at <= ?
+             ORDER BY to_seq DESC LIMIT ?",
+        )
+        .bind(picture_id)
+        .bind(query.before.unwrap_or(i64::MAX))
+        .bind(query.author_id.as_deref())
+        .bind(query.author_id.as_deref())
+        .bind(micros_to_text(query.since.unwrap_or(0)))
+        .bind(micros_to_text(
+            query.until.unwrap_or(253_402_300_799_000_000),
+        ))
+        .bind(i64::from(query.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(activity_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn authors(&self, picture_id: &str) -> Result<Vec<(Author, i64)>, StoreError> {
+        // SQLite takes the bare columns from the row that has the MAX: the latest name.
+        let rows = sqlx::query(
+            "SELECT author_id, author, author_color, MAX(to_seq) AS latest, SUM(updates) AS total
+             FROM document_activity WHERE picture_id = ? GROUP BY author_id ORDER BY total DESC",
+        )
+        .bind(picture_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((author_of(r)?, r.try_get("total")?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    async fn log_bounds(&self, picture_id: &str) -> Result<LogBounds, StoreError> {
+        let end = |order: &'static str| {
+            let sql = format!(
+                "SELECT seq, at FROM document_updates WHERE picture_id = ? ORDER BY seq {order} LIMIT 1"
+            );
+            let pool = self.pool.clone();
+            let picture_id = picture_id.to_string();
+            async move {
+                let row: Option<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(picture_id)
+                    .fetch_optional(&pool)
+                    .await?;
+                Ok::<_, sqlx::Error>(row.map(|(seq, at)| (seq, parse_time(&at).unwrap_or(0))))
+            }
+        };
+        Ok(LogBounds {
+            first: end("ASC").await?,
+            latest: end("DESC").await?,
+        })
+    }
+
+    async fn seq_at(&self, picture_id: &str, at: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) FROM document_updates WHERE picture_id = ? AND at <= ?",
+        )
+        .bind(picture_id)
+        .bind(micros_to_text(at))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn shape_changes(
+        &self,
+        picture_id: &str,
+        shape_id: &str,
+    ) -> Result<Vec<ShapeChange>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.seq, u.at, u.author_id, u.author, u.author_color, u.restored_to, c.after
+             FROM document_shape_changes c
+             JOIN document_updates u ON u.picture_id = c.picture_id AND u.seq = c.seq
+             WHERE c.picture_id = ? AND c.shape_id = ? ORDER BY c.seq",
+        )
+        .bind(picture_id)
+        .bind(shape_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(ShapeChange {
+                    seq: r.try_get("seq")?,
+                    at: time_of(r, "at")?,
+                    author: author_of(r)?,
+                    restored_to: r.try_get("restored_to")?,
+                    after: r.try_get("after")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    async fn create_version(
+        &self,
+        picture_id: &str,
+        version: &VersionRow,
+    ) -> Result<(), StoreError> {
+        let _writing = self.document_writes.lock().await;
+        sqlx::query(
+            "INSERT INTO document_versions (picture_id, id, name, seq, created_at, author_id, author, author_color)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(picture_id)
+        .bind(&version.id)
+        .bind(&version.name)
+        .bind(version.seq)
+        .bind(micros_to_text(version.created_at))
+        .bind(&version.author.id)
+        .bind(&version.author.name)
+        .bind(&version.author.color)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn versions(&self, picture_id: &str) -> Result<Vec<VersionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM document_versions WHERE picture_id = ? ORDER BY seq, created_at",
+        )
+        .bind(picture_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(VersionRow {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    seq: r.try_get("seq")?,
+                    created_at: time_of(r, "created_at")?,
+                    author: author_of(r)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+}
