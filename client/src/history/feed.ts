@@ -22,6 +22,8 @@ export class ActivityFeed {
   private entries: ActivityEntry[] = [];
   private items: HTMLElement[] = [];
   private nextBefore: number | null = null;
+  /** Whether a page has been shown (not loading, not failed). */
+  private shown = false;
 
   constructor(private readonly handlers: FeedHandlers) {
     this.list = h('ol', { class: 'history-entries' });
@@ -35,6 +37,13 @@ export class ActivityFeed {
     this.entries = append ? [...this.entries, ...page.entries] : page.entries;
     this.nextBefore = page.next_before;
     this.more.hidden = page.next_before === null;
+    this.shown = true;
+    this.rerender();
+  }
+
+  /** Writes the entries again (the times of restored moments may be known now). */
+  rerender(): void {
+    if (!this.shown) return;
     this.note.textContent = this.entries.length ? '' : 'Nothing has happened here yet.';
     this.items = this.entries.map((entry) => {
       const color = COLOR.test(entry.author.color) ? entry.author.color : '#888888';
@@ -54,6 +63,7 @@ export class ActivityFeed {
 
   /** Says why the activity is missing. */
   fail(sentence: string): void {
+    this.shown = false;
     this.entries = [];
     this.items = [];
     this.list.replaceChildren();

@@ -86,6 +86,19 @@ export function parseFrame(value: unknown): Frame | null {
   }
 }
 
+/** Resolves in a later task (a message, not a timer: background tabs slow timers to
+ *  one a second, which would make a long history take minutes to read there). */
+function nextTask(): Promise<void> {
+  const channel = new MessageChannel();
+  return new Promise((resolve) => {
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 /** Reads every frame of `stream`, in order, calling `onFrame` for each; the end frame.
  *  A stream that stops before its end line was cut: that is an error, not the end. */
 export async function readFrames(stream: ReadableStream<Uint8Array>, onFrame: (frame: Frame) => void): Promise<EndFrame> {
@@ -98,7 +111,7 @@ export async function readFrames(stream: ReadableStream<Uint8Array>, onFrame: (f
       // Chunks already received resolve at once: give the page a turn now and then so
       // it can paint the progress and stay responsive during a long history.
       if (performance.now() - worked > YIELD_EVERY_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await nextTask();
         worked = performance.now();
       }
       const chunk = await reader.read();

@@ -11,9 +11,9 @@ import { pixelToLatLng } from '../view';
 
 const CLOCK = '<path d="M12 7v5l3 2"/><path d="M3.5 12a8.5 8.5 0 1 0 2.5-6"/><path d="M3 3v4h4"/>';
 
-/** The History button; `toggle` runs on each press. Returns the control and a way to
- *  show whether the history is open. */
-export function historyButton(map: L.Map, toggle: () => void): { control: L.Control; pressed(on: boolean): void } {
+/** The History button; `toggle` runs on each press. Returns the control, a way to show
+ *  whether the history is open, and the button itself (to give it focus back). */
+export function historyButton(map: L.Map, toggle: () => void): { control: L.Control; pressed(on: boolean): void; element(): HTMLElement | null } {
   let anchor: HTMLAnchorElement | null = null;
   const Control = L.Control.extend({
     onAdd: () => {
@@ -36,7 +36,7 @@ export function historyButton(map: L.Map, toggle: () => void): { control: L.Cont
     },
   });
   const control = new Control({ position: 'topleft' }).addTo(map);
-  return { control, pressed: (on) => anchor?.setAttribute('aria-pressed', String(on)) };
+  return { control, pressed: (on) => anchor?.setAttribute('aria-pressed', String(on)), element: () => anchor };
 }
 
 /** Read-only Leaflet layers for the replay's shapes; `open` runs on a click on one. */

@@ -1,12 +1,11 @@
 // The History mode of a picture: opening the panel under the map (./bar) loads the
-// replay index (./loader) and shows the annotations
-// as they were at the chosen moment ON the live map, in place of the live shapes, drawn
-// by the same layer code from a replay document (./cursor, ./mirror). It is local: nothing
-// is written to the live document, which keeps receiving everyone's edits meanwhile;
-// "Back to live" (or Escape) puts the live shapes back. The moment is kept in the hash
-// as `&t=<seq>` (replaced, never pushed). Playback, the activity, one shape's history,
-// restoring and named versions hang off the same state. The page's wiring (button,
-// keys, permalink, debug hook) is ./session.
+// replay index (./loader) and shows the annotations as they were at the chosen moment
+// ON the live map, in place of the live shapes, drawn by the same layer code from a
+// replay document (./cursor, ./mirror). It is local: nothing is written to the live
+// document, which keeps receiving everyone's edits meanwhile; "Back to live" puts the
+// live shapes back. The moment is kept in the hash (./permalink). Playback, the
+// activity, one shape's history, restoring and named versions hang off the same state.
+// The page's wiring (button, keys, links naming a moment, debug hook) is ./session.
 import type * as Y from 'yjs';
 
 import { readShape } from '../annotations/shapes';
@@ -19,14 +18,12 @@ import { ReplayCursor } from './cursor';
 import { loadIndex } from './loader';
 import { flyToBox, replayLayers, shapesBox } from './map';
 import { ReplayShapes } from './mirror';
-import { hashWithMoment, type Moment } from './moment';
+import type { Moment } from './moment';
+import { Permalink } from './permalink';
 import { Playback } from './playback';
 import { lastAtMost, ReplayIndex } from './replay';
 import { confirmRestore } from './restore';
 import type { HistoryOptions } from './session';
-
-/** Hash writes while scrubbing, at most this often (browsers throttle replaceState). */
-const HASH_EVERY_MS = 250;
 
 const sentence = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -48,10 +45,12 @@ export class HistoryMode {
   private versions: Version[] = [];
   private latestKnown: number | null = null;
   private loading: Promise<boolean> | null = null;
+  /** Whether the index has been loaded once. */
+  private ready = false;
   private player: { stop(): void } | null = null;
   /** Bumped on every open and close: answers for an earlier panel are dropped. */
   private generation = 0;
-  private hashTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly permalink = new Permalink();
   private resolveLoaded: () => void = () => {};
   private rejectLoaded: (e: unknown) => void = () => {};
   /** Settles once the index has first been loaded (or failed to). */
@@ -61,6 +60,8 @@ export class HistoryMode {
   });
   /** Called when the panel opens or closes. */
   onOpen: (open: boolean) => void = () => {};
+  /** Called when the replay is first shown after opening. */
+  onReady: () => void = () => {};
 
   constructor(private readonly options: HistoryOptions) {
     this.loaded.catch(() => undefined);
@@ -75,11 +76,20 @@ export class HistoryMode {
   async show(moment: Moment | null): Promise<boolean> {
     if (!this.bar) this.openPanel();
     const generation = this.generation;
-    if (!(await this.refresh()) || generation !== this.generation) return false;
+    // A moment the index already holds needs no trip to the server; opening, or a moment
+    // past what it holds, brings it up to date first.
+    if (!this.replay || !moment || !this.holds(moment)) {
+      const fresh = await this.refresh();
+      if (generation !== this.generation || (!fresh && !this.ready)) return false;
+    }
     const position = moment ? this.resolve(moment) : (this.replay?.cursor.position ?? this.index.length);
     if (this.replay) this.seek(position);
     else this.enter(position);
     return true;
+  }
+
+  private holds(moment: Moment): boolean {
+    return 'seq' in moment ? moment.seq <= this.index.latestSeq : moment.at <= (this.index.timeOf(this.index.length) ?? -Infinity);
   }
 
   private resolve(moment: Moment): number {
@@ -122,21 +132,24 @@ export class HistoryMode {
   /** Brings the index up to date; whether it is usable. */
   private refresh(): Promise<boolean> {
     this.loading ??= (async () => {
-      const bar = this.bar;
-      const first = this.index.length === 0;
-      bar?.setStatus(first ? 'Loading the history…' : 'Looking for newer changes…', first ? 0 : null);
+      const first = !this.ready;
+      this.bar?.setStatus(first ? 'Loading the history…' : 'Looking for newer changes…', first ? 0 : null);
       try {
         await loadIndex(this.options.picture.id, this.options.token, this.index, ({ updates, share }) => {
-          bar?.setStatus(`Loading the history… ${updates.toLocaleString('en')} changes`, share);
+          this.bar?.setStatus(`Loading the history… ${updates.toLocaleString('en')} changes`, share);
         }, this.latestKnown);
-        bar?.setStatus('');
+        this.ready = true;
+        this.bar?.setStatus('');
+        this.bar?.feed.rerender();
         this.redraw();
         this.resolveLoaded();
         return true;
       } catch (e) {
-        bar?.setStatus(`The history cannot be shown: ${sentence(e)}.`);
-        bar?.setBanner('The history is not available');
-        if (first) this.rejectLoaded(e);
+        this.bar?.setStatus(first ? `The history cannot be shown: ${sentence(e)}.` : `Newer changes cannot be loaded: ${sentence(e)}.`);
+        if (first) {
+          this.bar?.setBanner('The history is not available');
+          this.rejectLoaded(e);
+        }
         return false;
       } finally {
         this.loading = null;
@@ -182,6 +195,7 @@ export class HistoryMode {
     if (liveSelected) this.select(liveSelected);
     // On a phone the panel starts below the fold: bring the scrubber into view.
     this.bar?.timeline.element.scrollIntoView({ block: 'nearest' });
+    this.onReady();
   }
 
   private readonly onMapClick = (e: { originalEvent?: Event }) => {
@@ -205,7 +219,7 @@ export class HistoryMode {
     this.bar?.dispose();
     this.bar = null;
     this.selected = null;
-    this.writeMoment(null, true);
+    this.permalink.set(null);
     this.onOpen(false);
   }
 
@@ -231,7 +245,7 @@ export class HistoryMode {
     this.bar.feed.mark(seq);
     const { layers } = this.replay;
     if (this.selected && layers.selectedId() !== this.selected) layers.select(this.selected);
-    this.writeMoment(seq);
+    this.permalink.set(seq);
   }
 
   /** Timeline, ticks, marks and steps for the index and the filter as they are now. */
@@ -362,17 +376,8 @@ export class HistoryMode {
     return `Saved “${version.name}”.`;
   }
 
-  /** Puts `&t=<seq>` in the hash (null: takes it out), at most every HASH_EVERY_MS. */
-  private writeMoment(seq: number | null, now = false): void {
-    const write = () => {
-      this.hashTimer = null;
-      const hash = hashWithMoment(location.hash, this.replay ? this.index.seqOf(this.replay.cursor.position) : null);
-      if (hash !== location.hash) window.history.replaceState(window.history.state, '', `${location.pathname}${location.search}${hash}`);
-    };
-    if (now || seq === null) {
-      if (this.hashTimer) clearTimeout(this.hashTimer);
-      write();
-    } else this.hashTimer ??= setTimeout(write, HASH_EVERY_MS);
+  focusScrubber(): void {
+    this.bar?.timeline.focus();
   }
 
   /** What the debug hook reports. */

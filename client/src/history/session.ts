@@ -43,7 +43,15 @@ export function startHistory(options: HistoryOptions): History {
   const mode = new HistoryMode(options);
   const { map } = options.viewer;
   const button = historyButton(map, () => (mode.isOpen ? mode.close() : void mode.show(null)));
-  mode.onOpen = (open) => button.pressed(open);
+  mode.onOpen = (open) => {
+    button.pressed(open);
+    // Focus that was in the panel would be lost with it: back to the button.
+    if (!open && (document.activeElement === document.body || document.activeElement === null)) button.element()?.focus({ preventScroll: true });
+  };
+  // Opened with the button, the scrubber takes the focus once it can be used.
+  mode.onReady = () => {
+    if (document.activeElement === button.element()) mode.focusScrubber();
+  };
 
   const keys = (e: KeyboardEvent) => {
     if (e.key !== 'Escape' || !mode.isOpen || e.defaultPrevented) return;

@@ -181,6 +181,10 @@ export class Timeline {
     this.thumb.setAttribute('aria-valuetext', text);
   }
 
+  focus(): void {
+    this.thumb.focus({ preventScroll: true });
+  }
+
   setDisabled(disabled: boolean): void {
     this.disabled = disabled;
     this.thumb.setAttribute('aria-disabled', String(disabled));
