@@ -6,6 +6,7 @@ import { readFrames, type Author, type EndFrame, type Frame } from './frames';
 
 export type { Author } from './frames';
 
+/** What a change did: shapes added, changed, deleted, and comments changed. */
 export interface Counts {
   shapes_added: number;
   shapes_changed: number;
@@ -13,6 +14,7 @@ export interface Counts {
   comments: number;
 }
 
+/** One author's run of updates (gaps under 60 s), or one restore. */
 export interface ActivityEntry {
   from_seq: number;
   to_seq: number;
@@ -24,6 +26,7 @@ export interface ActivityEntry {
   restore: { to_seq: number } | null;
 }
 
+/** One page of the activity, newest first, and the whole history's extent. */
 export interface Activity {
   entries: ActivityEntry[];
   next_before: number | null;
@@ -34,6 +37,7 @@ export interface Activity {
   authors: (Author & { updates: number })[];
 }
 
+/** One version of a shape. */
 export interface ShapeChange {
   seq: number;
   at: string;
@@ -44,12 +48,14 @@ export interface ShapeChange {
   after: Record<string, unknown> | null;
 }
 
+/** Every version of one shape, oldest first. */
 export interface ShapeHistory {
   shape_id: string;
   changes: ShapeChange[];
   deleted_at: string | null;
 }
 
+/** A named moment of the history. */
 export interface Version {
   id: string;
   name: string;
@@ -59,6 +65,7 @@ export interface Version {
   author: Author;
 }
 
+/** What a restore changed (or would, on a dry run). */
 export interface RestoreResult {
   restored_to: number;
   dry_run: boolean;
@@ -115,18 +122,22 @@ export async function streamFrames(pictureId: string, token: string | null, from
   return readFrames(response.body, onFrame);
 }
 
+/** Every version of shape `shapeId`. */
 export function getShapeHistory(pictureId: string, token: string | null, shapeId: string): Promise<ShapeHistory> {
   return json(fetch(`${base(pictureId)}/shapes/${encodeURIComponent(shapeId)}/history`, { headers: headers(token) }));
 }
 
+/** The named versions, oldest first. */
 export async function getVersions(pictureId: string, token: string | null): Promise<Version[]> {
   return (await json<{ versions: Version[] }>(fetch(`${base(pictureId)}/versions`, { headers: headers(token) }))).versions;
 }
 
+/** Names moment `seq` (edit and owner links). */
 export function saveVersion(pictureId: string, token: string | null, version: { name: string; seq: number; author: Author }): Promise<Version> {
   return json(fetch(`${base(pictureId)}/versions`, { method: 'POST', headers: headers(token, true), body: JSON.stringify(version) }));
 }
 
+/** Restores a moment (edit and owner links): one new update, or a dry run. */
 export function restore(pictureId: string, token: string | null, request: RestoreRequest): Promise<RestoreResult> {
   return json(fetch(`${base(pictureId)}/restore`, { method: 'POST', headers: headers(token, true), body: JSON.stringify(request) }));
 }

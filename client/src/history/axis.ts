@@ -20,6 +20,7 @@ export function compressedOffsets(times: readonly number[], idleMs: number, idle
   return offsets;
 }
 
+/** Positions of a history ⇄ places on the bar (0..1). */
 export class TimelineAxis {
   /** Offset of each position 0..n; position 0 (before any update) sits an idle gap
    *  before the first update. */
@@ -67,6 +68,7 @@ export class TimelineAxis {
   }
 }
 
+/** One mark of activity on the bar. */
 export interface Tick {
   /** Left edge, 0..1. */
   fraction: number;

@@ -11,6 +11,7 @@ import { saveVersionControl } from './restore';
 import { ShapeLog, type ShapeLogHandlers } from './shapeLog';
 import { Timeline, type TimelineHandlers } from './timeline';
 
+/** What the panel reports. */
 export interface BarHandlers extends TimelineHandlers, FeedHandlers, ShapeLogHandlers {
   live(): void;
   play(): void;
@@ -37,6 +38,7 @@ function icon(button: HTMLButtonElement, name: keyof typeof ICONS, label: string
   return button;
 }
 
+/** The History panel's elements, and what they show. */
 export class HistoryBar {
   readonly element: HTMLElement;
   readonly timeline: Timeline;

@@ -6,6 +6,7 @@ import type * as Y from 'yjs';
 
 import type { ReplayIndex } from './replay';
 
+/** One replay document, moved along a ReplayIndex. */
 export class ReplayCursor {
   private current: Y.Doc;
   private at: number;

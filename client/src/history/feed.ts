@@ -5,6 +5,7 @@ import { h } from '../dom';
 import { entryLine } from './activity';
 import type { Activity, ActivityEntry } from './api';
 
+/** What the activity list reports and asks. */
 export interface FeedHandlers {
   open(entry: ActivityEntry): void;
   older(before: number): void;
@@ -14,6 +15,7 @@ export interface FeedHandlers {
 
 const COLOR = /^#[0-9a-fA-F]{3,8}$/;
 
+/** The activity list. */
 export class ActivityFeed {
   readonly element: HTMLElement;
   private readonly list: HTMLOListElement;

@@ -11,6 +11,7 @@ export interface Author {
   color: string;
 }
 
+/** The document at `seq`, as a Yjs v1 update. */
 export interface CheckpointFrame {
   type: 'checkpoint';
   seq: number;
@@ -19,6 +20,7 @@ export interface CheckpointFrame {
   state: Uint8Array;
 }
 
+/** One update of the log. */
 export interface UpdateFrame {
   type: 'update';
   seq: number;
@@ -28,12 +30,14 @@ export interface UpdateFrame {
   update: Uint8Array;
 }
 
+/** The last line: where the stream stopped, and where the log ends. */
 export interface EndFrame {
   type: 'end';
   seq: number;
   latestSeq: number;
 }
 
+/** A line of the frames stream. */
 export type Frame = CheckpointFrame | UpdateFrame | EndFrame;
 
 /** The stream broke its contract (cut short, a line that is not a frame). */

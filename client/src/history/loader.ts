@@ -5,6 +5,7 @@ import { streamFrames } from './api';
 import type { Frame } from './frames';
 import type { ReplayIndex } from './replay';
 
+/** How far a load has come. */
 export interface LoadProgress {
   /** Updates read so far in this load. */
   updates: number;

@@ -6,6 +6,7 @@ import type * as Y from 'yjs';
 
 import { bindShapes, type Shape, type ShapeView } from '../annotations/shapes';
 
+/** Sends a ShapeView the shapes of the current replay document. */
 export class ReplayShapes {
   /** What the view shows: id → the shape as JSON. */
   private readonly shown = new Map<string, string>();

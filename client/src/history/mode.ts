@@ -34,6 +34,7 @@ interface Replay {
   layers: ReturnType<typeof replayLayers>;
 }
 
+/** The history of one picture page: panel, replay, player, permalink. */
 export class HistoryMode {
   private readonly index = new ReplayIndex();
   private bar: HistoryBar | null = null;

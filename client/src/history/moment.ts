@@ -1,6 +1,7 @@
 // The moment of the history in the URL hash: the viewer's hash is `#zoom/x/y`, and
 // `&t=<seq>` or `&t=<ISO time>` after it opens the history at that moment. Pure.
 
+/** A moment of the history: after seq, or after every update at or before a time (ms). */
 export type Moment = { seq: number } | { at: number };
 
 /** The parameters after the view: `&k=v` pairs, values percent-decoded ('+' stays '+',

@@ -12,6 +12,7 @@ export class NdjsonError extends Error {
   }
 }
 
+/** Bytes in (any chunking), JSON values out. */
 export class NdjsonDecoder {
   private readonly text = new TextDecoder();
   private rest = '';

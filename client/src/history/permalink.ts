@@ -6,6 +6,7 @@ import { hashWithMoment } from './moment';
 /** Hash writes while scrubbing, at most this often. */
 const HASH_EVERY_MS = 250;
 
+/** Writes the moment shown into the hash. */
 export class Permalink {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private seq: number | null = null;

@@ -5,6 +5,7 @@
 // clock (requestAnimationFrame in the page, numbers in the tests).
 import { compressedOffsets } from './axis';
 
+/** The speeds offered: real time scaled by these. */
 export const SPEEDS = [1, 10, 100] as const;
 
 /** Time-lapse: gaps longer than IDLE_MS play as IDLE_PLAYED_MS… */
@@ -13,6 +14,7 @@ export const TIMELAPSE_IDLE_PLAYED_MS = 300;
 /** …and the whole history plays in at most this long at 1×. */
 export const TIMELAPSE_LONGEST_MS = 60_000;
 
+/** How to play: speed, and whether idle time is skipped. */
 export interface PlayMode {
   speed: number;
   timelapse: boolean;

@@ -34,6 +34,7 @@ export function lastAtMost(list: readonly number[], value: number): number {
   return lo - 1;
 }
 
+/** Every update of a history, with checkpoints: any moment as a Y.Doc. */
 export class ReplayIndex {
   private readonly seqs: number[] = [];
   /** Times in ms, made non-decreasing (a node's clock may step back a little). */

@@ -6,6 +6,7 @@ import { h } from '../dom';
 import { restoreText } from './activity';
 import type { RestoreResult } from './api';
 
+/** What the restore dialog needs. */
 export interface RestoreChoice {
   /** The moment, in words ("14 March 10:42"). */
   moment: string;

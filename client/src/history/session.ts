@@ -8,6 +8,7 @@ import { historyButton } from './map';
 import { HistoryMode } from './mode';
 import { momentInHash, type Moment } from './moment';
 
+/** What the history of a page needs. */
 export interface HistoryOptions {
   picture: Picture;
   viewer: Viewer;
@@ -20,6 +21,7 @@ export interface HistoryOptions {
   host: HTMLElement;
 }
 
+/** The history of a page, to take down. */
 export interface History {
   dispose(): void;
 }
@@ -39,6 +41,7 @@ export interface HistoryDebugHook {
   loaded: Promise<void>;
 }
 
+/** Adds the History button and panel to a picture page or embed. */
 export function startHistory(options: HistoryOptions): History {
   const mode = new HistoryMode(options);
   const { map } = options.viewer;

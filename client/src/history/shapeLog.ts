@@ -4,6 +4,7 @@ import { h } from '../dom';
 import { changeSentence, shortDate } from './activity';
 import type { ShapeHistory } from './api';
 
+/** What the shape's history reports. */
 export interface ShapeLogHandlers {
   /** Go to the moment `seq`. */
   seekSeq(seq: number): void;
@@ -11,6 +12,7 @@ export interface ShapeLogHandlers {
   clear(): void;
 }
 
+/** The selected shape's versions. */
 export class ShapeLog {
   readonly element: HTMLElement;
   private readonly body: HTMLElement;

@@ -6,12 +6,14 @@
 import { h } from '../dom';
 import { TimelineAxis } from './axis';
 
+/** A tick as drawn: where, what colour, how many updates. */
 export interface TrackTick {
   fraction: number;
   color: string;
   count: number;
 }
 
+/** A named version as drawn. */
 export interface TrackMark {
   fraction: number;
   position: number;
@@ -19,6 +21,7 @@ export interface TrackMark {
   title: string;
 }
 
+/** What the timeline reports. */
 export interface TimelineHandlers {
   /** Go to `position` (a drag, a click on the track or a mark, Home, End, Page keys). */
   seek(position: number): void;
@@ -33,6 +36,7 @@ const PAGE = 0.1;
 /** The widest a version's label is drawn (CSS max-width: 8rem). */
 const MARK_WIDTH_PX = 130;
 
+/** The track, its ticks and marks, and the scrubber. */
 export class Timeline {
   readonly element: HTMLElement;
   private readonly rail: HTMLElement;
