@@ -60,7 +60,8 @@ export interface Version {
   id: string;
   name: string;
   seq: number;
-  at: string;
+  /** When moment `seq` came to be (null for seq 0, the empty document). */
+  at: string | null;
   created_at: string;
   author: Author;
 }

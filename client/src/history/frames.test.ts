@@ -76,5 +76,8 @@ describe('history frames', () => {
     const cut = TEXT.slice(0, TEXT.lastIndexOf('{"type":"end"'));
     await expect(read([new TextEncoder().encode(cut)])).rejects.toThrow(FramesError);
     await expect(read([new TextEncoder().encode('{"type":"update","seq":1}\n')])).rejects.toThrow(/lacks/);
+    // The server says so when it cannot read its log to the end.
+    const failed = `${TEXT.slice(0, TEXT.lastIndexOf('{"type":"end"'))}{"type":"error","detail":"the history could not be read to the end"}\n`;
+    await expect(read([new TextEncoder().encode(failed)])).rejects.toThrow('the history could not be read to the end');
   });
 });

@@ -82,6 +82,9 @@ export function parseFrame(value: unknown): Frame | null {
       if (!isSeq(v.seq) || typeof v.update !== 'string' || !Number.isFinite(at)) throw new FramesError(`update line ${String(v.seq)} lacks seq, at or update`);
       return { type: 'update', seq: v.seq, at, author: readAuthor(v.author), kind: v.kind === 'restore' ? 'restore' : 'edit', update: fromBase64(v.update) };
     }
+    case 'error':
+      // The server could not read its log to the end: its sentence, not a short history.
+      throw new FramesError(typeof v.detail === 'string' && v.detail ? v.detail : 'the server could not read the history to the end');
     case 'end':
       if (!isSeq(v.seq)) throw new FramesError('the end line has no seq');
       return { type: 'end', seq: v.seq, latestSeq: isSeq(v.latest_seq) ? v.latest_seq : v.seq };

@@ -257,7 +257,7 @@ export class HistoryMode {
     if (!this.bar) return;
     const drawn = ticks(this.axis, this.steps, (p) => this.index.authorIndexAt(p)).map((t) => ({ ...t, color: this.index.authors[t.author]?.color ?? '#888888' }));
     const marks = this.versions.map((v) => {
-      const at = Date.parse(v.at);
+      const at = v.at ? Date.parse(v.at) : NaN;
       const position = this.index.positionOfSeq(v.seq);
       return { fraction: this.axis.fraction(position), position, label: v.name, title: `${v.name}: ${Number.isFinite(at) ? shortDate(at) : `change ${v.seq}`}, saved by ${v.author.name}` };
     });
