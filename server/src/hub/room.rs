@@ -565,16 +565,32 @@ impl Room {
         role: Role,
         ends: &mpsc::Sender<Close>,
     ) -> Result<Applied, Close> {
+        let mut state = self.state.lock().await;
+        let sv = state.doc.transact().state_vector();
+        // An update that brings nothing the document lacks is not a write, whoever sends
+        // it: a stock client's sync step 2 on connecting (empty, or the deletions the
+        // server has) must not count as a refused change of a view link, nor be logged.
+        let brings_blocks = update.insertions(true).iter().any(|(client, ranges)| {
+            let have = sv.get(client);
+            ranges.iter().any(|r| r.end > have)
+        });
+        if !brings_blocks
+            && (update.delete_set().is_empty()
+                || update
+                    .delete_set()
+                    .diff(&state.doc.transact().snapshot().delete_set)
+                    .is_empty())
+        {
+            return Ok(Applied::Done);
+        }
         if role == Role::View {
             return Ok(Applied::Refused(
                 "this link is view-only: your changes are not saved or shared".into(),
             ));
         }
-        let mut state = self.state.lock().await;
         // Blocks that do not continue what the document has of a client are not
         // integrated (yrs mishandles them; see `straddles` and `has_gap`): the client
         // gets the document's state vector instead and sends what is missing from there.
-        let sv = state.doc.transact().state_vector();
         if straddles(&update, &sv) || has_gap(&update, &sv) {
             return Ok(Applied::Resync(sv));
         }
@@ -1322,6 +1338,67 @@ mod tests {
             assert_eq!(&logged[i].1, bytes, "the log keeps the order applied");
         }
         assert_eq!(room.unlogged.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn updates_that_bring_nothing_are_not_writes_even_from_a_view_link() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hub = hub_on_sqlite(&dir).await;
+        let room = hub.room("p").await.expect("room");
+        let (ends, _ended) = mpsc::channel(1);
+        let editor = Doc::new();
+        let shapes = editor.get_or_insert_map("shapes");
+        let add = update_of(&editor, |txn| {
+            shapes.insert(txn, "a", MapPrelim::from([("type", "marker")]));
+            shapes.insert(txn, "b", MapPrelim::from([("type", "marker")]));
+        });
+        let delete = update_of(&editor, |txn| {
+            shapes.remove(txn, "b");
+        });
+        for bytes in [&add, &delete] {
+            let update = Update::decode_v1(bytes).expect("decodes");
+            let applied = room
+                .apply(bytes.clone(), update, 1, Role::Edit, &ends)
+                .await;
+            assert!(matches!(applied, Ok(Applied::Done)));
+        }
+        room.drain().await;
+        // A viewer's sync step 2: empty on a first visit; on a reconnect, what it got
+        // from the server (blocks and deletions the document has).
+        let empty = Doc::new()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let known = editor
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        for bytes in [empty, known] {
+            let update = Update::decode_v1(&bytes).expect("decodes");
+            let applied = room
+                .apply(bytes.clone(), update, 2, Role::View, &ends)
+                .await;
+            assert!(
+                matches!(applied, Ok(Applied::Done)),
+                "a no-op is not refused"
+            );
+        }
+        // A viewer deleting something is still refused.
+        let viewer = Doc::new();
+        {
+            let mut txn = viewer.transact_mut();
+            txn.apply_update(Update::decode_v1(&add).expect("decodes"))
+                .expect("applies");
+        }
+        let vshapes = viewer.get_or_insert_map("shapes");
+        let forced = update_of(&viewer, |txn| {
+            vshapes.remove(txn, "a");
+        });
+        let update = Update::decode_v1(&forced).expect("decodes");
+        let applied = room
+            .apply(forced.clone(), update, 2, Role::View, &ends)
+            .await;
+        assert!(matches!(applied, Ok(Applied::Refused(_))));
+        let logged = hub.store().load_document("p").await.expect("log").updates;
+        assert_eq!(logged.len(), 2, "only the editor's two updates are logged");
     }
 
     #[tokio::test]
