@@ -3,6 +3,7 @@
 // minimap, a pixel scale, home, fullscreen, and the view kept in the URL hash.
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
+import './markerIcons';
 
 import type { Picture } from './api';
 import {
