@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
 import { bounds, fromMapGeometry, thin, toMapGeometry } from './geometry';
-import { bindShapes, readShape, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
+import { bindShapes, DEFAULT_STYLE, readShape, selectionSentence, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
 
 const ADA = { id: 'ada0000000000001', name: 'Ada' };
 const BO = { id: 'bo00000000000002', name: 'Bo' };
@@ -226,5 +226,17 @@ describe('image pixels ⇄ map', () => {
     expect(thinned[0]).toEqual([0, 0]);
     expect(thinned[thinned.length - 1]).toEqual([9.9, 0]);
     expect(thinned.length).toBeLessThan(10);
+  });
+});
+
+describe('selection sentence', () => {
+  const base = { id: 's', type: 'rectangle' as const, geometry: { x: 1, y: 2, width: 3, height: 4 }, style: DEFAULT_STYLE, text: '', authorId: 'a1' };
+  it('says who drew the shape and when', () => {
+    const now = Date.UTC(2026, 2, 14, 10, 42);
+    expect(selectionSentence({ ...base, author: 'Ada', created: now - 5 * 60_000 }, now)).toBe('Rectangle selected · drawn by Ada, 5 min ago');
+  });
+  it('says what it knows of old shapes', () => {
+    expect(selectionSentence({ ...base, author: '', created: 0 })).toBe('Rectangle selected');
+    expect(selectionSentence({ ...base, author: 'Bo', created: 0 })).toBe('Rectangle selected · drawn by Bo');
   });
 });

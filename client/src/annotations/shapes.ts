@@ -5,6 +5,8 @@
 // only your own changes, and binds the `shapes` map to a view in both directions.
 import * as Y from 'yjs';
 
+import { relativeTime } from './threads';
+
 export const SHAPE_TYPES = ['polyline', 'polygon', 'rectangle', 'circle', 'marker', 'freehand', 'text'] as const;
 export type ShapeType = (typeof SHAPE_TYPES)[number];
 
@@ -44,6 +46,25 @@ export interface Shape {
   created: number;
   /** The label of a `text` shape. */
   text: string;
+}
+
+/** What a person calls each kind of shape. */
+export const SHAPE_NAMES: Record<ShapeType, string> = {
+  polyline: 'Line',
+  polygon: 'Polygon',
+  rectangle: 'Rectangle',
+  circle: 'Circle',
+  marker: 'Marker',
+  freehand: 'Freehand line',
+  text: 'Label',
+};
+
+/** "Rectangle selected · drawn by Ada, 5 min ago": who drew it and when, as far as the shape says. */
+export function selectionSentence(shape: Shape, now = Date.now()): string {
+  const by = shape.author ? ` by ${shape.author.slice(0, 40)}` : '';
+  const when = shape.created > 0 ? `, ${relativeTime(shape.created, now)}` : '';
+  const what = `${SHAPE_NAMES[shape.type]} selected`;
+  return by || when ? `${what} · drawn${by}${when}` : what;
 }
 
 export const DEFAULT_STYLE: Style = { color: '#ff5722', weight: 3, fill: false };

@@ -9,7 +9,15 @@ import { latLngToPixel } from '../view';
 import { thin } from './geometry';
 import { editLabel, type LabelEditor } from './labels';
 import type { ShapeLayers } from './layers';
-import { DEFAULT_STYLE, type Geometry, type Shape, type ShapeEditor, type ShapeType, type Style } from './shapes';
+import {
+  DEFAULT_STYLE,
+  selectionSentence,
+  type Geometry,
+  type Shape,
+  type ShapeEditor,
+  type ShapeType,
+  type Style,
+} from './shapes';
 
 const DRAW_MODES: Partial<Record<ShapeType, string>> = {
   polyline: 'Line',
@@ -39,15 +47,6 @@ const WIDTHS = [1, 3, 6, 12];
 /** Below this map size (CSS pixels) the bar starts folded and folds after each choice. */
 const SMALL_MAP = { width: 600, height: 420 };
 
-const TYPE_NAMES: Record<ShapeType, string> = {
-  polyline: 'Line',
-  polygon: 'Polygon',
-  rectangle: 'Rectangle',
-  circle: 'Circle',
-  marker: 'Marker',
-  freehand: 'Freehand line',
-  text: 'Label',
-};
 
 export interface DrawingTools {
   /** Selects shape `id` (null: none) unless a drawing tool is in use. */
@@ -62,6 +61,7 @@ export interface DrawingTools {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+
 
 export function drawingTools(map: L.Map, top: number, editor: ShapeEditor, layers: ShapeLayers): DrawingTools {
   let pen: Style = { ...DEFAULT_STYLE };
@@ -251,7 +251,8 @@ export function drawingTools(map: L.Map, top: number, editor: ShapeEditor, layer
   weight.addEventListener('change', () => restyle({ weight: Number(weight.value) }));
   layers.onSelected = (shape: Shape | null) => {
     showStyle(shape ? shape.style : pen);
-    selection.textContent = shape ? `${TYPE_NAMES[shape.type]} selected` : '';
+    selection.textContent = shape ? selectionSentence(shape) : '';
+    if (shape) selection.title = shape.created ? new Date(shape.created).toLocaleString() : '';
     selection.hidden = !shape;
     editTextButton.hidden = shape?.type !== 'text';
     color.title = shape ? 'Colour of the selected shape' : 'Colour';
