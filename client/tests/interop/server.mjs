@@ -25,7 +25,8 @@ export async function startServer(extra = [], dataDir = null) {
   const port = await freePort();
   const child = spawn(bin, ['serve', '--data-dir', data, '--bind', `127.0.0.1:${port}`, ...extra], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, HUGEPIC_LOG: 'hugepic=warn' },
+    // HUGEPIC_TEST_LOG (e.g. hugepic=debug) shows more of the server while debugging a test.
+    env: { ...process.env, HUGEPIC_LOG: process.env.HUGEPIC_TEST_LOG ?? 'hugepic=warn' },
   });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
