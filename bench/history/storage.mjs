@@ -1,0 +1,48 @@
+// What the history costs on disk, from the database itself: bytes of the update log and
+// the checkpoints (tables with their indexes; SQLite pages from `dbstat`, PostgreSQL
+// `pg_total_relation_size`, which counts TOAST and indexes) against the raw bytes of the
+// updates, and the same for everything the history keeps (activity, shape changes,
+// versions, snapshots). The benchmark's database holds one picture.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+const LOG = ['document_updates', 'document_checkpoints'];
+const HISTORY = [...LOG, 'document_snapshots', 'document_history', 'document_activity', 'document_shape_changes', 'document_versions'];
+
+async function sqlite(path, sql) {
+  const { stdout } = await run('sqlite3', ['-readonly', '-separator', '\t', path, sql], { maxBuffer: 64 << 20 });
+  return stdout.trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+}
+
+async function psql(url, sql) {
+  const { stdout } = await run('psql', [url, '-AtF', '\t', '-c', sql], { maxBuffer: 64 << 20 });
+  return stdout.trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+}
+
+/** `{raw, log, history, tables}` in bytes; `db` is `{kind: 'sqlite', path}` or `{kind: 'postgres', url}`. */
+export async function storage(db) {
+  const tables = {};
+  let raw;
+  if (db.kind === 'sqlite') {
+    // Pages of each table and of its indexes (dbstat names each b-tree; sqlite_master maps
+    // indexes to their table).
+    const rows = await sqlite(
+      db.path,
+      `SELECT m.tbl_name, SUM(s.pgsize) FROM dbstat s JOIN sqlite_master m ON m.name = s.name GROUP BY m.tbl_name`,
+    );
+    for (const [table, bytes] of rows) tables[table] = Number(bytes);
+    raw = Number((await sqlite(db.path, `SELECT SUM(length("update")) FROM document_updates`))[0][0]);
+  } else {
+    const rows = await psql(
+      db.url,
+      `SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind = 'r'`,
+    );
+    for (const [table, bytes] of rows) tables[table] = Number(bytes);
+    raw = Number((await psql(db.url, `SELECT SUM(octet_length("update")) FROM document_updates`))[0][0]);
+  }
+  const sum = (names) => names.reduce((total, name) => total + (tables[name] ?? 0), 0);
+  return { raw, log: sum(LOG), history: sum(HISTORY), tables };
+}
