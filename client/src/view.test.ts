@@ -8,6 +8,7 @@ import {
   maxLevel,
   niceLength,
   pixelToLatLng,
+  tileBox,
   tileExists,
   viewToHash,
   visibleRect,
@@ -116,5 +117,19 @@ describe('scale and visible rectangle', () => {
       width: 400,
       height: 290,
     });
+  });
+});
+
+describe('tile boxes', () => {
+  // 1000×600 picture, top level 10; level 10 has 4×3 tiles of 256 (edge: 232×88).
+  it('reach one pixel into the neighbours, edge tiles at their own size', () => {
+    expect(tileBox(1000, 600, 10, 10, 0, 0, 256, 0)).toEqual({ width: 257, height: 257, fit: 'fill', dx: 0, dy: 0 });
+    expect(tileBox(1000, 600, 10, 10, 3, 2, 256, 0)).toEqual({ width: 233, height: 89, fit: 'fill', dx: 0, dy: 0 });
+    // level 9: 500×300.
+    expect(tileBox(1000, 600, 9, 10, 1, 1, 256, 0)).toEqual({ width: 245, height: 45, fit: 'fill', dx: 0, dy: 0 });
+  });
+  it('use the overlap pixels when the pyramid has them', () => {
+    expect(tileBox(1000, 600, 10, 10, 1, 0, 254, 1)).toEqual({ width: 255, height: 255, fit: 'none', dx: -1, dy: 0 });
+    expect(tileBox(1000, 600, 10, 10, 0, 1, 254, 1)).toEqual({ width: 255, height: 255, fit: 'none', dx: 0, dy: -1 });
   });
 });

@@ -40,6 +40,45 @@ export function levelSize(width: number, height: number, level: number, top: num
   return { width: Math.ceil(width / shrink), height: Math.ceil(height / shrink) };
 }
 
+/** How a tile is laid out on the map, in the level's pixels. */
+export interface TileBox {
+  /** Size of the tile's box: the tile's own pixels plus one. */
+  width: number;
+  height: number;
+  /** `none`: the image at its size, shifted by (dx, dy) past its left/top overlap;
+   *  `fill`: the image stretched over the box (tiles without overlap). */
+  fit: 'none' | 'fill';
+  dx: number;
+  dy: number;
+}
+
+/**
+ * The box of tile (col, row). Each box reaches one pixel into its right and bottom
+ * neighbours: at fractional zooms (and on high-DPI screens) tile edges fall between
+ * device pixels, and two half-covered edge pixels leave a light hairline between tiles.
+ * With a DeepZoom overlap that pixel is the neighbour's own (exact); without one, the
+ * tile is stretched by one pixel (0.4% of a 256-pixel tile: invisible).
+ */
+export function tileBox(
+  width: number,
+  height: number,
+  level: number,
+  top: number,
+  col: number,
+  row: number,
+  tileSize: number,
+  overlap: number,
+): TileBox {
+  const size = levelSize(width, height, level, top);
+  const own = (total: number, i: number) => Math.max(1, Math.min(tileSize, total - i * tileSize));
+  const w = own(size.width, col);
+  const h = own(size.height, row);
+  if (overlap > 0) {
+    return { width: w + 1, height: h + 1, fit: 'none', dx: col > 0 ? -overlap : 0, dy: row > 0 ? -overlap : 0 };
+  }
+  return { width: w + 1, height: h + 1, fit: 'fill', dx: 0, dy: 0 };
+}
+
 /** Whether tile (col, row) of `level` exists, with tiles of `tileSize` pixels. */
 export function tileExists(
   width: number,

@@ -13,6 +13,7 @@ import {
   maxLevel,
   niceLength,
   pixelToLatLng,
+  tileBox,
   tileExists,
   viewToHash,
   visibleRect,
@@ -65,14 +66,23 @@ const DziLayer = L.TileLayer.extend({
     img.alt = '';
     img.className = 'hugepic-tile';
     img.decoding = 'async';
-    // Tiles after the first carry `overlap` extra pixels on their left/top.
-    const dx = coords.x > 0 ? -dzi.overlap : 0;
-    const dy = coords.y > 0 ? -dzi.overlap : 0;
-    img.style.objectPosition = `${dx}px ${dy}px`;
+    // Tiles after the first carry `overlap` extra pixels on their left/top; each box
+    // reaches a pixel into its neighbours, so no hairline shows between tiles.
+    const box = tileBox(dzi.width, dzi.height, coords.z, top, coords.x, coords.y, dzi.tileSize, dzi.overlap);
+    img.style.objectFit = box.fit;
+    img.style.objectPosition = `${box.dx}px ${box.dy}px`;
+    img.dataset.width = String(box.width);
+    img.dataset.height = String(box.height);
     img.onload = () => done(undefined, img);
     img.onerror = () => done(new Error(`tile ${coords.z}/${coords.x}_${coords.y}`), img);
     img.src = `${dzi.base}${coords.z}/${coords.x}_${coords.y}.${dzi.format}`;
     return img;
+  },
+  // Leaflet sizes every tile `tileSize`; ours take their box (see `tileBox`).
+  _initTile(this: L.TileLayer, tile: HTMLElement) {
+    (L.GridLayer.prototype as unknown as { _initTile: (t: HTMLElement) => void })._initTile.call(this, tile);
+    if (tile.dataset.width) tile.style.width = `${tile.dataset.width}px`;
+    if (tile.dataset.height) tile.style.height = `${tile.dataset.height}px`;
   },
 }) as unknown as new (dzi: Dzi, options: L.TileLayerOptions) => L.TileLayer;
 
