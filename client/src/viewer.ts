@@ -207,13 +207,32 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
 
   // Controls.
   control('topleft', () => button('home', 'Whole picture (Home)', home)).addTo(map);
-  control('topleft', () =>
-    button('fullscreen', 'Fullscreen', () => {
-      const root = container.closest('.viewer-root') ?? container;
-      if (document.fullscreenElement) void document.exitFullscreen();
-      else void root.requestFullscreen?.();
-    }),
-  ).addTo(map);
+  // Fullscreen: the button says which way it goes, and a picture seen whole before is
+  // seen whole after (the map changes size under it).
+  const root = container.closest('.viewer-root') ?? container;
+  const fullscreen = button('fullscreen', 'Fullscreen', () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void root.requestFullscreen?.();
+  });
+  control('topleft', () => fullscreen).addTo(map);
+  let wholeBefore = false;
+  const onFullscreen = () => {
+    const on = document.fullscreenElement === root;
+    const a = fullscreen.querySelector('a');
+    const label = on ? 'Exit fullscreen' : 'Fullscreen';
+    a?.setAttribute('title', label);
+    a?.setAttribute('aria-label', label);
+    a?.setAttribute('aria-pressed', String(on));
+    map.invalidateSize({ pan: false });
+    map.setMinZoom(Math.min(fitZoom(), top));
+    if (wholeBefore) map.fitBounds(bounds, { animate: false });
+  };
+  const noteWhole = () => {
+    wholeBefore = map.getBounds().pad(0.02).contains(bounds);
+  };
+  map.on('moveend zoomend', noteWhole);
+  noteWhole();
+  document.addEventListener('fullscreenchange', onFullscreen);
   if (options.chrome && options.onShare) {
     control('topleft', () => button('share', 'Share or embed this view', options.onShare ?? (() => {}))).addTo(map);
   }
@@ -297,6 +316,7 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
     home,
     destroy() {
       window.removeEventListener('hashchange', onHashChange);
+      document.removeEventListener('fullscreenchange', onFullscreen);
       resized.disconnect();
       map.remove();
     },

@@ -85,21 +85,21 @@ async function tilesSettled(page) {
       const tiles = [...document.querySelectorAll('.leaflet-tile-container img.hugepic-tile')];
       return (
         tiles.length > 0 &&
-        tiles.every((t) => t.complete && t.naturalWidth > 0 && t.classList.contains('leaflet-tile-loaded') && getComputedStyle(t).opacity === '1')
+        tiles.every((t) => t.complete && t.naturalWidth > 0 && t.classList.contains('leaflet-tile-loaded') && window.getComputedStyle(t).opacity === '1')
       );
     },
     null,
     { timeout: 30_000, polling: 100 },
   );
-  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
+  await page.evaluate(() => new Promise((done) => window.requestAnimationFrame(() => window.requestAnimationFrame(() => done()))));
 }
 
 /** Pixels along tile edges (inside the picture, outside controls) that are not the flat colour. */
 async function seamPixels(page, screenshot, dpr) {
   return page.evaluate(
     async ({ data, dpr, flat, tolerance }) => {
-      const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${data}`)).blob());
-      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const bitmap = await window.createImageBitmap(await (await fetch(`data:image/png;base64,${data}`)).blob());
+      const canvas = new window.OffscreenCanvas(bitmap.width, bitmap.height);
       const ctx = canvas.getContext('2d');
       ctx.drawImage(bitmap, 0, 0);
       const pixels = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
@@ -108,7 +108,7 @@ async function seamPixels(page, screenshot, dpr) {
         (a, r) => ({ left: Math.min(a.left, r.left), top: Math.min(a.top, r.top), right: Math.max(a.right, r.right), bottom: Math.max(a.bottom, r.bottom) }),
         { left: Infinity, top: Infinity, right: -Infinity, bottom: -Infinity },
       );
-      const view = { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
+      const view = { left: 0, top: 0, right: window.innerWidth, bottom: window.innerHeight };
       // Controls and the minimap, with their shadows.
       const covered = [...document.querySelectorAll('.leaflet-control, .hugepic-minimap')].map((c) => c.getBoundingClientRect());
       // Two CSS pixels in from the picture's outer border (the picture's own edge is not a seam).
