@@ -21,6 +21,13 @@ async function maxUploadBytes(): Promise<number | null> {
   }
 }
 
+/** Who each share link is for. */
+const SHARES = [
+  ['edit', 'Edit link: for people who draw and comment with you'],
+  ['comment', 'Comment link: for reviewers, who comment but do not draw'],
+  ['view', 'View link: for anyone who should only look (annotations included, live)'],
+] as const;
+
 /** The panel that follows one picture from upload to ready. */
 function followPicture(panel: HTMLElement, id: string, ownerToken: string, links: Record<string, string> | null): void {
   tokens.set(id, { owner: ownerToken });
@@ -28,15 +35,27 @@ function followPicture(panel: HTMLElement, id: string, ownerToken: string, links
   const stage = h('p', { class: 'stage', 'aria-live': 'polite' }, 'Waiting for a worker…');
   const open = h('a', { class: 'primary button disabled', href: `/p/${id}`, 'aria-disabled': 'true', id: 'open-picture' }, 'Open the picture');
   const linksBox = h('div', { class: 'links' }, h('p', { class: 'muted' }, 'Making share links…'));
-  panel.replaceChildren(h('h2', {}, 'Your picture'), stage, bar, linksBox, open);
+  // The links come first: the progress needs no attention, the owner link does.
+  panel.replaceChildren(h('h2', {}, 'Your picture'), stage, bar, open, linksBox);
   panel.scrollIntoView({ behavior: 'smooth', block: 'start' });
   const showLinks = (all: Record<string, string>) => {
     const owner = `${location.origin}/p/${id}?token=${encodeURIComponent(ownerToken)}`;
     linksBox.replaceChildren(
-      h('h3', {}, 'Share links'),
-      h('p', { class: 'muted' }, 'Anyone with a link gets what it allows. Keep the owner link to yourself.'),
-      ...(['edit', 'comment', 'view'] as const).filter((r) => all[r]).map((r) => copyField(`${r[0].toUpperCase()}${r.slice(1)} link`, all[r])),
-      copyField('Owner link (edit, delete, manage)', owner),
+      h(
+        'section',
+        { class: 'owner-link', 'aria-labelledby': `owner-link-${id}` },
+        h('h3', { id: `owner-link-${id}` }, 'Keep your owner link'),
+        h(
+          'p',
+          {},
+          'There are no accounts: this link is what makes you the owner (rename, delete, new share links). ',
+          'This browser remembers it, but no other browser will. Copy it somewhere safe, and do not share it.',
+        ),
+        copyField('Owner link: keep it to yourself', owner),
+      ),
+      h('h3', {}, 'Share with others'),
+      h('p', {}, 'Anyone with a link gets what the link allows, live, without signing up.'),
+      ...SHARES.filter(([role]) => all[role]).map(([role, label]) => copyField(label, all[role])),
     );
   };
   if (links) showLinks(links);
