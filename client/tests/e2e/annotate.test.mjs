@@ -614,6 +614,7 @@ test('every other kind: line, polygon and marker, each at B within a second; nam
   // B picks another name and colour: A's people list shows them, and B's browser keeps them.
   const person = (page, name) => page.locator('.people li', { hasText: name });
   await person(a.page, 'Bo').waitFor({ timeout: 5000 });
+  const idBefore = JSON.parse(await b.page.evaluate(() => localStorage.getItem('hugepic:user'))).id;
   await b.page.getByRole('textbox', { name: 'Your name' }).fill('Bohdan');
   await b.page.getByRole('textbox', { name: 'Your name' }).press('Enter');
   await b.page.locator('input[aria-label="Your colour"]').evaluate((input) => {
@@ -622,7 +623,12 @@ test('every other kind: line, polygon and marker, each at B within a second; nam
   });
   await person(a.page, 'Bohdan').waitFor({ timeout: 5000 });
   await until(a.page, () => window.hugepicAnnotations.people().some((p) => p.user?.name === 'Bohdan' && p.user?.color === '#ff9800'), null, "Bo's new colour at A");
-  assert.deepEqual(JSON.parse(await b.page.evaluate(() => localStorage.getItem('hugepic:user'))), { name: 'Bohdan', color: '#ff9800' });
+  // Kept with the stable random author id the browser chose (a rename keeps it).
+  const kept = JSON.parse(await b.page.evaluate(() => localStorage.getItem('hugepic:user')));
+  assert.deepEqual({ name: kept.name, color: kept.color }, { name: 'Bohdan', color: '#ff9800' });
+  assert.equal(typeof kept.id, 'string', `an author id is kept: ${JSON.stringify(kept)}`);
+  assert.ok(kept.id.length > 0, 'the author id is not empty');
+  assert.equal(kept.id, idBefore, 'renaming keeps the id');
   await shot(a.page, '19-a-sees-renamed');
   await closeAll(a, b);
 });
