@@ -53,7 +53,7 @@ async function open(node, name) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${node.base}/p/${picture.id}?token=${encodeURIComponent(picture.tokens.edit)}`);
-  await page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'connected' && window.hugepicAnnotations?.provider.synced, null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'connected' && window.hugepicAnnotations?.provider.synced, null, { timeout: 30_000 });
   // When each shape first appears in this page's document.
   await page.evaluate(() => {
     window.seenAt = {};
@@ -65,7 +65,7 @@ async function open(node, name) {
 }
 
 async function settled(page) {
-  await page.waitForFunction(() => !document.querySelector('.leaflet-zoom-anim') && document.querySelector('img.hugepic-tile'), null, { timeout: 10_000 });
+  await page.waitForFunction(() => !document.querySelector('.leaflet-zoom-anim') && document.querySelector('img.hugepic-tile'), null, { timeout: 30_000 });
 }
 
 /** Draws a rectangle with the tools; the new shape's id and the delay until `other` has it. */
@@ -78,9 +78,9 @@ async function drawAndTime(from, other, at) {
   await from.page.mouse.move(box.x + at[0] + 40, box.y + at[1] + 30);
   await from.page.mouse.click(box.x + at[0] + 80, box.y + at[1] + 60);
   const id = await from.page
-    .waitForFunction((k) => Object.keys(window.hugepicAnnotations.shapes()).find((i) => !k.includes(i)), known, { timeout: 5000 })
+    .waitForFunction((k) => Object.keys(window.hugepicAnnotations.shapes()).find((i) => !k.includes(i)), known, { timeout: 20_000 })
     .then((h) => h.jsonValue());
-  await other.page.waitForFunction((i) => window.seenAt[i], id, { timeout: 5000 });
+  await other.page.waitForFunction((i) => window.seenAt[i], id, { timeout: 20_000 });
   const drawn = await from.page.evaluate((i) => window.seenAt[i], id);
   const seen = await other.page.evaluate((i) => window.seenAt[i], id);
   return { id, delay: seen - drawn };
@@ -106,7 +106,7 @@ test('two nodes: what Ada draws on node one reaches Bo on node two within a seco
   const box = await a.page.locator('#map').boundingBox();
   await a.page.mouse.move(box.x + 600, box.y + 500);
   await a.page.mouse.move(box.x + 610, box.y + 505);
-  await b.page.waitForSelector('.hugepic-cursor >> text=Ada', { timeout: 5000 });
+  await b.page.waitForSelector('.hugepic-cursor >> text=Ada', { timeout: 20_000 });
   await a.page.screenshot({ path: path.join(OUT, 'annotate-nodes-ada-node-one.png') });
   await b.page.screenshot({ path: path.join(OUT, 'annotate-nodes-bo-node-two.png') });
   for (const p of [a, b]) {

@@ -71,7 +71,7 @@ async function open(picture, token, name, { color = '#3f51b5', contextOptions = 
 }
 
 async function live(page) {
-  await page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'connected' && window.hugepicAnnotations?.provider.synced, null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'connected' && window.hugepicAnnotations?.provider.synced, null, { timeout: 30_000 });
 }
 
 async function closeAll(...people) {
@@ -88,7 +88,7 @@ const shot = (page, name) => page.screenshot({ path: path.join(OUT, `annotate-${
 /** Leaflet ignores a drag that starts during a zoom animation, and arrow keys during a
  *  pan animation: wait for neither. */
 async function settled(page) {
-  await page.waitForFunction(() => !document.querySelector('.leaflet-zoom-anim, .leaflet-pan-anim'), null, { timeout: 10_000 });
+  await page.waitForFunction(() => !document.querySelector('.leaflet-zoom-anim, .leaflet-pan-anim'), null, { timeout: 30_000 });
 }
 
 async function drag(page, from, to, steps = 8) {
@@ -129,7 +129,7 @@ async function clickMap(page, at, options) {
   await page.mouse.click(box.x + at[0], box.y + at[1], options);
 }
 
-async function until(page, check, arg, what, timeout = 5000) {
+async function until(page, check, arg, what, timeout = 20_000) {
   try {
     await page.waitForFunction(check, arg, { timeout });
   } catch {
@@ -271,14 +271,14 @@ test('two people draw, restyle and move shapes and see each other live', async (
   await b.page.getByRole('textbox', { name: 'Reply' }).fill('A test chart.');
   assert.equal(await b.page.getByRole('button', { name: 'Post' }).count(), 1, 'moving and reshaping opened no comment drafts');
   await b.page.getByRole('button', { name: 'Post' }).click();
-  await a.page.locator('.message .text', { hasText: 'A test chart.' }).waitFor({ timeout: 5000 });
+  await a.page.locator('.message .text', { hasText: 'A test chart.' }).waitFor({ timeout: 20_000 });
   assert.equal(await a.page.locator('.thread.open .message .author').first().textContent(), 'Ada');
   await shot(a.page, '5-thread');
 
   // B follows A: B's view tracks A's pans; A sees who follows.
   await settled(b.page);
   await b.page.locator('.people li', { hasText: 'Ada' }).getByRole('button', { name: 'Follow' }).click();
-  await a.page.locator('.people .followers', { hasText: 'Bo' }).waitFor({ timeout: 5000 });
+  await a.page.locator('.people .followers', { hasText: 'Bo' }).waitFor({ timeout: 20_000 });
   await a.page.keyboard.press('Escape');
   const start = await a.page.evaluate(() => location.hash);
   await a.page.locator('#map').focus();
@@ -302,7 +302,7 @@ async function sameView(page, leader, what) {
         return Math.abs(x - w[1]) < 60 && Math.abs(y - w[2]) < 60 && Math.abs(z - w[0]) < 0.6;
       },
       want.slice(1).split('/').map(Number),
-      { timeout: 8000 },
+      { timeout: 20_000 },
     )
     .catch(async () => {
       throw new Error(`${what}: ${await page.evaluate(() => location.hash)} vs ${want}`);
@@ -350,8 +350,8 @@ test('view and comment links: the page says what they allow, and forced writes a
   await force(c.page, 'forced-by-comment');
   assert.ok((await shapesOf(v.page))['forced-by-view'], 'the forced write is in the view page’s own document');
   await until(a.page, () => window.hugepicAnnotations.people().filter((p) => p.probe).length === 2, null, 'both probes at A');
-  await v.page.locator('.refused', { hasText: 'view-only' }).waitFor({ timeout: 5000 });
-  await c.page.locator('.refused', { hasText: 'comments only' }).waitFor({ timeout: 5000 });
+  await v.page.locator('.refused', { hasText: 'view-only' }).waitFor({ timeout: 20_000 });
+  await c.page.locator('.refused', { hasText: 'comments only' }).waitFor({ timeout: 20_000 });
   await shot(v.page, '7-viewer-refused');
   const atA = await shapesOf(a.page);
   assert.deepEqual(Object.keys(atA).filter((k) => k.startsWith('forced')), [], 'A never sees the forced shapes');
@@ -366,7 +366,7 @@ test('view and comment links: the page says what they allow, and forced writes a
   await clickMap(c.page, [500, 400]);
   await c.page.getByRole('textbox', { name: 'Write a comment' }).fill('Allowed');
   await c.page.getByRole('button', { name: 'Post' }).click();
-  await a.page.locator('.thread-title', { hasText: 'Allowed' }).waitFor({ timeout: 5000 });
+  await a.page.locator('.thread-title', { hasText: 'Allowed' }).waitFor({ timeout: 20_000 });
   await closeAll(a, v, c);
 });
 
@@ -379,7 +379,7 @@ test('offline: edits made while the connection is down go out when it is back', 
   // frames just stop; y-websocket would notice after 30 s): end it as a dropped network
   // would. The provider's reconnects then fail until the network is back.
   await b.page.evaluate(() => window.hugepicAnnotations.provider.ws?.close());
-  await b.page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'disconnected', null, { timeout: 10_000 });
+  await b.page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'disconnected', null, { timeout: 30_000 });
   assert.match(await b.page.locator('.connection').textContent(), /Offline/);
   await tool(b.page, 'Marker').click();
   await clickMap(b.page, [200, 200]);
@@ -431,7 +431,7 @@ test("people's views on the minimap, and a tour led by the owner", async () => {
           return box && Math.abs(parseFloat(box.style.left) - v.x * s) < 1 && Math.abs(parseFloat(box.style.width) - v.width * s) < 1;
         },
         [await b.page.evaluate(() => window.hugepicAnnotations.provider.awareness.getLocalState().viewport), scale / Math.max(WIDTH, HEIGHT)],
-        { timeout: 5000 },
+        { timeout: 20_000 },
       )
       .catch(async () => {
         throw new Error(`${what}: Bo's box on Olga's minimap is ${JSON.stringify(await boxOf(owner.page, 'Bo'))}`);
@@ -613,7 +613,7 @@ test('every other kind: line, polygon and marker, each at B within a second; nam
 
   // B picks another name and colour: A's people list shows them, and B's browser keeps them.
   const person = (page, name) => page.locator('.people li', { hasText: name });
-  await person(a.page, 'Bo').waitFor({ timeout: 5000 });
+  await person(a.page, 'Bo').waitFor({ timeout: 20_000 });
   const idBefore = JSON.parse(await b.page.evaluate(() => localStorage.getItem('hugepic:user'))).id;
   await b.page.getByRole('textbox', { name: 'Your name' }).fill('Bohdan');
   await b.page.getByRole('textbox', { name: 'Your name' }).press('Enter');
@@ -621,7 +621,7 @@ test('every other kind: line, polygon and marker, each at B within a second; nam
     input.value = '#ff9800';
     input.dispatchEvent(new window.Event('change'));
   });
-  await person(a.page, 'Bohdan').waitFor({ timeout: 5000 });
+  await person(a.page, 'Bohdan').waitFor({ timeout: 20_000 });
   await until(a.page, () => window.hugepicAnnotations.people().some((p) => p.user?.name === 'Bohdan' && p.user?.color === '#ff9800'), null, "Bo's new colour at A");
   // Kept with the stable random author id the browser chose (a rename keeps it).
   const kept = JSON.parse(await b.page.evaluate(() => localStorage.getItem('hugepic:user')));
