@@ -5,6 +5,7 @@ import type { Picture } from './api';
 import { copyField, h, megapixels } from './dom';
 import { startAnnotations } from './annotations/session';
 import { startHistory } from './history/session';
+import { DRAWING_KEYS, HISTORY_KEYS, shortcutHelp, VIEWER_KEYS } from './shortcuts';
 import { openViewer } from './viewer';
 import type { Viewer } from './viewer';
 import { hashExtras, viewToHash } from './view';
@@ -164,4 +165,10 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
   const role = picture.role ?? 'view';
   const live = startAnnotations({ picture, viewer, token, role, readOnly: false, status, panelHost: side });
   startHistory({ picture, viewer, token, live, canWrite: role === 'owner' || role === 'edit', host: historyHost });
+  const help = shortcutHelp([
+    ['Picture', VIEWER_KEYS],
+    ...(role === 'owner' || role === 'edit' ? [['Drawing', DRAWING_KEYS] as const] : []),
+    ['History', HISTORY_KEYS],
+  ]);
+  header.append(h('button', { type: 'button', class: 'link shortcuts-button', title: 'Keyboard shortcuts (?)', onclick: () => help.open() }, 'Keys ?'));
 }

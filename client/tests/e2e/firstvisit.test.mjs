@@ -102,8 +102,13 @@ test('readable in and out of fullscreen, the button says which way it goes, the 
   const page = await context.newPage();
   const missing = [];
   page.on('response', (r) => r.status() === 404 && missing.push(r.url()));
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   await page.goto(`${server.base}/p/${picture.id}?token=${encodeURIComponent(picture.tokens.owner)}`);
-  await page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'connected');
+  await page
+    .waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'connected')
+    .catch((e) => assert.fail(`${e.message}; page errors: ${errors.join(' | ')}; 404: ${missing.join(' ')}`));
   // A comment thread, so the panel shows messages with their times.
   await page.evaluate(() => {
     const doc = window.hugepicAnnotations.doc;
@@ -155,6 +160,16 @@ test('readable in and out of fullscreen, the button says which way it goes, the 
   await button.waitFor();
   assert.equal(await button.getAttribute('aria-pressed'), 'false');
 
+  // `?` lists the keyboard shortcuts; Escape closes the list.
+  await page.locator('#map').focus();
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await help.waitFor();
+  assert.ok((await help.textContent()).includes('Undo your last change'), 'the drawing keys are listed for an owner');
+  await page.screenshot({ path: path.join(OUT, 'firstvisit-shortcuts.png') });
+  await page.keyboard.press('Escape');
+  await help.waitFor({ state: 'detached' });
+
   // The marker tool's images come with the page.
   await page.getByRole('toolbar', { name: 'Drawing tools' }).getByRole('button', { name: 'Marker', exact: true }).click();
   const box = await page.locator('#map').boundingBox();
@@ -164,5 +179,6 @@ test('readable in and out of fullscreen, the button says which way it goes, the 
   await page.waitForFunction(() => [...document.querySelectorAll('img.leaflet-marker-icon')].every((i) => i.complete && i.naturalWidth > 0));
   await page.screenshot({ path: path.join(OUT, 'firstvisit-marker.png') });
   assert.deepEqual(missing, [], 'no request answered 404');
+  assert.deepEqual(errors, [], 'no page errors');
   await context.close();
 });
