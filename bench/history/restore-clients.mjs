@@ -14,11 +14,11 @@ import { canonical } from './measure.mjs';
 const now = () => performance.timeOrigin + performance.now();
 let armed = false;
 
+const clients = [];
+
+/** A WebSocket that stamps, on `clients[index]`, the first document update after `arm`. */
 class StampedWebSocket extends WebSocket {
-  constructor(...args) {
-    super(...args);
-    this.arrived = null;
-  }
+  index = -1;
 
   set onmessage(handler) {
     if (!handler) {
@@ -28,19 +28,32 @@ class StampedWebSocket extends WebSocket {
     super.onmessage = (event) => {
       const bytes = new Uint8Array(event.data);
       // y-websocket: message type 0 (sync), sync message type 2 (update).
-      if (armed && this.arrived === null && bytes[0] === 0 && bytes[1] === 2) this.arrived = now();
+      const c = clients[this.index];
+      if (armed && c && c.arrived === null && bytes[0] === 0 && bytes[1] === 2) c.arrived = now();
       setImmediate(() => handler(event));
     };
   }
 }
 
-const { base, id, token, count, prefix } = workerData;
-const clients = [];
+const { base, id, token, count, prefix, quiet } = workerData;
 for (let i = 0; i < count; i++) {
   const doc = new Y.Doc();
-  const p = provider(base, id, doc, token, StampedWebSocket);
+  const Stamped = class extends StampedWebSocket {
+    index = i;
+  };
+  const p = provider(base, id, doc, token, Stamped);
+  if (quiet) {
+    // y-websocket sends on every awareness change it hears of, others' too; a quiet
+    // watcher sends only its own (see --quiet-watchers in scripts/bench-history).
+    const echo = p._awarenessUpdateHandler;
+    p.awareness.off('update', echo);
+    p.awareness.on('update', (change, origin) => origin === 'local' && echo(change, origin));
+  }
   p.awareness.setLocalStateField('user', { id: `${prefix}-${i}`, name: `Watcher ${prefix}-${i}`, color: '#888888' });
-  clients.push({ doc, provider: p, applied: null });
+  const c = { doc, provider: p, arrived: null, applied: null, closes: [] };
+  // y-websocket 3 does not reconnect after a close code 4400-4499: count such losses.
+  p.on('connection-close', (event) => c.closes.push(`${event?.code} ${event?.reason ?? ''}`.trim()));
+  clients.push(c);
 }
 await until(() => clients.every((c) => c.provider.synced), 'the watchers synced', 300_000);
 parentPort.postMessage({ type: 'ready' });
@@ -49,7 +62,7 @@ parentPort.on('message', async (message) => {
   if (message.type === 'arm') {
     // The next document update is the restore: stamp it, and when the document is there.
     for (const c of clients) {
-      c.provider.ws.arrived = null;
+      c.arrived = null;
       c.applied = null;
       const check = () => {
         if (c.applied !== null) return;
@@ -65,17 +78,22 @@ parentPort.on('message', async (message) => {
     armed = true;
     parentPort.postMessage({ type: 'armed' });
   } else if (message.type === 'collect') {
+    // Watchers that are no longer connected (and will not be) are reported, not awaited.
+    const live = () => clients.filter((c) => c.provider.wsconnected || c.provider.shouldConnect);
     try {
-      await until(() => clients.every((c) => c.applied !== null), 'every watcher to hold the restored document', message.limitMs);
+      await until(() => live().every((c) => c.applied !== null), 'every watcher to hold the restored document', message.limitMs);
     } catch (e) {
       parentPort.postMessage({ type: 'result', error: e.message });
       return;
     }
     armed = false;
+    const held = live();
     parentPort.postMessage({
       type: 'result',
-      arrived: clients.map((c) => c.provider.ws.arrived),
-      applied: clients.map((c) => c.applied),
+      arrived: held.map((c) => c.arrived),
+      applied: held.map((c) => c.applied),
+      lost: clients.length - held.length,
+      closes: clients.flatMap((c) => c.closes),
     });
   } else if (message.type === 'close') {
     for (const c of clients) c.provider.destroy();

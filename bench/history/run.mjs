@@ -7,8 +7,8 @@
 // progress goes to stderr.
 //
 // node run.mjs --base http://127.0.0.1:PORT --pid PID --db sqlite:PATH|postgres:URL
-//   [--updates 100000] [--clients 20] [--rate 4000] [--watchers 50] [--workers 5]
-//   [--seeks 200] [--runs 3]
+//   [--updates 100000] [--clients 20] [--rate 4000] [--watchers 50] [--yjs-watchers 5]
+//   [--seeks 200] [--runs 3] [--quiet-watchers]
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -16,6 +16,7 @@ import * as Y from 'yjs';
 
 import { buildHistory, connectClients, until } from './build.mjs';
 import { accounted, canonical, latency, log, median, randomSource, timedGet } from './measure.mjs';
+import { connectReceivers } from './receivers.mjs';
 import { storage } from './storage.mjs';
 
 const { values: args } = parseArgs({
@@ -27,9 +28,10 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '20' },
     rate: { type: 'string', default: '4000' },
     watchers: { type: 'string', default: '50' },
-    workers: { type: 'string', default: '5' },
+    'yjs-watchers': { type: 'string', default: '5' },
     seeks: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
+    'quiet-watchers': { type: 'boolean', default: false },
   },
 });
 const base = args.base;
@@ -108,14 +110,19 @@ log(`activity: p50 ${activity.result.p50.toFixed(1)} ms, p99 ${activity.result.p
 const bytes = await storage(db);
 log(`storage: log+checkpoints ${bytes.log} bytes for ${bytes.raw} raw update bytes`);
 
-// 4. Restore to an early moment, delivered to every watcher; then back to the latest.
+// 4. Restore to an early moment, delivered to every connection of the room; then back
+// to the latest. --watchers bare connections time what the server delivers (they do no
+// work of their own); --yjs-watchers stock Yjs clients, one per thread, time when a
+// client holds the restored document.
+// The builders leave first: their going is not part of the restore.
+for (const c of builders) c.provider.destroy();
 const watchers = Number(args.watchers);
-const workerCount = Math.min(Number(args.workers), watchers);
+const receivers = await connectReceivers(base, picture.id, view, watchers);
+const yjsWatchers = Number(args['yjs-watchers']);
 const pool = [];
-for (let w = 0; w < workerCount; w++) {
-  const count = Math.floor(watchers / workerCount) + (w < watchers % workerCount ? 1 : 0);
+for (let w = 0; w < yjsWatchers; w++) {
   const worker = new Worker(new URL('./restore-clients.mjs', import.meta.url), {
-    workerData: { base, id: picture.id, token: view, count, prefix: `watcher-${w}` },
+    workerData: { base, id: picture.id, token: view, count: 1, prefix: `watcher-${w}`, quiet: args['quiet-watchers'] },
   });
   const inbox = [];
   const waiters = [];
@@ -128,31 +135,35 @@ for (let w = 0; w < workerCount; w++) {
   pool.push({ worker, next });
 }
 for (const p of pool) await p.next(); // ready
-log(`${watchers} watchers synced in ${workerCount} threads`);
-for (const c of builders) c.provider.destroy();
-await new Promise((r) => setTimeout(r, 1500)); // the builders' awareness leaves first
+log(`${watchers} connections and ${yjsWatchers} stock Yjs clients in the room`);
+await new Promise((r) => setTimeout(r, 1500)); // the arrivals settle
 
-/** POSTs `body` to restore and times its delivery to every watcher holding `expected`. */
+/** POSTs `body` to restore and times its delivery: to every connection, and to every
+ *  Yjs watcher holding `expected`. */
 async function deliver(body, expected) {
   const wanted = canonical(expected);
   for (const p of pool) p.worker.postMessage({ type: 'arm', expected: wanted });
   for (const p of pool) await p.next(); // armed
+  receivers.arm();
   const posted = now();
   const answer = await json(`${root}/restore`, { token: edit, method: 'POST', body });
   const answered = now();
+  const received = await receivers.collect(120_000);
   for (const p of pool) p.worker.postMessage({ type: 'collect', limitMs: 120_000 });
   const results = [];
   for (const p of pool) results.push(await p.next());
   const failed = results.find((r) => r.error);
   if (failed) throw new Error(failed.error);
-  const arrived = results.flatMap((r) => r.arrived);
   const applied = results.flatMap((r) => r.applied);
   return {
     answer,
     post_ms: answered - posted,
-    delivered_ms: Math.max(...arrived) - posted,
-    first_delivered_ms: Math.min(...arrived) - posted,
+    delivered_ms: Math.max(...received.arrived) - posted,
+    first_delivered_ms: Math.min(...received.arrived) - posted,
     applied_ms: Math.max(...applied) - posted,
+    watchers: received.arrived.length,
+    lost: received.lost + results.reduce((n, r) => n + r.lost, 0),
+    closes: [...received.closes, ...results.flatMap((r) => r.closes)],
   };
 }
 
@@ -166,12 +177,19 @@ const restore = await accounted(pid, async () => {
     const earlyJson = await json(`${root}/history/state?seq=${early}`, { token: view });
     const to = await deliver({ seq: early, author: { id: 'bench', name: 'Benchmark', color: '#000000' } }, earlyJson);
     out.push({ ...to, to_seq: early, shapes_at_target: Object.keys(earlyJson.shapes).length, counts: to.answer.counts });
-    log(`restore to ${early}: delivered to the last watcher ${to.delivered_ms.toFixed(0)} ms, applied ${to.applied_ms.toFixed(0)} ms (${JSON.stringify(to.answer.counts)})`);
-    back.push(await deliver({ seq: before.latest_seq }, latestJson));
+    log(
+      `restore to ${early}: POST answered ${to.post_ms.toFixed(0)} ms, the first connection had it at ${to.first_delivered_ms.toFixed(0)} ms, ` +
+        `the last of ${to.watchers} at ${to.delivered_ms.toFixed(0)} ms, the last Yjs client held it at ${to.applied_ms.toFixed(0)} ms (${JSON.stringify(to.answer.counts)})` +
+        (to.closes.length ? `; connections closed by the server: ${to.closes.join('; ')} (${to.lost} gone for good)` : ''),
+    );
+    const returned = await deliver({ seq: before.latest_seq }, latestJson);
+    log(`  and back: POST answered ${returned.post_ms.toFixed(0)} ms, the last of ${returned.watchers} connections had it at ${returned.delivered_ms.toFixed(0)} ms, the last Yjs client at ${returned.applied_ms.toFixed(0)} ms`);
+    back.push(returned);
   }
   return { out, back };
 });
 for (const p of pool) p.worker.postMessage({ type: 'close' });
+receivers.close();
 
 const summary = (list, key) => median(list.map((r) => r[key]));
 console.log(
@@ -181,6 +199,8 @@ console.log(
     updates,
     clients: Number(args.clients),
     watchers,
+    yjs_watchers: yjsWatchers,
+    quiet_watchers: args['quiet-watchers'],
     build: { seconds: build.wall_s, cpu_s: build.cpu_s, live_shapes: build.result.liveShapes, threads: build.result.threads, kinds: build.result.kinds, first, latest },
     frames: { ...frames.result, cpu_s: frames.cpu_s, largest_body: framesBytes },
     state: { ...state.result, cpu_s: state.cpu_s, most_updates_read: mostRead },
@@ -192,6 +212,8 @@ console.log(
       applied_ms: summary(restore.result.out, 'applied_ms'),
       back_delivered_ms: summary(restore.result.back, 'delivered_ms'),
       back_applied_ms: summary(restore.result.back, 'applied_ms'),
+      watchers_lost: Math.max(...restore.result.out.map((r) => r.lost), ...restore.result.back.map((r) => r.lost)),
+      closes: [...new Set([...restore.result.out, ...restore.result.back].flatMap((r) => r.closes))],
       cpu_s: restore.cpu_s,
       runs: restore.result.out.map(({ answer, ...rest }) => ({ ...rest, seq: answer.seq })),
     },
