@@ -66,6 +66,9 @@ export class ShapeLayers implements ShapeView {
   onSelected: ((shape: Shape | null) => void) | null = null;
   /** Called on a double click on a text label. */
   onLabel: ((id: string) => void) | null = null;
+  /** Called when what is shown changes: "Show annotations", an author's switch,
+   *  suspension (comment bubbles follow the same switches). */
+  readonly visibilityListeners = new Set<() => void>();
 
   constructor(
     private readonly map: L.Map,
@@ -215,6 +218,7 @@ export class ShapeLayers implements ShapeView {
       if (visible) this.group.addLayer(layer);
       else this.group.removeLayer(layer);
     }
+    this.visibilityChanged();
   }
 
   authorVisible(author: string): boolean {
@@ -239,8 +243,18 @@ export class ShapeLayers implements ShapeView {
     this.place();
   }
 
+  /** Whether annotations are on the map at all: shown, and not suspended. */
+  shown(): boolean {
+    return this.visible && !this.suspended;
+  }
+
   private place(): void {
-    if (this.visible && !this.suspended) this.group.addTo(this.map);
+    if (this.shown()) this.group.addTo(this.map);
     else this.group.remove();
+    this.visibilityChanged();
+  }
+
+  private visibilityChanged(): void {
+    for (const listener of [...this.visibilityListeners]) listener();
   }
 }

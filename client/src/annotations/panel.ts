@@ -1,16 +1,23 @@
-// The side panel: comment threads (list, open, post, reply, edit and delete your own)
-// and the people here (click one to follow their view, see ./follow.ts; the followed
-// see who follows).
+// The side panel: comment threads (list, start one, open one: ./threadView) and the
+// people here (click one to follow their view, see ./follow.ts; the followed see who
+// follows). Threads show their first author's colour, unread messages (./seen) and
+// whether they are resolved ("Show resolved" hides those, here and on the map). The
+// selected thread (./selection) is one with the map: opened here, its bubble is
+// highlighted; opened from its bubble, it is highlighted here.
 import L from 'leaflet';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 
 import { h } from '../dom';
 import { pixelToLatLng } from '../view';
+import { authorColor, liveColors } from './colors';
 import type { Follower } from './follow';
 import { bounds } from './geometry';
+import type { SeenMessages } from './seen';
+import type { ThreadSelection } from './selection';
 import { readShape } from './shapes';
-import { ownedBy, relativeTime, Threads, type Target } from './threads';
+import { commentForm, ThreadView } from './threadView';
+import type { Target, Thread, Threads } from './threads';
 
 export type { Message, Target } from './threads';
 
@@ -24,6 +31,11 @@ interface PanelOptions {
   rename: (user: { name: string; color: string }) => void;
   canComment: boolean;
   follower: Follower;
+  threads: Threads;
+  selection: ThreadSelection;
+  seen: SeenMessages;
+  /** "Show resolved" was switched. */
+  onShowResolved: (show: boolean) => void;
   /** Shown under the people (the tour controls). */
   peopleExtra?: HTMLElement;
 }
@@ -37,11 +49,19 @@ export interface Panel {
   destroy(): void;
 }
 
+/** A thread's place in the list, kept between redraws (so typing survives them). */
+interface Row {
+  section: HTMLElement;
+  header: HTMLButtonElement;
+  view: ThreadView | null;
+  note: HTMLElement;
+  key: string;
+}
+
 export function sidePanel(options: PanelOptions): Panel {
-  const { doc, awareness, map, top, follower } = options;
-  const threads = new Threads(doc, () => options.me());
-  let open: string | null = null;
-  let draft: Target | null = null;
+  const { doc, awareness, map, top, follower, threads, selection, seen } = options;
+  let draft: { target: Target; section: HTMLElement } | null = null;
+  let showResolved = true;
 
   const list = h('div', { class: 'threads' });
   const people = h('ul', { class: 'people', 'aria-label': 'People here' });
@@ -56,6 +76,12 @@ export function sidePanel(options: PanelOptions): Panel {
   name.addEventListener('change', rename);
   color.addEventListener('change', rename);
   const you = h('label', { class: 'you' }, 'You ', name, color);
+  const resolvedToggle = h('input', { type: 'checkbox', checked: true });
+  resolvedToggle.addEventListener('change', () => {
+    showResolved = resolvedToggle.checked;
+    options.onShowResolved(showResolved);
+    render();
+  });
   const element = h(
     'aside',
     { class: 'side-panel', 'aria-label': 'Comments and people' },
@@ -63,7 +89,7 @@ export function sidePanel(options: PanelOptions): Panel {
     you,
     people,
     options.peopleExtra ?? null,
-    h('h2', {}, 'Comments'),
+    h('div', { class: 'comments-head' }, h('h2', {}, 'Comments'), h('label', { class: 'show-resolved' }, resolvedToggle, ' Show resolved')),
     list,
   );
 
@@ -80,88 +106,123 @@ export function sidePanel(options: PanelOptions): Panel {
     map.flyTo([(a.lat + b.lat) / 2, (a.lng + b.lng) / 2], zoom, { duration: 0.6 });
   };
 
-  const form = (placeholder: string, submit: (text: string) => void, initial = '') => {
-    const input = h('textarea', { rows: '2', 'aria-label': placeholder, placeholder, maxlength: '4000' });
-    input.value = initial;
-    return h(
-      'form',
-      {
-        class: 'comment-form',
-        onsubmit: (e: Event) => {
-          e.preventDefault();
-          const text = input.value.trim();
-          if (text) submit(text);
-        },
+  /** Offers to start a thread on `target`; with `focus`, the cursor goes in the box (a
+   *  point chosen with Comment: you came to write; not a shape clicked to restyle it). */
+  const startDraft = (target: Target, focus: boolean) => {
+    if (!options.canComment) return;
+    const form = commentForm('Write a comment', 'Post', (text) => {
+      const id = threads.start(target, text);
+      draft = null;
+      selection.select(id, 'panel');
+      render();
+    });
+    const section = h('section', { class: 'thread open draft' }, h('p', { class: 'muted' }, typeof target === 'string' ? 'New comment on this shape' : 'New comment here'), form);
+    draft = { target, section };
+    render();
+    if (focus) form.querySelector('textarea')?.focus();
+  };
+
+  const rows = new Map<string, Row>();
+  const makeRow = (id: string): Row => {
+    const header = h('button', {
+      type: 'button',
+      class: 'thread-title',
+      onclick: () => {
+        if (selection.isOpen(id, 'panel')) selection.clear(id);
+        else {
+          const thread = threads.get(id);
+          selection.select(id, 'panel');
+          if (thread) fly(thread.target);
+        }
       },
-      input,
-      h('button', { type: 'submit' }, initial ? 'Save' : 'Post'),
-    );
+    });
+    const note = h('p', { class: 'muted on-map' }, 'Open on the picture');
+    const row = { section: h('section', { class: 'thread', 'data-thread': id }, header), header, view: null, note, key: '' };
+    rows.set(id, row);
+    return row;
+  };
+
+  const updateRow = (row: Row, thread: Thread, colors: ReadonlyMap<string, string>) => {
+    const first = thread.messages[0];
+    const unread = seen.unread(thread);
+    const dot = first ? authorColor(first, colors) : '#888';
+    const key = JSON.stringify([first?.text.slice(0, 60), thread.messages.length, unread, dot, !!thread.resolved]);
+    if (key !== row.key) {
+      row.key = key;
+      const parts = [h('span', { class: 'dot', style: `background:${dot}` }), h('span', { class: 'excerpt' }, `${first ? first.text.slice(0, 60) : '(empty)'} · ${thread.messages.length}`)];
+      if (thread.resolved) parts.push(h('span', { class: 'resolved-mark', title: `Resolved by ${thread.resolved.by}` }, ' ✓ resolved'));
+      if (unread) parts.push(h('span', { class: 'unread', title: `${unread} new` }, `${unread} new`));
+      row.header.replaceChildren(...parts);
+    }
+    const open = selection.isOpen(thread.id, 'panel');
+    row.section.classList.toggle('open', open);
+    row.section.classList.toggle('selected', selection.id === thread.id);
+    row.section.classList.toggle('resolved', thread.resolved !== null);
+    row.section.classList.toggle('unread', unread > 0);
+    row.header.setAttribute('aria-expanded', String(open));
+    if (open) {
+      if (!row.view) {
+        row.view = new ThreadView(thread, { threads, me: options.me, canComment: options.canComment });
+        row.section.append(row.view.element);
+      } else row.view.update(thread);
+    } else if (row.view) {
+      row.view.element.remove();
+      row.view = null;
+    }
+    const onMap = selection.isOpen(thread.id, 'map');
+    if (onMap && !row.note.isConnected) row.section.append(row.note);
+    else if (!onMap) row.note.remove();
   };
 
   const render = () => {
-    const me = options.me();
-    const items = threads.list();
-    const nodes: HTMLElement[] = [];
-    if (draft !== null && options.canComment) {
-      const target = draft;
-      nodes.push(
-        h(
-          'section',
-          { class: 'thread open' },
-          h('p', { class: 'muted' }, typeof target === 'string' ? 'New comment on this shape' : 'New comment here'),
-          form('Write a comment', (text) => {
-            open = threads.start(target, text);
-            draft = null;
-            render();
-          }),
-        ),
-      );
-    }
+    const colors = liveColors(awareness.getStates().values());
+    const items = threads.list().filter((t) => showResolved || !t.resolved || selection.id === t.id);
+    const wanted: HTMLElement[] = [];
+    if (draft) wanted.push(draft.section);
+    const present = new Set<string>();
     for (const thread of items) {
-      const isOpen = thread.id === open;
-      const first = thread.messages[0];
-      const header = h(
-        'button',
-        {
-          type: 'button',
-          class: 'thread-title',
-          onclick: () => {
-            open = isOpen ? null : thread.id;
-            if (!isOpen) fly(thread.target);
-            render();
-          },
-        },
-        `${first ? first.text.slice(0, 60) : '(empty)'} · ${thread.messages.length}`,
-      );
-      const section = h('section', { class: `thread${isOpen ? ' open' : ''}`, 'data-thread': thread.id }, header);
-      if (isOpen) {
-        for (const m of thread.messages) {
-          const mine = ownedBy(m, me) && options.canComment;
-          const body = h('p', { class: 'text' }, m.text);
-          const row = h(
-            'div',
-            { class: 'message', 'data-message': m.id },
-            h('span', { class: 'author' }, m.author || 'someone'),
-            h('time', { datetime: new Date(m.at).toISOString(), title: new Date(m.at).toLocaleString() }, ` ${relativeTime(m.at)}`),
-            body,
-          );
-          if (mine) {
-            row.append(
-              h('button', { type: 'button', class: 'link', onclick: () => body.replaceWith(form('Edit your comment', (text) => threads.edit(thread.id, m.id, text), m.text)) }, 'Edit'),
-              h('button', { type: 'button', class: 'link', onclick: () => threads.remove(thread.id, m.id) }, 'Delete'),
-            );
-          }
-          section.append(row);
-        }
-        if (options.canComment) section.append(form('Reply', (text) => threads.reply(thread.id, text)));
-      }
-      nodes.push(section);
+      present.add(thread.id);
+      const row = rows.get(thread.id) ?? makeRow(thread.id);
+      updateRow(row, thread, colors);
+      wanted.push(row.section);
     }
-    if (!nodes.length) nodes.push(h('p', { class: 'muted' }, options.canComment ? 'No comments yet. Click a shape, or use Comment and click the picture.' : 'No comments yet.'));
-    list.replaceChildren(...nodes);
+    for (const [id, row] of rows) {
+      if (!present.has(id)) {
+        row.section.remove();
+        rows.delete(id);
+      }
+    }
+    if (!wanted.length) {
+      const hidden = threads.list().length > 0;
+      wanted.push(h('p', { class: 'muted empty' }, hidden ? 'Every comment is resolved.' : options.canComment ? 'No comments yet. Click a shape, or use Comment and click the picture.' : 'No comments yet.'));
+    }
+    // Nodes already in place stay where they are (moving one would take the focus
+    // from a reply being typed in it).
+    for (const stale of [...list.children]) if (!wanted.includes(stale as HTMLElement)) stale.remove();
+    wanted.forEach((node, i) => {
+      if (list.children[i] !== node) list.insertBefore(node, list.children[i] ?? null);
+    });
+  };
+
+  // A thread opened from its bubble is brought into the panel's view (only when the
+  // panel scrolls on its own: on phones it sits under the map, and the page stays put).
+  const reveal = () => {
+    const id = selection.id;
+    if (!id || selection.place !== 'map' || element.scrollHeight <= element.clientHeight) return;
+    const row = rows.get(id);
+    if (!row) return;
+    const r = row.section.getBoundingClientRect();
+    const p = element.getBoundingClientRect();
+    if (r.top < p.top || r.bottom > p.bottom) element.scrollTop += r.top - p.top - 8;
+  };
+  const onSelection = () => {
+    render();
+    reveal();
   };
   threads.comments.observeDeep(render);
   doc.getMap('shapes').observe(render);
+  selection.listeners.add(onSelection);
+  seen.listeners.add(render);
   render();
 
   // People, and following one of them.
@@ -197,17 +258,21 @@ export function sidePanel(options: PanelOptions): Panel {
     element,
     openShape(id) {
       const existing = threads.onShape(id);
-      open = existing;
-      draft = existing ? null : id;
-      render();
+      if (existing) {
+        draft = null;
+        selection.select(existing, 'panel');
+        render();
+      } else startDraft(id, false);
     },
     openPoint(point) {
-      open = null;
-      draft = { x: Math.round(point.x), y: Math.round(point.y) };
-      render();
+      selection.clear();
+      startDraft({ x: Math.round(point.x), y: Math.round(point.y) }, true);
     },
     destroy() {
       threads.comments.unobserveDeep(render);
+      doc.getMap('shapes').unobserve(render);
+      selection.listeners.delete(onSelection);
+      seen.listeners.delete(render);
       awareness.off('change', onAwareness);
       follower.listeners.delete(renderPeople);
       element.remove();

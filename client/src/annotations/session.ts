@@ -1,7 +1,9 @@
 // Live annotation on a picture, wired together: the picture's Y.Doc over the hub's
 // WebSocket (stock y-websocket provider), its shapes on the map (./layers), drawing
 // tools for links that may draw (./tools), presence (./presence), following and tours
-// (./follow), comments (./panel), who you are (./user), and the connection state.
+// (./follow), comments: threads (./threads) as bubbles on the picture (./bubbleLayer)
+// and in the side panel (./panel), one selected thread for both (./selection), read
+// state in this browser (./seen); who you are (./user), and the connection state.
 // Edits made while offline stay in the document and go out when the connection is back
 // (the provider resyncs).
 import L from 'leaflet';
@@ -13,13 +15,18 @@ import type { Picture } from '../api';
 import { h } from '../dom';
 import { latLngToPixel } from '../view';
 import type { Viewer } from '../viewer';
+import { BubbleLayer } from './bubbleLayer';
 import { Follower, tours } from './follow';
 import { ShapeLayers } from './layers';
 import { sidePanel, type Panel } from './panel';
 import { sharePresence, showPresence } from './presence';
+import { SeenMessages, type KeyValueStore } from './seen';
+import { ThreadSelection } from './selection';
 import { bindShapes, ShapeEditor } from './shapes';
+import { Threads } from './threads';
 import { drawingTools, type DrawingTools } from './tools';
 import { loadUser, saveUser, type User } from './user';
+import { visibilityControls } from './visibility';
 
 /** y-websocket's message type for auth (y-protocols/auth): a refused change. */
 const MESSAGE_AUTH = 2;
@@ -43,6 +50,8 @@ export interface Annotations {
   doc: Y.Doc;
   provider: WebsocketProvider;
   layers: ShapeLayers;
+  /** Comment threads on the picture. */
+  bubbles: BubbleLayer;
   editor: ShapeEditor | null;
   /** The drawing tools, for links that may draw. */
   tools: DrawingTools | null;
@@ -69,6 +78,11 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   if (follower) cleanups.push(() => follower.dispose());
   const tour = follower && options.panelHost ? tours(awareness, follower, role === 'owner') : null;
   if (tour) cleanups.push(() => tour.dispose());
+  const threads = new Threads(doc, () => user);
+  const selection = new ThreadSelection();
+  const seen = new SeenMessages(browserStore, picture.id, () => user);
+  cleanups.push(keepSeen(provider, threads, selection, seen));
+  let bubbles: BubbleLayer | null = null;
   let panel: Panel | null = null;
   if (options.panelHost && follower) {
     // A new name keeps the id: what you wrote stays yours.
@@ -78,17 +92,38 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
       saveUser(user);
       awareness.setLocalStateField('user', { ...user });
     };
-    panel = sidePanel({ doc, awareness, map, top, me: () => user, rename, canComment, follower, peopleExtra: tour?.element });
+    panel = sidePanel({
+      doc,
+      awareness,
+      map,
+      top,
+      me: () => user,
+      rename,
+      canComment,
+      follower,
+      threads,
+      selection,
+      seen,
+      onShowResolved: (show) => bubbles?.setShowResolved(show),
+      peopleExtra: tour?.element,
+    });
     options.panelHost.append(panel.element);
   }
   let tools: DrawingTools | null = null;
   const layers = new ShapeLayers(map, top, editor, (id) => {
     tools?.select(id);
-    // A click that moved, reshaped or deleted a shape is not one to comment on.
-    if (!tools?.active()) panel?.openShape(id);
+    // A click that moved, reshaped or deleted a shape is not one to comment on. A shape
+    // with a thread opens it at its badge; one without offers to start one.
+    if (tools?.active()) return;
+    const thread = threads.onShape(id);
+    if (thread) selection.select(thread, 'map');
+    else panel?.openShape(id);
   });
   cleanups.push(bindShapes(doc, layers), () => panel?.destroy());
-  if (options.panelHost) options.panelHost.prepend(visibilityControls(layers));
+  const bubbleLayer = new BubbleLayer({ map, top, doc, threads, seen, selection, awareness, layers, me: () => user, canComment });
+  bubbles = bubbleLayer;
+  cleanups.push(() => bubbleLayer.dispose());
+  if (options.panelHost) options.panelHost.prepend(visibilityControls(layers, bubbleLayer));
   if (canComment && panel) cleanups.push(commentTool(map, top, panel));
 
   // Connection state, and the server's word when it refuses a change (a link whose
@@ -137,12 +172,20 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
     status: () => (provider.wsconnected ? 'connected' : 'disconnected'),
     selected: () => layers.selectedId(),
     following: () => follower?.following ?? null,
+    threads: () => threads.list(),
+    bubbles: () => bubbleLayer.snapshot(),
+    selectedThread: () => ({ id: selection.id, place: selection.place }),
+    unread: (id: string) => {
+      const thread = threads.get(id);
+      return thread ? seen.unread(thread) : 0;
+    },
   };
 
   return {
     doc,
     provider,
     layers,
+    bubbles: bubbleLayer,
     editor,
     tools,
     destroy() {
@@ -153,24 +196,37 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   };
 }
 
-/** "Show annotations", and per author. */
-function visibilityControls(layers: ShapeLayers): HTMLElement {
-  const all = h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show annotations' });
-  all.addEventListener('change', () => layers.setVisible(all.checked));
-  const authors = h('ul', { class: 'authors', 'aria-label': 'Shapes by author' });
-  const render = () => {
-    authors.replaceChildren(
-      ...layers.authorNames().map((name) => {
-        const box = h('input', { type: 'checkbox', 'aria-label': `Show shapes by ${name || 'someone'}` });
-        box.checked = layers.authorVisible(name);
-        box.addEventListener('change', () => layers.setAuthorVisible(name, box.checked));
-        return h('li', {}, h('label', {}, box, ` ${name || 'someone'}`));
-      }),
-    );
+/** This browser's localStorage, reached only when used (a sandboxed embed may refuse
+ *  even the lookup; SeenMessages takes a refusal as nothing remembered). */
+const browserStore: KeyValueStore = {
+  getItem: (key) => localStorage.getItem(key),
+  setItem: (key, value) => localStorage.setItem(key, value),
+};
+
+/** Keeps the read state. On the first sync: for a picture this browser never opened,
+ *  what is there counts as read; for one it knows, threads gone since are forgotten.
+ *  Then the thread open on the map or in the panel is read as its messages arrive. */
+function keepSeen(provider: WebsocketProvider, threads: Threads, selection: ThreadSelection, seen: SeenMessages): () => void {
+  let synced = false;
+  const onSync = (isSynced: boolean) => {
+    if (!isSynced || synced) return;
+    synced = true;
+    const all = threads.list();
+    if (!seen.known) seen.baseline(all);
+    else seen.retain(all.map((t) => t.id));
   };
-  layers.onAuthors = render;
-  render();
-  return h('section', { class: 'visibility' }, h('label', { class: 'show-all' }, all, ' Show annotations'), authors);
+  const markOpen = () => {
+    const thread = selection.id ? threads.get(selection.id) : null;
+    if (thread) seen.markSeen(thread);
+  };
+  provider.on('sync', onSync);
+  threads.comments.observeDeep(markOpen);
+  selection.listeners.add(markOpen);
+  return () => {
+    provider.off('sync', onSync);
+    threads.comments.unobserveDeep(markOpen);
+    selection.listeners.delete(markOpen);
+  };
 }
 
 /** "Comment": the next click on the picture starts a thread there. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
-import { ownedBy, relativeTime, Threads } from './threads';
+import { ownedBy, readResolution, relativeTime, Threads } from './threads';
 
 function joined(): [Y.Doc, Y.Doc] {
   const a = new Y.Doc();
@@ -89,6 +89,53 @@ describe('comment threads', () => {
     expect(new Threads(doc, () => BO).mine('t', 'old')).toBe(false);
     expect(ada.edit('t', 'old', 'edited')).toBe(true);
     expect(ada.list()[0].messages[0].text).toBe('edited');
+  });
+
+  it('resolved and reopened by anyone who may comment; both sides see it', () => {
+    const [a, b] = joined();
+    const ada = new Threads(a, () => ADA);
+    const bo = new Threads(b, () => BO);
+    const id = ada.start({ x: 1, y: 2 }, 'Fix this');
+    expect(bo.get(id)?.resolved).toBeNull();
+    const before = Date.now();
+    expect(bo.resolve(id)).toBe(true);
+    const resolved = ada.get(id)?.resolved;
+    expect(resolved).toMatchObject({ by: 'Bo', by_id: BO.id });
+    expect(resolved?.at).toBeGreaterThanOrEqual(before);
+    expect(a.getMap('comments').toJSON()[id].resolved).toMatchObject({ by: 'Bo', by_id: BO.id });
+    expect(ada.reopen(id)).toBe(true);
+    expect(bo.get(id)?.resolved).toBeNull();
+    expect(bo.list()[0].resolved).toBeNull();
+    expect(ada.resolve('nope')).toBe(false);
+    expect(ada.reopen('nope')).toBe(false);
+  });
+
+  it('threads from before `resolved` existed are open; a malformed resolution reads as open', () => {
+    const doc = new Y.Doc();
+    const thread = new Y.Map<unknown>();
+    thread.set('target', { x: 1, y: 1 });
+    const messages = new Y.Array<unknown>();
+    messages.push([{ id: 'm', author: 'Ada', text: 'old', at: 1 }]);
+    thread.set('messages', messages);
+    doc.getMap('comments').set('t', thread);
+    expect(new Threads(doc, () => ADA).get('t')).toMatchObject({ id: 't', resolved: null });
+    expect(readResolution(null)).toBeNull();
+    expect(readResolution({ by: 'Ada' })).toBeNull();
+    expect(readResolution({ by: 3, at: 1 })).toBeNull();
+    expect(readResolution({ by: 'Ada', at: 5 })).toEqual({ by: 'Ada', at: 5 });
+  });
+
+  it('an edited message says when it was edited; others never were', () => {
+    const [a, b] = joined();
+    const ada = new Threads(a, () => ADA);
+    const id = ada.start({ x: 1, y: 1 }, 'first');
+    const [first] = ada.list()[0].messages;
+    expect(first.edited).toBeUndefined();
+    const before = Date.now();
+    ada.edit(id, first.id, 'first, better');
+    const [edited] = new Threads(b, () => BO).list()[0].messages;
+    expect(edited).toMatchObject({ id: first.id, at: first.at, text: 'first, better' });
+    expect(edited.edited).toBeGreaterThanOrEqual(before);
   });
 
   it('skips malformed threads', () => {

@@ -1,8 +1,9 @@
 // Comment threads in the annotation document, written as DESIGN.md gives them:
-// `comments`: thread id → Y.Map {target, messages}, target a shape id or {x, y},
-// messages a Y.Array of {id, author, author_id, text, at}. Malformed entries are skipped.
-// A message is yours when its author_id is your id; messages written before ids existed
-// have none, and those are matched by name.
+// `comments`: thread id → Y.Map {target, messages, resolved?}, target a shape id or
+// {x, y}, messages a Y.Array of {id, author, author_id, text, at, edited?}, resolved
+// {by, by_id, at} or null (absent in documents from before it existed: open).
+// Malformed entries are skipped. A message is yours when its author_id is your id;
+// messages written before ids existed have none, and those are matched by name.
 import * as Y from 'yjs';
 
 import type { Author } from './shapes';
@@ -15,8 +16,36 @@ export interface Message {
   author_id?: string;
   text: string;
   at: number;
+  /** When its author last changed the text; absent if never. */
+  edited?: number;
 }
 export type Target = string | { x: number; y: number };
+
+/** Who marked a thread resolved, and when. */
+export interface Resolution {
+  by: string;
+  /** Absent when the entry has none (written by hand, or by an older client). */
+  by_id?: string;
+  at: number;
+}
+
+export interface Thread {
+  id: string;
+  target: Target;
+  messages: Message[];
+  /** Null while the thread is open. */
+  resolved: Resolution | null;
+}
+
+/** The resolution stored on a thread, or null: absent, null and malformed all read as open. */
+export function readResolution(value: unknown): Resolution | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const r = value as Record<string, unknown>;
+  if (typeof r.by !== 'string' || typeof r.at !== 'number' || !Number.isFinite(r.at)) return null;
+  const resolution: Resolution = { by: r.by, at: r.at };
+  if (typeof r.by_id === 'string') resolution.by_id = r.by_id;
+  return resolution;
+}
 
 /** Whether `message` was written by `me`: by id, or by name for messages without one.
  *  So renaming yourself keeps your messages, and taking someone's name gives you none of theirs. */
@@ -45,6 +74,7 @@ function readMessages(thread: Y.Map<unknown>): Message[] {
     .map((m) => {
       const read: Message = { ...m, author: String(m.author ?? ''), at: Number(m.at) || 0 };
       if (typeof m.author_id !== 'string') delete read.author_id;
+      if (typeof m.edited !== 'number' || !Number.isFinite(m.edited)) delete read.edited;
       return read;
     });
 }
@@ -60,16 +90,41 @@ export class Threads {
     this.comments = doc.getMap('comments');
   }
 
-  list(): { id: string; target: Target; messages: Message[] }[] {
-    const out: { id: string; target: Target; messages: Message[] }[] = [];
-    this.comments.forEach((value, id) => {
-      if (!(value instanceof Y.Map)) return;
-      const target = value.get('target') as Target;
-      const valid = typeof target === 'string' || (target && typeof target === 'object' && Number.isFinite(target.x) && Number.isFinite(target.y));
-      if (valid) out.push({ id, target, messages: readMessages(value) });
+  /** Every readable thread, newest first. */
+  list(): Thread[] {
+    const out: Thread[] = [];
+    this.comments.forEach((_value, id) => {
+      const thread = this.get(id);
+      if (thread) out.push(thread);
     });
     const first = (t: { messages: Message[] }) => t.messages[0]?.at ?? 0;
     return out.sort((a, b) => first(b) - first(a));
+  }
+
+  /** Thread `id`, if it is there and readable. */
+  get(id: string): Thread | null {
+    const value = this.comments.get(id);
+    if (!(value instanceof Y.Map)) return null;
+    const target = value.get('target') as Target;
+    const valid = typeof target === 'string' || (target && typeof target === 'object' && Number.isFinite(target.x) && Number.isFinite(target.y));
+    return valid ? { id, target, messages: readMessages(value), resolved: readResolution(value.get('resolved')) } : null;
+  }
+
+  /** Marks thread `id` resolved, by you, now. Anyone who may comment may resolve. */
+  resolve(id: string): boolean {
+    const thread = this.comments.get(id);
+    if (!(thread instanceof Y.Map)) return false;
+    const author = this.author();
+    thread.set('resolved', { by: author.name, by_id: author.id, at: Date.now() });
+    return true;
+  }
+
+  /** Opens a resolved thread again. */
+  reopen(id: string): boolean {
+    const thread = this.comments.get(id);
+    if (!(thread instanceof Y.Map)) return false;
+    thread.set('resolved', null);
+    return true;
   }
 
   /** The thread on shape `target`, if there is one. */

@@ -10,7 +10,8 @@ export interface User {
 }
 
 const KEY = 'hugepic:user';
-const PALETTE = ['#e91e63', '#3f51b5', '#009688', '#ff9800', '#9c27b0', '#4caf50', '#795548', '#00bcd4'];
+/** The colours people get by default, and authors who are not here are drawn in. */
+export const PALETTE = ['#e91e63', '#3f51b5', '#009688', '#ff9800', '#9c27b0', '#4caf50', '#795548', '#00bcd4'];
 const NAMES = ['Otter', 'Heron', 'Lynx', 'Marten', 'Ibis', 'Puffin', 'Stoat', 'Wren', 'Badger', 'Kestrel'];
 const AUTHOR_ID = /^[0-9a-z]{8,64}$/;
 
