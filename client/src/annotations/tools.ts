@@ -1,7 +1,8 @@
 // The drawing toolbar for links that may draw: geoman's draw, edit, drag and removal
 // modes, freehand and text of our own, colour and width (of the pen, or of the selected
 // shape: restyling writes to the document and is undoable), undo and redo, keys. The
-// bar folds to one button on small maps so it never covers the minimap.
+// bar starts folded to one "Draw" button (open on demand, remembered per browser) and,
+// on small maps, folds after each choice so it never covers the minimap.
 import L from 'leaflet';
 
 import { h } from '../dom';
@@ -43,6 +44,25 @@ const TOOLS: [Tool, string][] = [
 ];
 
 const WIDTHS = [1, 3, 6, 12];
+
+/** Where the browser remembers whether the person left the drawing tools open. */
+const OPEN_KEY = 'hugepic:tools-open';
+
+function openBefore(): boolean {
+  try {
+    return localStorage.getItem(OPEN_KEY) === '1';
+  } catch {
+    return false; // storage refused: folded, as for a first visit
+  }
+}
+
+function rememberOpen(open: boolean): void {
+  try {
+    localStorage.setItem(OPEN_KEY, open ? '1' : '0');
+  } catch {
+    // storage refused: the choice lasts for this page only
+  }
+}
 
 /** Below this map size (CSS pixels) the bar starts folded and folds after each choice. */
 const SMALL_MAP = { width: 600, height: 420 };
@@ -290,7 +310,11 @@ export function drawingTools(map: L.Map, top: number, editor: ShapeEditor, layer
     toggle.setAttribute('aria-expanded', String(open));
     fit();
   };
-  toggle.addEventListener('click', () => setOpen(list.hidden === true));
+  toggle.addEventListener('click', () => {
+    const open = list.hidden === true;
+    setOpen(open);
+    rememberOpen(open);
+  });
   const bar = h('div', { class: 'hugepic-tools leaflet-bar', role: 'toolbar', 'aria-label': 'Drawing tools' }, toggle, list);
   const Control = L.Control.extend({
     onAdd: () => {
@@ -308,7 +332,8 @@ export function drawingTools(map: L.Map, top: number, editor: ShapeEditor, layer
     list.style.maxHeight = `${Math.max(96, bottom - 10 - list.getBoundingClientRect().top)}px`;
   };
   map.on('resize', fit);
-  setOpen(!small());
+  // Folded until someone opens it (it covers a corner of the picture); then as they left it.
+  setOpen(openBefore() && !small());
   renderToggle();
 
   // A click on the picture (not on a shape) clears the selection.

@@ -48,6 +48,8 @@ after(async () => {
 
 async function open(node, name) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  // Someone who opened the drawing tools before (they start folded on a first visit).
+  await context.addInitScript(() => window.localStorage.setItem('hugepic:tools-open', '1'));
   await context.addInitScript((n) => localStorage.setItem('hugepic:user', JSON.stringify({ name: n, color: '#3f51b5' })), name);
   const page = await context.newPage();
   const errors = [];

@@ -56,6 +56,8 @@ const DESKTOP = { viewport: { width: 1100, height: 760 } };
 /** Opens `picture` with `token` as `name` in a new context; waits until live. */
 async function open(picture, token, name, { color = '#3f51b5', contextOptions = DESKTOP } = {}) {
   const context = await browser.newContext(contextOptions);
+  // Someone who opened the drawing tools before (they start folded on a first visit).
+  await context.addInitScript(() => window.localStorage.setItem('hugepic:tools-open', '1'));
   await context.addInitScript(([n, c]) => localStorage.setItem('hugepic:user', JSON.stringify({ name: n, color: c })), [name, color]);
   const page = await context.newPage();
   const errors = [];

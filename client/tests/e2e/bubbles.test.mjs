@@ -58,6 +58,8 @@ const PHONE = { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch:
 
 async function open(picture, token, name, { color = '#3f51b5', contextOptions = DESKTOP } = {}) {
   const context = await browser.newContext(contextOptions);
+  // Someone who opened the drawing tools before (they start folded on a first visit).
+  await context.addInitScript(() => window.localStorage.setItem('hugepic:tools-open', '1'));
   await context.addInitScript(([n, c]) => {
     // The same person on every load of this context: an id is made once.
     if (!localStorage.getItem('hugepic:user')) localStorage.setItem('hugepic:user', JSON.stringify({ name: n, color: c }));

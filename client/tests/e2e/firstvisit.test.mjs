@@ -170,8 +170,19 @@ test('readable in and out of fullscreen, the button says which way it goes, the 
   await page.keyboard.press('Escape');
   await help.waitFor({ state: 'detached' });
 
+  // The drawing tools start folded (they would cover a corner of the picture), open on
+  // demand, and stay as the person left them.
+  const tools = page.getByRole('toolbar', { name: 'Drawing tools' });
+  const marker = tools.getByRole('button', { name: 'Marker', exact: true });
+  assert.equal(await marker.isVisible(), false, 'the tools start folded');
+  await tools.getByRole('button', { name: '✎ Draw' }).click();
+  await marker.waitFor();
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'connected');
+  await marker.waitFor();
+
   // The marker tool's images come with the page.
-  await page.getByRole('toolbar', { name: 'Drawing tools' }).getByRole('button', { name: 'Marker', exact: true }).click();
+  await marker.click();
   const box = await page.locator('#map').boundingBox();
   await page.mouse.move(box.x + box.width / 2 - 5, box.y + box.height / 2);
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
