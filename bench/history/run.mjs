@@ -155,8 +155,16 @@ async function deliver(body, expected) {
   const failed = results.find((r) => r.error);
   if (failed) throw new Error(failed.error);
   const applied = results.flatMap((r) => r.applied);
+  // The size of the one update the restore logged (and sent).
+  let updateBytes = 0;
+  if (answer.seq !== null) {
+    const response = await fetch(`${base}${root}/history/frames?from=${answer.seq - 1}&seq=${answer.seq}`, { headers: auth });
+    const line = (await response.text()).split('\n').map((l) => l && JSON.parse(l)).find((l) => l && l.type === 'update');
+    updateBytes = line ? Buffer.from(line.update, 'base64').length : 0;
+  }
   return {
     answer,
+    update_bytes: updateBytes,
     post_ms: answered - posted,
     delivered_ms: Math.max(...received.arrived) - posted,
     first_delivered_ms: Math.min(...received.arrived) - posted,
@@ -179,11 +187,11 @@ const restore = await accounted(pid, async () => {
     out.push({ ...to, to_seq: early, shapes_at_target: Object.keys(earlyJson.shapes).length, counts: to.answer.counts });
     log(
       `restore to ${early}: POST answered ${to.post_ms.toFixed(0)} ms, the first connection had it at ${to.first_delivered_ms.toFixed(0)} ms, ` +
-        `the last of ${to.watchers} at ${to.delivered_ms.toFixed(0)} ms, the last Yjs client held it at ${to.applied_ms.toFixed(0)} ms (${JSON.stringify(to.answer.counts)})` +
+        `the last of ${to.watchers} at ${to.delivered_ms.toFixed(0)} ms, the last Yjs client held it at ${to.applied_ms.toFixed(0)} ms (an update of ${(to.update_bytes / 1024).toFixed(0)} KiB: ${JSON.stringify(to.answer.counts)})` +
         (to.closes.length ? `; connections closed by the server: ${to.closes.join('; ')} (${to.lost} gone for good)` : ''),
     );
     const returned = await deliver({ seq: before.latest_seq }, latestJson);
-    log(`  and back: POST answered ${returned.post_ms.toFixed(0)} ms, the last of ${returned.watchers} connections had it at ${returned.delivered_ms.toFixed(0)} ms, the last Yjs client at ${returned.applied_ms.toFixed(0)} ms`);
+    log(`  and back: POST answered ${returned.post_ms.toFixed(0)} ms, the last of ${returned.watchers} connections had it at ${returned.delivered_ms.toFixed(0)} ms, the last Yjs client at ${returned.applied_ms.toFixed(0)} ms (an update of ${(returned.update_bytes / 1024).toFixed(0)} KiB)`);
     back.push(returned);
   }
   return { out, back };
@@ -212,6 +220,8 @@ console.log(
       applied_ms: summary(restore.result.out, 'applied_ms'),
       back_delivered_ms: summary(restore.result.back, 'delivered_ms'),
       back_applied_ms: summary(restore.result.back, 'applied_ms'),
+      update_bytes: summary(restore.result.out, 'update_bytes'),
+      back_update_bytes: summary(restore.result.back, 'update_bytes'),
       watchers_lost: Math.max(...restore.result.out.map((r) => r.lost), ...restore.result.back.map((r) => r.lost)),
       closes: [...new Set([...restore.result.out, ...restore.result.back].flatMap((r) => r.closes))],
       cpu_s: restore.cpu_s,

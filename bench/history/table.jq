@@ -17,8 +17,8 @@
     ($runs | row("activity, first page: p50 / p99 ms"; "≤ 50 ms"; "\(.activity.p50 | ms) / \(.activity.p99 | ms)")),
     ($runs | row("storage: log + checkpoints / raw update bytes"; "≤ 2×"; "\(.storage.log_ratio | x) (\(.storage.log | mib) / \(.storage.raw | mib) MiB)")),
     ($runs | row("storage: everything the history keeps / raw update bytes"; ""; "\(.storage.history_ratio | x) (\(.storage.history | mib) MiB)")),
-    ($runs | row("restore to an early moment, \(.[0].watchers) connections + \(.[0].yjs_watchers) \(if .[0].quiet_watchers then "quiet" else "stock" end) Yjs clients: POST answered / last connection has it / last Yjs client holds it, ms"; "≤ 500 ms"; "\(.restore.post_ms | ms) / \(.restore.delivered_ms | ms) / \(.restore.applied_ms | ms)")),
-    ($runs | row("restore back to the latest: last connection has it / last Yjs client holds it, ms"; ""; "\(.restore.back_delivered_ms | ms) / \(.restore.back_applied_ms | ms)")),
+    ($runs | row("restore to an early moment, \(.[0].watchers) connections + \(.[0].yjs_watchers) \(if .[0].quiet_watchers then "quiet" else "stock" end) Yjs clients: POST answered / last connection has it / last Yjs client holds it, ms (update size)"; "≤ 500 ms"; "\(.restore.post_ms | ms) / \(.restore.delivered_ms | ms) / \(.restore.applied_ms | ms) (\((.restore.update_bytes // 0) / 1024 | round) KiB)")),
+    ($runs | row("restore back to the latest: last connection has it / last Yjs client holds it, ms (update size)"; ""; "\(.restore.back_delivered_ms | ms) / \(.restore.back_applied_ms | ms) (\((.restore.back_update_bytes // 0) / 1024 | round) KiB)")),
     ($runs | row("connections the server closed during restores (lost for good)"; "0"; "\(.restore.closes | length) (\(.restore.watchers_lost)) \(.restore.closes | unique | join("; "))")),
     ($runs | row("server CPU s: frames seeks / state seeks / activity / restores"; ""; "\(.frames.cpu_s | ms) / \(.state.cpu_s | ms) / \(.activity.cpu_s | ms) / \(.restore.cpu_s | ms)")),
     (([$runs[].client[]?.measure] | unique[]) as $m
