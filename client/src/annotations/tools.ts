@@ -295,8 +295,6 @@ export function drawingTools(map: L.Map, top: number, editor: ShapeEditor, layer
     ...TOOLS.map(([name, text]) => tool(name, text)),
     color,
     weight,
-    h('button', { type: 'button', title: 'Undo (Ctrl+Z)', onclick: () => editor.undo() }, 'Undo'),
-    h('button', { type: 'button', title: 'Redo (Ctrl+Shift+Z)', onclick: () => editor.redo() }, 'Redo'),
     selection,
     editTextButton,
   );
@@ -315,7 +313,15 @@ export function drawingTools(map: L.Map, top: number, editor: ShapeEditor, layer
     setOpen(open);
     rememberOpen(open);
   });
-  const bar = h('div', { class: 'hugepic-tools leaflet-bar', role: 'toolbar', 'aria-label': 'Drawing tools' }, toggle, list);
+  // Undo and redo sit beside the toggle: reachable folded or open, on any screen.
+  const undoRedo = h(
+    'div',
+    { class: 'undo-redo' },
+    h('button', { type: 'button', title: 'Undo (Ctrl+Z)', 'aria-label': 'Undo', onclick: () => editor.undo() }, '↶'),
+    h('button', { type: 'button', title: 'Redo (Ctrl+Shift+Z)', 'aria-label': 'Redo', onclick: () => editor.redo() }, '↷'),
+  );
+  const head = h('div', { class: 'tools-head' }, toggle, undoRedo);
+  const bar = h('div', { class: 'hugepic-tools leaflet-bar', role: 'toolbar', 'aria-label': 'Drawing tools' }, head, list);
   const Control = L.Control.extend({
     onAdd: () => {
       L.DomEvent.disableClickPropagation(bar);

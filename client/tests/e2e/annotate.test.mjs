@@ -496,6 +496,12 @@ test('375×667 touch screen: compact tools, freehand with a finger reaches the o
   await shot(page, '12-touch-folded');
   await toggle.tap();
   await tool(page, 'Freehand').waitFor();
+  // Nothing of the open bar is cut off: undo and redo, the last tools, colour and width.
+  const shown = await page.getByRole('toolbar', { name: 'Drawing tools' }).boundingBox();
+  for (const name of ['Undo', 'Redo', 'Text', 'Delete']) {
+    const b = await tool(page, name).boundingBox();
+    assert.ok(b && b.y >= shown.y && b.y + b.height <= shown.y + shown.height + 1, `${name} whole inside the bar: ${JSON.stringify([b, shown])}`);
+  }
   // Open, the tools do not cover the minimap (or leave the map).
   const bar = await page.getByRole('toolbar', { name: 'Drawing tools' }).boundingBox();
   const minimap = await page.locator('.hugepic-minimap').boundingBox();
