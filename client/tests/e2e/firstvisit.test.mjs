@@ -193,3 +193,23 @@ test('readable in and out of fullscreen, the button says which way it goes, the 
   assert.deepEqual(errors, [], 'no page errors');
   await context.close();
 });
+
+test('375×667 touch: Comment, then a tap on the picture opens the composer on screen, focused', async () => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 667 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/p/${picture.id}?token=${encodeURIComponent(picture.tokens.comment)}`);
+  await page.waitForFunction(() => document.querySelector('.connection')?.dataset.state === 'connected');
+  await page.getByRole('button', { name: 'Comment', exact: true }).tap();
+  const box = await page.locator('#map').boundingBox();
+  await page.touchscreen.tap(box.x + box.width / 2, box.y + box.height / 2);
+  const composer = page.getByRole('textbox', { name: 'Write a comment' });
+  await composer.waitFor();
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Write a comment');
+  // Scrolled to once focused: wait until it is inside the viewport.
+  await page.waitForFunction(() => {
+    const r = document.activeElement.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0;
+  });
+  await page.screenshot({ path: path.join(OUT, 'firstvisit-phone-composer.png') });
+  await context.close();
+});
