@@ -150,6 +150,14 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
     h('span', { class: 'role', 'data-role': picture.role ?? 'view', title: 'What this link allows' }, roleText(picture.role ?? 'view')),
     status,
   );
+  // In the header before the map is sized: anything added later would move the view.
+  const writes = picture.role === 'owner' || picture.role === 'edit';
+  const help = shortcutHelp([
+    ['Picture', VIEWER_KEYS],
+    ...(writes ? [['Drawing', DRAWING_KEYS] as const] : []),
+    ['History', HISTORY_KEYS],
+  ]);
+  header.append(h('button', { type: 'button', class: 'link shortcuts-button', title: 'Keyboard shortcuts (?)', onclick: () => help.open() }, 'Keys ?'));
   if (picture.role === 'owner' && token) header.append(ownerTools(picture, token, header));
   root.replaceChildren(header, viewerRoot, h('p', { class: 'description' }, picture.description));
   let viewer: Viewer | null = null;
@@ -165,10 +173,4 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
   const role = picture.role ?? 'view';
   const live = startAnnotations({ picture, viewer, token, role, readOnly: false, status, panelHost: side });
   startHistory({ picture, viewer, token, live, canWrite: role === 'owner' || role === 'edit', host: historyHost });
-  const help = shortcutHelp([
-    ['Picture', VIEWER_KEYS],
-    ...(role === 'owner' || role === 'edit' ? [['Drawing', DRAWING_KEYS] as const] : []),
-    ['History', HISTORY_KEYS],
-  ]);
-  header.append(h('button', { type: 'button', class: 'link shortcuts-button', title: 'Keyboard shortcuts (?)', onclick: () => help.open() }, 'Keys ?'));
 }

@@ -6,7 +6,7 @@ import '@geoman-io/leaflet-geoman-free';
 import '@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css';
 
 import { fromMapGeometry, toMapGeometry, type MapGeometry } from './geometry';
-import type { Shape, ShapeEditor, ShapeView } from './shapes';
+import { SHAPE_NAMES, type Shape, type ShapeEditor, type ShapeView } from './shapes';
 
 interface Tagged {
   hugepicId?: string;
@@ -26,6 +26,14 @@ function pathStyle(shape: Shape): L.PathOptions {
 }
 
 const ll = (p: { lat: number; lng: number }) => L.latLng(p.lat, p.lng);
+
+/** What a screen reader says of a shape: "Rectangle by Ada, 2 comments". */
+export function shapeLabel(shape: Shape, comments: number): string {
+  const kind = shape.type === 'text' ? `Label “${shape.text.slice(0, 60)}”` : SHAPE_NAMES[shape.type];
+  const by = shape.author ? ` by ${shape.author.slice(0, 40)}` : '';
+  const talk = comments === 1 ? ', 1 comment' : comments > 1 ? `, ${comments} comments` : '';
+  return `${kind}${by}${talk}`;
+}
 
 /** What a layer's geometry is now, in map terms. */
 function mapGeometryOf(layer: L.Layer): MapGeometry | null {
@@ -66,6 +74,8 @@ export class ShapeLayers implements ShapeView {
   onSelected: ((shape: Shape | null) => void) | null = null;
   /** Called on a double click on a text label. */
   onLabel: ((id: string) => void) | null = null;
+  /** Messages in the threads on a shape, for its spoken label. */
+  commentCount: (id: string) => number = () => 0;
   /** Called when what is shown changes: "Show annotations", an author's switch,
    *  suspension (comment bubbles follow the same switches). */
   readonly visibilityListeners = new Set<() => void>();
@@ -125,6 +135,8 @@ export class ShapeLayers implements ShapeView {
       this.lastShapeClick = (e as L.LeafletMouseEvent).originalEvent ?? null;
       this.onOpen(shape.id);
     });
+    // Reachable with Tab and announced; Enter or Space does what a click does.
+    layer.on('add', () => this.label(shape.id));
     if (shape.type === 'text') {
       layer.on('dblclick', (e: L.LeafletEvent) => {
         // Editing the label, not zooming the map: a Leaflet event stops propagating
@@ -171,6 +183,31 @@ export class ShapeLayers implements ShapeView {
     this.layers.delete(id);
     this.authors.delete(id);
     this.group.removeLayer(layer);
+  }
+
+  /** Makes shape `id`'s element focusable, with a label: kind, author, comments. */
+  label(id: string): void {
+    const layer = this.layers.get(id) as (L.Layer & Tagged & { getElement?: () => Element | undefined }) | undefined;
+    const element = layer?.getElement?.() as (HTMLElement | SVGElement | undefined);
+    const shape = layer?.hugepicShape;
+    if (!element || !shape) return;
+    element.setAttribute('tabindex', '0');
+    element.setAttribute('role', 'button');
+    element.setAttribute('aria-label', shapeLabel(shape, this.commentCount(id)));
+    if (element.dataset.keys) return;
+    element.dataset.keys = '1';
+    element.addEventListener('keydown', (e) => {
+      const key = (e as KeyboardEvent).key;
+      if (key !== 'Enter' && key !== ' ') return;
+      e.preventDefault();
+      e.stopPropagation();
+      this.onOpen(id);
+    });
+  }
+
+  /** Relabels every shape (a thread on one came or went). */
+  relabel(): void {
+    for (const id of this.layers.keys()) this.label(id);
   }
 
   /** The shape `id` as last drawn. */

@@ -120,6 +120,11 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
     else panel?.openShape(id);
   });
   cleanups.push(bindShapes(doc, layers), () => panel?.destroy());
+  // Shapes say how many comments they carry.
+  layers.commentCount = (id) => threads.list().reduce((n, t) => n + (t.target === id ? t.messages.length : 0), 0);
+  const relabel = () => layers.relabel();
+  doc.getMap('comments').observeDeep(relabel);
+  cleanups.push(() => doc.getMap('comments').unobserveDeep(relabel));
   const bubbleLayer = new BubbleLayer({ map, top, doc, threads, seen, selection, awareness, layers, me: () => user, canComment });
   bubbles = bubbleLayer;
   cleanups.push(() => bubbleLayer.dispose());

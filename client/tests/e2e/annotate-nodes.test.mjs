@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { createDatabase, startRedis } from '../interop/cluster.mjs';
 import { png, startServer, waitFinal } from '../interop/server.mjs';
+import { launchBrowser } from './browser.mjs';
 
 const OUT = path.resolve('test-output');
 let database;
@@ -26,10 +26,7 @@ before(async () => {
   const one = await startServer(shared);
   nodes.push(one);
   nodes.push(await startServer([...shared, '--no-workers'], one.data));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchBrowser();
   const form = new FormData();
   form.append('file', new Blob([png(1600, 1200, 'chart')]), 'chart.png');
   const response = await fetch(`${one.base}/api/pictures`, { method: 'POST', body: form });

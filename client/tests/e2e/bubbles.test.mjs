@@ -15,9 +15,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { png, startServer, waitFinal } from '../interop/server.mjs';
+import { launchBrowser } from './browser.mjs';
 
 const OUT = path.resolve('test-output');
 const WIDTH = 2400;
@@ -31,10 +31,7 @@ let image;
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   server = await startServer(['--client-dir', path.resolve('dist')]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchBrowser();
   image = png(WIDTH, HEIGHT, 'chart');
 });
 

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { png, startServer, waitFinal } from '../interop/server.mjs';
+import { launchBrowser } from './browser.mjs';
 
 const OUT = path.resolve('test-output');
 let server;
@@ -19,10 +19,7 @@ let picture;
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   server = await startServer(['--client-dir', path.resolve('dist')]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchBrowser();
   const form = new FormData();
   form.append('file', new Blob([png(2000, 1300, 'chart')]), 'chart.png');
   picture = await (await fetch(`${server.base}/api/pictures`, { method: 'POST', body: form })).json();

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { startServer, waitFinal } from '../interop/server.mjs';
+import { launchBrowser } from './browser.mjs';
 
 const OUT = path.resolve('test-output');
 const WIDTH = 1801;
@@ -60,10 +60,7 @@ function flatPng(width, height, [r, g, b]) {
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   server = await startServer(['--client-dir', path.resolve('dist')]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchBrowser();
   const form = new FormData();
   form.append('file', new Blob([flatPng(WIDTH, HEIGHT, FLAT)], { type: 'image/png' }), 'flat.png');
   const created = await (await fetch(`${server.base}/api/pictures`, { method: 'POST', body: form })).json();

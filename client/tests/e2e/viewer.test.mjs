@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { png, startServer } from '../interop/server.mjs';
+import { launchBrowser } from './browser.mjs';
 
 const OUT = path.resolve('test-output');
 const WIDTH = 3000;
@@ -22,10 +22,7 @@ let picture;
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   server = await startServer(['--client-dir', path.resolve('dist')]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchBrowser();
   picture = png(WIDTH, HEIGHT, 'chart');
 });
 

@@ -19,7 +19,7 @@ pub struct Effects {
     pub changed: BTreeSet<String>,
     /// Shapes that went away.
     pub deleted: BTreeSet<String>,
-    /// Comment messages posted.
+    /// Comment messages posted or taken away (a deleted thread counts its messages).
     pub comments: i64,
 }
 
@@ -85,18 +85,22 @@ impl Replay {
                     match event {
                         Event::Map(map) if event.path().is_empty() => {
                             for change in map.keys(txn).values() {
-                                if let EntryChange::Inserted(thread)
-                                | EntryChange::Updated(_, thread) = change
-                                {
-                                    e.comments += messages_in(thread, txn);
-                                }
+                                e.comments += match change {
+                                    EntryChange::Inserted(thread) => messages_in(thread, txn),
+                                    EntryChange::Updated(old, thread) => {
+                                        messages_in(old, txn) + messages_in(thread, txn)
+                                    }
+                                    EntryChange::Removed(old) => messages_in(old, txn),
+                                };
                             }
                         }
                         Event::Array(array) => {
                             for change in array.delta(txn) {
-                                if let Change::Added(items) = change {
-                                    e.comments += items.len() as i64;
-                                }
+                                e.comments += match change {
+                                    Change::Added(items) => items.len() as i64,
+                                    Change::Removed(n) => i64::from(*n),
+                                    Change::Retain(_) => 0,
+                                };
                             }
                         }
                         _ => {}

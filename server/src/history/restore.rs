@@ -18,7 +18,7 @@ pub struct Counts {
     pub shapes_changed: usize,
     /// Shapes that go.
     pub shapes_deleted: usize,
-    /// Comment threads that come back, go, or take their old messages.
+    /// Comment messages that come back or go (as the activity counts them).
     pub comments: usize,
 }
 
@@ -123,9 +123,19 @@ impl Plan {
             if only.is_some() && !on_scope(now) && !on_scope(was) {
                 continue;
             }
+            let count = |thread: &Any| match fields(thread).get("messages") {
+                Some(Any::Array(m)) => m.len(),
+                _ => 0,
+            };
             let step = match (now, was) {
-                (Some(_), None) => Step::DeleteThread(id.clone()),
-                (None, Some(was)) => Step::PutThread(id.clone(), fields(was)),
+                (Some(now), None) => {
+                    plan.counts.comments += count(now);
+                    Step::DeleteThread(id.clone())
+                }
+                (None, Some(was)) => {
+                    plan.counts.comments += count(was);
+                    Step::PutThread(id.clone(), fields(was))
+                }
                 (Some(now), Some(was)) if now != was => {
                     let (now, was) = (fields(now), fields(was));
                     let messages = |t: &HashMap<String, Any>| match t.get("messages") {
@@ -138,6 +148,8 @@ impl Plan {
                         .zip(&was_messages)
                         .take_while(|(a, b)| a == b)
                         .count();
+                    plan.counts.comments +=
+                        (now_messages.len() - keep) + (was_messages.len() - keep);
                     Step::SetThread {
                         id: id.clone(),
                         target: (now.get("target") != was.get("target"))
@@ -149,7 +161,6 @@ impl Plan {
                 _ => continue,
             };
             plan.steps.push(step);
-            plan.counts.comments += 1;
         }
         plan
     }

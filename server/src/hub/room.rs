@@ -470,7 +470,7 @@ impl Room {
                             }
                             Ok(_) => {}
                             Err(broadcast::error::RecvError::Lagged(_)) => {
-                                return Err(Close(4408, "the connection fell too far behind; reconnect to resync".into()))
+                                return Err(Close(1013, "the connection fell too far behind; reconnect to resync".into()))
                             }
                             Err(broadcast::error::RecvError::Closed) => return Ok(()),
                         }
@@ -488,7 +488,7 @@ impl Room {
                 },
                 _ = ping.tick() => {
                     if last_heard.elapsed() > limits.ping_every * 3 {
-                        return Err(Close(4408, "no answer to pings".into()));
+                        return Err(Close(1001, "no answer to pings".into()));
                     }
                     socket.send(Frame::Ping(Vec::new().into())).await.map_err(|_| Close(1006, String::new()))?;
                 }
@@ -536,12 +536,11 @@ impl Room {
             ClientMessage::Awareness(mut update) => {
                 // Only the owner leads tours (others' maps follow a `tour`).
                 let withheld = role != Role::Owner && withhold_tour(&mut update);
-                merge_awareness(&mut self.presence(), &update, me);
-                let bytes = if withheld {
-                    Message::Awareness(update).encode_v1()
-                } else {
-                    bytes.to_vec()
-                };
+                let taken = merge_awareness(&mut self.presence(), &update, me);
+                if taken.is_empty() {
+                    return Ok(Vec::new()); // nothing new (an echo of someone's state)
+                }
+                let bytes = only_taken(update, &taken, bytes, withheld);
                 self.fan_out(me, bytes.clone());
                 self.publish(Body::Awareness(bytes));
                 Ok(Vec::new())
@@ -605,6 +604,12 @@ impl Room {
                 "this link allows comments only: drawing is not saved or shared".into(),
             ));
         }
+        // Whose document wrote it: a stock client's awareness has the same client id.
+        let writer = update
+            .insertions(true)
+            .iter()
+            .next()
+            .map(|(client, _)| *client);
         let (applied, failed) = {
             let mut txn = state.doc.transact_mut();
             let before = txn.state_vector();
@@ -625,7 +630,7 @@ impl Room {
         if let Some(update) = applied {
             state.document_bytes += update.len();
             state.since_snapshot += 1;
-            let author = author_of(&self.presence(), me);
+            let author = author_of(&self.presence(), me, writer);
             self.unlogged.fetch_add(1, Ordering::SeqCst);
             // Queued under the document's lock: the log has updates in the order applied.
             let unlogged = Unlogged {
@@ -782,8 +787,10 @@ impl Room {
                 let Ok(Message::Awareness(update)) = Message::decode_v1(&bytes) else {
                     return;
                 };
-                merge_awareness(&mut self.presence(), &update, REMOTE);
-                self.fan_out(REMOTE, bytes);
+                let taken = merge_awareness(&mut self.presence(), &update, REMOTE);
+                if !taken.is_empty() {
+                    self.fan_out(REMOTE, only_taken(update, &taken, &bytes, false));
+                }
             }
             Body::Ask {
                 state_vector,
@@ -957,21 +964,29 @@ fn now_micros() -> u64 {
 /// Takes the newer states of `update` into the room's awareness, as sent by connection
 /// `from` (`REMOTE` for another node). A client id belongs to the connection here that
 /// spoke for it; other connections and other nodes cannot overwrite it.
-fn merge_awareness(state: &mut Presence, update: &AwarenessUpdate, from: u64) {
+///
+/// Only news is taken: a newer clock (or, at the same clock, a removal, as y-protocols
+/// does). Stock y-websocket clients send back every awareness change they hear of, other
+/// people's included; taking those echoes (same clock) would relay each cursor move once
+/// per client in the room. Returns the clients taken: only those are passed on.
+fn merge_awareness(state: &mut Presence, update: &AwarenessUpdate, from: u64) -> Vec<ClientID> {
+    let mut taken = Vec::new();
     for (client, entry) in &update.clients {
+        let current = state.awareness.get(client);
         // A client that moved here from another node takes its entry back.
-        let owner = state.awareness.get(client).map(|p| p.connection);
-        if owner.is_some_and(|c| c != from && c != REMOTE) {
+        if current.is_some_and(|p| p.connection != from && p.connection != REMOTE) {
             continue; // someone else's client id
         }
-        let newer = state
-            .awareness
-            .get(client)
-            .is_none_or(|p| entry.clock >= p.clock);
+        let removal = &*entry.json == "null";
+        let newer = match current {
+            None => !removal, // nothing to remove
+            Some(p) => entry.clock > p.clock || (entry.clock == p.clock && removal),
+        };
         if !newer {
             continue;
         }
-        if &*entry.json == "null" {
+        taken.push(*client);
+        if removal {
             state.awareness.remove(client);
         } else {
             state.awareness.insert(
@@ -985,6 +1000,22 @@ fn merge_awareness(state: &mut Presence, update: &AwarenessUpdate, from: u64) {
             );
         }
     }
+    taken
+}
+
+/// `update` with only the states of `taken`, encoded; `bytes` as they came when that is
+/// all of them and nothing was changed.
+fn only_taken(
+    mut update: AwarenessUpdate,
+    taken: &[ClientID],
+    bytes: &[u8],
+    changed: bool,
+) -> Vec<u8> {
+    if !changed && taken.len() == update.clients.len() {
+        return bytes.to_vec();
+    }
+    update.clients.retain(|client, _| taken.contains(client));
+    Message::Awareness(update).encode_v1()
 }
 
 /// Sets `tour` to null in the states of `update` that announce one; whether any did.
@@ -1056,13 +1087,13 @@ fn only_comments(doc: &Doc, update: &[u8]) -> bool {
     roots(&copy) == before
 }
 
-/// Who the sender says it is in its awareness (`user: {id, name, color}`), else its
+/// Who the sender says it is in its awareness (`user: {id, name, color}`): the state of
+/// the client id that wrote the update, else the one its connection sent, else the
 /// connection. There are no accounts: this is a pseudonym, not an identity.
-fn author_of(state: &Presence, me: u64) -> Author {
-    let user = state
-        .awareness
-        .values()
-        .find(|p| p.connection == me)
+fn author_of(state: &Presence, me: u64, writer: Option<ClientID>) -> Author {
+    let user = writer
+        .and_then(|client| state.awareness.get(&client))
+        .or_else(|| state.awareness.values().find(|p| p.connection == me))
         .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.json).ok())
         .map(|v| v["user"].clone())
         .unwrap_or_default();
@@ -1338,6 +1369,69 @@ mod tests {
             assert_eq!(&logged[i].1, bytes, "the log keeps the order applied");
         }
         assert_eq!(room.unlogged.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn echoes_of_awareness_are_not_passed_on_and_do_not_change_owners() {
+        let entry = |clock: u32, json: &str| AwarenessUpdateEntry {
+            clock,
+            json: json.into(),
+        };
+        let update = |clients: Vec<(ClientID, AwarenessUpdateEntry)>| AwarenessUpdate {
+            clients: clients.into_iter().collect(),
+        };
+        let (ada_id, bo_id) = (ClientID::new(10), ClientID::new(20));
+        let mut presence = Presence::default();
+        let ada = r##"{"user":{"id":"a1","name":"Ada","color":"#e91e63"}}"##;
+        let bo = r##"{"user":{"id":"b2","name":"Bo","color":"#3f51b5"}}"##;
+        // Ada on another node, Bo here on connection 2.
+        assert_eq!(
+            merge_awareness(
+                &mut presence,
+                &update(vec![(ada_id, entry(1, ada))]),
+                REMOTE
+            ),
+            vec![ada_id]
+        );
+        assert_eq!(
+            merge_awareness(&mut presence, &update(vec![(bo_id, entry(1, bo))]), 2),
+            vec![bo_id]
+        );
+        // Bo's client sends back Ada's state as it heard it: nothing new, nothing passed on.
+        let echo = update(vec![(ada_id, entry(1, ada)), (bo_id, entry(1, bo))]);
+        assert!(merge_awareness(&mut presence, &echo, 2).is_empty());
+        assert_eq!(
+            presence.awareness[&ada_id].connection, REMOTE,
+            "Ada's entry stays hers"
+        );
+        // Bo's updates are Bo's, whoever wrote last.
+        assert_eq!(author_of(&presence, 2, Some(bo_id)).name, "Bo");
+        assert_eq!(author_of(&presence, 2, None).name, "Bo");
+        assert_eq!(author_of(&presence, 7, None).name, "connection 7");
+        // Ada moves: a newer clock is news; a removal at the same clock too.
+        assert_eq!(
+            merge_awareness(
+                &mut presence,
+                &update(vec![(ada_id, entry(2, ada))]),
+                REMOTE
+            ),
+            vec![ada_id]
+        );
+        assert_eq!(
+            merge_awareness(
+                &mut presence,
+                &update(vec![(ada_id, entry(2, "null"))]),
+                REMOTE
+            ),
+            vec![ada_id]
+        );
+        assert!(!presence.awareness.contains_key(&ada_id));
+        assert!(merge_awareness(
+            &mut presence,
+            &update(vec![(ada_id, entry(2, "null"))]),
+            REMOTE
+        )
+        .is_empty());
     }
 
     #[tokio::test]

@@ -72,7 +72,7 @@ pub struct ActivityRow {
     pub restored_to: Option<i64>,
     /// Updates in the entry.
     pub updates: i64,
-    /// Comment messages posted.
+    /// Comment messages posted or taken away.
     pub comments: i64,
     /// Shapes that appeared.
     pub added: Vec<String>,

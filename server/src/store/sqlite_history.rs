@@ -175,24 +175,39 @@ impl HistoryStore for SqliteStore {
     async fn commit_index(&self, picture_id: &str, batch: &IndexBatch) -> Result<bool, StoreError> {
         let _writing = self.document_writes.lock().await;
         let mut tx = self.pool.begin().await?;
-        let current: Option<i64> =
-            sqlx::query_scalar("SELECT indexed_seq FROM document_history WHERE picture_id = ?")
-                .bind(picture_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if current.unwrap_or(0) != batch.expected.indexed_seq {
-            return Ok(false); // another indexer got here first; rolled back on drop
-        }
-        sqlx::query(
-            "INSERT INTO document_history (picture_id, indexed_seq, since_checkpoint) VALUES (?, ?, ?)
-             ON CONFLICT (picture_id) DO UPDATE SET indexed_seq = excluded.indexed_seq,
-                                                   since_checkpoint = excluded.since_checkpoint",
+        // The transaction's first statement writes: one that read first and wrote after
+        // another connection's commit would fail with SQLITE_BUSY_SNAPSHOT.
+        let moved = sqlx::query(
+            "UPDATE document_history SET indexed_seq = ?, since_checkpoint = ?
+             WHERE picture_id = ? AND indexed_seq = ?",
         )
-        .bind(picture_id)
         .bind(batch.next.indexed_seq)
         .bind(batch.next.since_checkpoint)
+        .bind(picture_id)
+        .bind(batch.expected.indexed_seq)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            // The first run for this picture, or another indexer got here first.
+            let made = if batch.expected.indexed_seq == 0 {
+                sqlx::query(
+                    "INSERT INTO document_history (picture_id, indexed_seq, since_checkpoint)
+                     VALUES (?, ?, ?) ON CONFLICT (picture_id) DO NOTHING",
+                )
+                .bind(picture_id)
+                .bind(batch.next.indexed_seq)
+                .bind(batch.next.since_checkpoint)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+            } else {
+                0
+            };
+            if made == 0 {
+                return Ok(false); // rolled back on drop
+            }
+        }
         for a in &batch.activity {
             sqlx::query(
                 "INSERT OR REPLACE INTO document_activity (picture_id, from_seq, to_seq, from_at, to_at,
