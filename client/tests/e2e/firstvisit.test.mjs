@@ -122,6 +122,38 @@ test('readable in and out of fullscreen, the button says which way it goes, the 
     });
   });
   await page.getByText('Is this the harbour?').first().waitFor();
+  // A rectangle with a thread: reachable with Tab, announced with its kind, author and comments.
+  await page.evaluate(() => {
+    const doc = window.hugepicAnnotations.doc;
+    const shapes = doc.getMap('shapes');
+    const comments = doc.getMap('comments');
+    const YMap = shapes.constructor;
+    const YArray = doc.getArray('firstvisit-probe').constructor;
+    doc.transact(() => {
+      const shape = new YMap();
+      shape.set('type', 'rectangle');
+      shape.set('geometry', { x: 300, y: 300, width: 400, height: 250 });
+      shape.set('style', { color: '#3f51b5', weight: 3, fill: false });
+      shape.set('author', 'Ada');
+      shape.set('author_id', 'ada');
+      shape.set('created', Date.now());
+      shapes.set('r1', shape);
+      const thread = new YMap();
+      const messages = new YArray();
+      messages.push([{ id: 'm2', author: 'Bo', author_id: 'bo', text: 'Nice frame', at: Date.now() }]);
+      thread.set('target', 'r1');
+      thread.set('messages', messages);
+      comments.set('t2', thread);
+    });
+  });
+  await page.locator('#map').focus();
+  let reached = null;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null);
+    if (reached && !reached.startsWith('Rectangle')) reached = null;
+  }
+  assert.equal(reached, 'Rectangle by Ada, 1 comment', 'the rectangle is reached with Tab and announced');
   const outside = await page.evaluate(lowContrast);
   assert.ok(outside.checked > 20, `texts checked: ${outside.checked}`);
   assert.deepEqual(outside.found, [], 'every text meets WCAG AA out of fullscreen');
