@@ -1,10 +1,10 @@
 -- Annotation history: who wrote each logged update (a pseudonymous id per browser, its
 -- name and colour at the time), restores, and what the history index derives from the
--- log: checkpoints kept by (picture, seq), the activity grouped by author and time, every
--- change to each shape, and named versions. The log itself is never rewritten.
+-- log: checkpoints kept by (picture, seq) (compressed; `encoding` says how), the activity
+-- grouped by author and time, every change to each shape, and named versions. The log
+-- itself is never rewritten.
 ALTER TABLE document_updates ADD COLUMN author_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE document_updates ADD COLUMN author_color TEXT NOT NULL DEFAULT '';
-ALTER TABLE document_updates ADD COLUMN kind TEXT NOT NULL DEFAULT 'edit';
 ALTER TABLE document_updates ADD COLUMN restored_to INTEGER;
 CREATE INDEX document_updates_at ON document_updates (picture_id, at);
 
@@ -12,13 +12,16 @@ CREATE TABLE document_checkpoints (
     picture_id TEXT NOT NULL REFERENCES pictures (id) ON DELETE CASCADE,
     seq        INTEGER NOT NULL,
     state      BLOB NOT NULL,
+    encoding   TEXT NOT NULL DEFAULT 'v1',
     PRIMARY KEY (picture_id, seq)
 );
 
 CREATE TABLE document_history (
     picture_id       TEXT PRIMARY KEY REFERENCES pictures (id) ON DELETE CASCADE,
     indexed_seq      INTEGER NOT NULL,
-    since_checkpoint INTEGER NOT NULL
+    since_checkpoint INTEGER NOT NULL,
+    bytes_since      INTEGER NOT NULL DEFAULT 0,
+    checkpoint_bytes INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE document_activity (

@@ -1,7 +1,7 @@
 //! The `Historian` reads each picture's update log once, in order, and keeps what the
-//! history answers from: a checkpoint every K updates, the activity (consecutive changes
-//! by one author less than a minute apart, grouped), and every change to each shape with
-//! the shape as it became. It runs in the background shortly after updates are logged,
+//! history answers from: a checkpoint every K updates (later for heavy documents: see
+//! `checkpoint::due`), the activity (consecutive changes by one author less than a minute
+//! apart, grouped), and every change to each shape with the shape as it became. It runs in the background shortly after updates are logged,
 //! and before any history read, so answers are always up to date. Several nodes may index
 //! the same picture: a run whose starting point another run moved is discarded.
 
@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Mutex};
 
+use super::checkpoint;
 use super::replay::{Effects, Replay};
 use super::HistoryError;
 use crate::store::{
-    ActivityRow, Author, Checkpoint, IndexBatch, IndexState, LogRow, MetaStore, ShapeChangeRow,
+    ActivityRow, Author, IndexBatch, IndexState, LogRow, MetaStore, ShapeChangeRow,
 };
 
 /// Updates of one author closer than this are one activity entry.
@@ -177,10 +178,12 @@ impl Historian {
         let checkpoint = store.checkpoint_at_or_before(picture_id, seq).await?;
         let (replay, from) = match checkpoint {
             Some(c) => (
-                Replay::from_state(&c.state, observe).map_err(|_| HistoryError::Corrupt {
-                    picture: picture_id.to_string(),
-                    seq: c.seq,
-                })?,
+                Replay::from_state(&checkpoint::unpack(picture_id, &c)?, observe).map_err(
+                    |_| HistoryError::Corrupt {
+                        picture: picture_id.to_string(),
+                        seq: c.seq,
+                    },
+                )?,
                 c.seq,
             ),
             None => (Replay::new(observe), 0),
@@ -212,8 +215,7 @@ impl Historian {
             ..IndexBatch::default()
         };
         let mut entries: Vec<Entry> = open.map(Entry::from_row).into_iter().collect();
-        let mut since = state.since_checkpoint;
-        let mut last = state.indexed_seq;
+        let mut at = state;
         for row in rows {
             let effects = apply_logged(replay, picture_id, row)?;
             for id in effects.shapes() {
@@ -227,22 +229,20 @@ impl Historian {
                 Some(entry) if entry.continues(row) => entry.extend(row, &effects),
                 _ => entries.push(Entry::start(row, &effects)),
             }
-            since += 1;
-            if since >= self.inner.checkpoint_every {
-                batch.checkpoints.push(Checkpoint {
-                    seq: row.seq,
-                    state: replay.state(),
-                });
-                since = 0;
+            at.indexed_seq = row.seq;
+            at.since_checkpoint += 1;
+            at.bytes_since += row.update.len() as i64;
+            if checkpoint::due(&at, self.inner.checkpoint_every) {
+                let kept = checkpoint::pack(row.seq, &replay.state());
+                at.checkpoint_bytes = kept.state.len() as i64;
+                at.since_checkpoint = 0;
+                at.bytes_since = 0;
+                batch.checkpoints.push(kept);
             }
-            last = row.seq;
         }
-        batch.next = IndexState {
-            indexed_seq: last,
-            since_checkpoint: since,
-        };
+        batch.next = at;
         batch.activity = entries.into_iter().map(Entry::into_row).collect();
-        Ok((batch, last))
+        Ok((batch, at.indexed_seq))
     }
 }
 

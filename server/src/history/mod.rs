@@ -6,10 +6,12 @@
 //!   update did to shapes and comments.
 //! - `historian`: `Historian`, which indexes each log once (checkpoints every K updates,
 //!   the activity grouped by author and time, every change to each shape).
+//! - `checkpoint`: how checkpoints are stored (deflated) and when one is due.
 //! - `restore`: the plan that turns the live document into an earlier one.
 //!
 //! The HTTP side is `routes::history`; storage is `store::HistoryStore`.
 
+pub mod checkpoint;
 mod historian;
 pub mod replay;
 pub mod restore;

@@ -23,6 +23,7 @@ use yrs::{Transact, TransactionMut};
 use super::access::{picture_and_role, require};
 use crate::auth::{new_id, token_from, Role};
 use crate::error::AppError;
+use crate::history::checkpoint;
 use crate::history::restore::Plan;
 use crate::history::{author_key, HistoryError, Moment};
 use crate::state::AppState;
@@ -196,7 +197,7 @@ pub async fn frames(
         None => {
             let checkpoint = state.store.checkpoint_at_or_before(&id, seq).await?;
             let (cseq, bytes) = match checkpoint {
-                Some(c) => (c.seq, c.state),
+                Some(c) => (c.seq, checkpoint::unpack(&id, &c)?),
                 None => (0, crate::history::replay::Replay::new(false).state()),
             };
             let at = if cseq > 0 {
@@ -523,13 +524,7 @@ pub async fn create_version(
         let (replay, _) = state.history.replay_to(&id, seq, false).await?;
         state
             .store
-            .save_checkpoint(
-                &id,
-                &crate::store::Checkpoint {
-                    seq,
-                    state: replay.state(),
-                },
-            )
+            .save_checkpoint(&id, &checkpoint::pack(seq, &replay.state()))
             .await?;
     }
     let version = VersionRow {

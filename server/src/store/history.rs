@@ -42,8 +42,10 @@ pub struct LogRow {
 pub struct Checkpoint {
     /// The last update it includes.
     pub seq: i64,
-    /// Yjs state, v1 encoding.
+    /// The Yjs state as stored (see `encoding`).
     pub state: Vec<u8>,
+    /// How `state` is stored: `v1` (a Yjs v1 update) or `v1+deflate`.
+    pub encoding: String,
 }
 
 /// How far the history index has read a picture's log.
@@ -53,6 +55,10 @@ pub struct IndexState {
     pub indexed_seq: i64,
     /// Updates indexed since the last checkpoint.
     pub since_checkpoint: i64,
+    /// Bytes of the updates indexed since the last checkpoint.
+    pub bytes_since: i64,
+    /// Stored size of the last checkpoint.
+    pub checkpoint_bytes: i64,
 }
 
 /// One entry of the activity: consecutive changes by one author, close in time.

@@ -143,14 +143,15 @@ impl HistoryStore for PostgresStore {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
-                "SELECT seq, state FROM document_checkpoints WHERE picture_id = $1 AND seq <= $2
-                 ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, state, encoding FROM document_checkpoints
+                 WHERE picture_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1",
                 &[&picture_id, &seq],
             )
             .await?;
         Ok(row.map(|r| Checkpoint {
             seq: r.get(0),
             state: r.get(1),
+            encoding: r.get(2),
         }))
     }
 
@@ -162,9 +163,14 @@ impl HistoryStore for PostgresStore {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO document_checkpoints (picture_id, seq, state) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-                &[&picture_id, &checkpoint.seq, &checkpoint.state],
+                "INSERT INTO document_checkpoints (picture_id, seq, state, encoding)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[
+                    &picture_id,
+                    &checkpoint.seq,
+                    &checkpoint.state,
+                    &checkpoint.encoding,
+                ],
             )
             .await?;
         Ok(())
@@ -174,13 +180,16 @@ impl HistoryStore for PostgresStore {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
-                "SELECT indexed_seq, since_checkpoint FROM document_history WHERE picture_id = $1",
+                "SELECT indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes
+                 FROM document_history WHERE picture_id = $1",
                 &[&picture_id],
             )
             .await?;
         Ok(row.map_or_else(IndexState::default, |r| IndexState {
             indexed_seq: r.get(0),
             since_checkpoint: r.get(1),
+            bytes_since: r.get(2),
+            checkpoint_bytes: r.get(3),
         }))
     }
 
@@ -212,11 +221,15 @@ impl HistoryStore for PostgresStore {
             return Ok(false); // another indexer got here first; rolled back on drop
         }
         tx.execute(
-            "UPDATE document_history SET indexed_seq = $2, since_checkpoint = $3 WHERE picture_id = $1",
+            "UPDATE document_history SET indexed_seq = $2, since_checkpoint = $3, bytes_since = $4,
+                    checkpoint_bytes = $5
+             WHERE picture_id = $1",
             &[
                 &picture_id,
                 &batch.next.indexed_seq,
                 &batch.next.since_checkpoint,
+                &batch.next.bytes_since,
+                &batch.next.checkpoint_bytes,
             ],
         )
         .await?;
@@ -283,9 +296,9 @@ impl HistoryStore for PostgresStore {
         futures_util::future::try_join_all(params.iter().map(|p| tx.execute(&change, p))).await?;
         for c in &batch.checkpoints {
             tx.execute(
-                "INSERT INTO document_checkpoints (picture_id, seq, state) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-                &[&picture_id, &c.seq, &c.state],
+                "INSERT INTO document_checkpoints (picture_id, seq, state, encoding)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&picture_id, &c.seq, &c.state, &c.encoding],
             )
             .await?;
         }

@@ -116,15 +116,19 @@ impl HistoryStore for SqliteStore {
         picture_id: &str,
         seq: i64,
     ) -> Result<Option<Checkpoint>, StoreError> {
-        let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT seq, state FROM document_checkpoints WHERE picture_id = ? AND seq <= ?
+        let row: Option<(i64, Vec<u8>, String)> = sqlx::query_as(
+            "SELECT seq, state, encoding FROM document_checkpoints WHERE picture_id = ? AND seq <= ?
              ORDER BY seq DESC LIMIT 1",
         )
         .bind(picture_id)
         .bind(seq)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(seq, state)| Checkpoint { seq, state }))
+        Ok(row.map(|(seq, state, encoding)| Checkpoint {
+            seq,
+            state,
+            encoding,
+        }))
     }
 
     async fn save_checkpoint(
@@ -134,32 +138,35 @@ impl HistoryStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let _writing = self.document_writes.lock().await;
         sqlx::query(
-            "INSERT INTO document_checkpoints (picture_id, seq, state) VALUES (?, ?, ?)
+            "INSERT INTO document_checkpoints (picture_id, seq, state, encoding) VALUES (?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
         )
         .bind(picture_id)
         .bind(checkpoint.seq)
         .bind(&checkpoint.state)
+        .bind(&checkpoint.encoding)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn index_state(&self, picture_id: &str) -> Result<IndexState, StoreError> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT indexed_seq, since_checkpoint FROM document_history WHERE picture_id = ?",
+        let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes
+             FROM document_history WHERE picture_id = ?",
         )
         .bind(picture_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(
-            row.map_or_else(IndexState::default, |(indexed_seq, since_checkpoint)| {
-                IndexState {
-                    indexed_seq,
-                    since_checkpoint,
-                }
-            }),
-        )
+        Ok(row.map_or_else(
+            IndexState::default,
+            |(indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes)| IndexState {
+                indexed_seq,
+                since_checkpoint,
+                bytes_since,
+                checkpoint_bytes,
+            },
+        ))
     }
 
     async fn last_activity(&self, picture_id: &str) -> Result<Option<ActivityRow>, StoreError> {
@@ -178,11 +185,14 @@ impl HistoryStore for SqliteStore {
         // The transaction's first statement writes: one that read first and wrote after
         // another connection's commit would fail with SQLITE_BUSY_SNAPSHOT.
         let moved = sqlx::query(
-            "UPDATE document_history SET indexed_seq = ?, since_checkpoint = ?
+            "UPDATE document_history SET indexed_seq = ?, since_checkpoint = ?, bytes_since = ?,
+                    checkpoint_bytes = ?
              WHERE picture_id = ? AND indexed_seq = ?",
         )
         .bind(batch.next.indexed_seq)
         .bind(batch.next.since_checkpoint)
+        .bind(batch.next.bytes_since)
+        .bind(batch.next.checkpoint_bytes)
         .bind(picture_id)
         .bind(batch.expected.indexed_seq)
         .execute(&mut *tx)
@@ -192,12 +202,15 @@ impl HistoryStore for SqliteStore {
             // The first run for this picture, or another indexer got here first.
             let made = if batch.expected.indexed_seq == 0 {
                 sqlx::query(
-                    "INSERT INTO document_history (picture_id, indexed_seq, since_checkpoint)
-                     VALUES (?, ?, ?) ON CONFLICT (picture_id) DO NOTHING",
+                    "INSERT INTO document_history (picture_id, indexed_seq, since_checkpoint,
+                        bytes_since, checkpoint_bytes)
+                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (picture_id) DO NOTHING",
                 )
                 .bind(picture_id)
                 .bind(batch.next.indexed_seq)
                 .bind(batch.next.since_checkpoint)
+                .bind(batch.next.bytes_since)
+                .bind(batch.next.checkpoint_bytes)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -245,11 +258,13 @@ impl HistoryStore for SqliteStore {
         }
         for c in &batch.checkpoints {
             sqlx::query(
-                "INSERT OR IGNORE INTO document_checkpoints (picture_id, seq, state) VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO document_checkpoints (picture_id, seq, state, encoding)
+                 VALUES (?, ?, ?, ?)",
             )
             .bind(picture_id)
             .bind(c.seq)
             .bind(&c.state)
+            .bind(&c.encoding)
             .execute(&mut *tx)
             .await?;
         }
