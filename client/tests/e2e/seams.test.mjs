@@ -9,7 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { startServer, waitFinal } from '../interop/server.mjs';
+import { chunk, startServer, waitFinal } from '../interop/server.mjs';
 import { launchBrowser } from './browser.mjs';
 
 const OUT = path.resolve('test-output');
@@ -21,24 +21,6 @@ const TOLERANCE = 10;
 let server;
 let browser;
 let id;
-
-function crc32(bytes) {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type, body) {
-  const out = Buffer.alloc(12 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  out.write(type, 4, 'ascii');
-  body.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
-  return out;
-}
 
 /** An RGB PNG of one colour. */
 function flatPng(width, height, [r, g, b]) {

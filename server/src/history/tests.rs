@@ -12,29 +12,7 @@ use super::Historian;
 use crate::store::{Author, MetaStore, NewUpdate, SqliteStore};
 
 async fn store_with_picture(dir: &tempfile::TempDir) -> Arc<dyn MetaStore> {
-    let store: Arc<dyn MetaStore> = Arc::new(
-        SqliteStore::open(&dir.path().join("history.sqlite"))
-            .await
-            .expect("store"),
-    );
-    let picture = crate::store::PictureRecord {
-        id: "p".into(),
-        status: crate::store::Status::Ready,
-        title: String::new(),
-        description: String::new(),
-        width: Some(100),
-        height: Some(100),
-        error: None,
-        created_at: crate::routes::pictures::now_rfc3339(),
-        stage: None,
-        done: 0,
-        total: 0,
-        tile_format: None,
-        source_name: "p.png".into(),
-        source_bytes: 1,
-    };
-    store.create_picture(&picture, &[]).await.expect("picture");
-    store
+    SqliteStore::with_test_picture(dir.path()).await
 }
 
 fn update_of(doc: &Doc, edit: impl FnOnce(&mut TransactionMut)) -> Vec<u8> {

@@ -1305,28 +1305,7 @@ mod tests {
     }
 
     async fn hub_on_sqlite(dir: &tempfile::TempDir) -> Hub {
-        let store: Arc<dyn crate::store::MetaStore> = Arc::new(
-            crate::store::SqliteStore::open(&dir.path().join("hub.sqlite"))
-                .await
-                .expect("store"),
-        );
-        let picture = crate::store::PictureRecord {
-            id: "p".into(),
-            status: crate::store::Status::Ready,
-            title: String::new(),
-            description: String::new(),
-            width: Some(100),
-            height: Some(100),
-            error: None,
-            created_at: crate::routes::pictures::now_rfc3339(),
-            stage: None,
-            done: 0,
-            total: 0,
-            tile_format: None,
-            source_name: "p.png".into(),
-            source_bytes: 1,
-        };
-        store.create_picture(&picture, &[]).await.expect("picture");
+        let store = crate::store::SqliteStore::with_test_picture(dir.path()).await;
         let relay = Arc::new(super::super::LocalRelay::default());
         Hub::new(store, HubLimits::default(), relay)
     }

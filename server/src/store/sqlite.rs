@@ -441,3 +441,33 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+impl SqliteStore {
+    /// A store in `dir` holding one ready picture `"p"` (unit tests of the hub and history).
+    pub(crate) async fn with_test_picture(dir: &Path) -> std::sync::Arc<dyn MetaStore> {
+        let store: std::sync::Arc<dyn MetaStore> = std::sync::Arc::new(
+            SqliteStore::open(&dir.join("test.sqlite"))
+                .await
+                .expect("store"),
+        );
+        let picture = PictureRecord {
+            id: "p".into(),
+            status: Status::Ready,
+            title: String::new(),
+            description: String::new(),
+            width: Some(100),
+            height: Some(100),
+            error: None,
+            created_at: crate::routes::pictures::now_rfc3339(),
+            stage: None,
+            done: 0,
+            total: 0,
+            tile_format: None,
+            source_name: "p.png".into(),
+            source_bytes: 1,
+        };
+        store.create_picture(&picture, &[]).await.expect("picture");
+        store
+    }
+}
