@@ -158,7 +158,12 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
     worldCopyJump: false,
     inertia: true,
   });
-  const fitZoom = () => map.getBoundsZoom(bounds, false);
+  // The zoom at which the whole picture fits, in quarter steps. (Leaflet's getBoundsZoom
+  // clamps to the current minimum zoom: once the map shrank, "whole picture" was out of reach.)
+  const fitZoom = () => {
+    const size = map.getSize();
+    return Math.floor((top + Math.log2(Math.min(size.x / dzi.width, size.y / dzi.height))) * 4) / 4;
+  };
   const fit = fitZoom();
   map.setMinZoom(Math.min(fit, top));
   map.setMaxZoom(Math.max(top + 2, Math.ceil(fit) + 1));
