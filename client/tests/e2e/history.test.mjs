@@ -39,12 +39,20 @@ let browser;
 let picture;
 /** Everyone opened, closed (and checked for page errors) at the end. */
 const people = [];
-/** What the first test built, for the others: see `story`. */
+/** What the first test built, for the others (they skip when it did not run, e.g. left
+ *  out by --test-name-pattern, and fail with its error when it failed). */
 let built;
+let drawing = false;
 const story = new Promise((resolve, reject) => {
   built = { resolve, reject };
 });
 story.catch(() => undefined);
+/** The first test's history, or null (and `t` skipped) if it did not run. */
+async function storyFor(t) {
+  if (drawing) return story;
+  t.skip('needs the history the first test draws');
+  return null;
+}
 
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
@@ -221,6 +229,7 @@ const entryTexts = (page) => page.locator('[data-test=history-entry]').allTextCo
 const letTimePass = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test('Ada draws five shapes over time; Bo scrubs to the moment after the second, plays, filters by author and looks at a shape', async () => {
+  drawing = true;
   try {
     const a = await open(picture.tokens.edit, ADA);
     const b = await open(picture.tokens.edit, BO);
@@ -412,8 +421,10 @@ test('Ada draws five shapes over time; Bo scrubs to the moment after the second,
   }
 });
 
-test('Bo restores the moment after the second shape: Ada sees it live, the server agrees', async () => {
-  const { a, b, shapes, seqs } = await story;
+test('Bo restores the moment after the second shape: Ada sees it live, the server agrees', async (t) => {
+  const told = await storyFor(t);
+  if (!told) return;
+  const { a, b, shapes, seqs } = told;
   // Back to that moment with the keys: Home, then two changes on.
   await b.page.locator('[data-test=history-scrubber]').focus();
   await b.page.keyboard.press('Home');
@@ -484,8 +495,10 @@ test('Bo restores the moment after the second shape: Ada sees it live, the serve
   await close(b);
 });
 
-test('&t= links open at a seq and at an ISO time', async () => {
-  const { seqs, timeOf } = await story;
+test('&t= links open at a seq and at an ISO time', async (t) => {
+  const told = await storyFor(t);
+  if (!told) return;
+  const { seqs, timeOf } = told;
   // A seq, after the view.
   const bySeq = await open(picture.tokens.edit, BO, { hash: `#11/1200/800&t=${seqs[3]}` });
   await replaying(bySeq.page);
@@ -508,8 +521,10 @@ test('&t= links open at a seq and at an ISO time', async () => {
   await close(byTime);
 });
 
-test('a view link and a tokenless visitor: the timeline, no Restore or Save version, nothing refused', async () => {
-  const { seqs } = await story;
+test('a view link and a tokenless visitor: the timeline, no Restore or Save version, nothing refused', async (t) => {
+  const told = await storyFor(t);
+  if (!told) return;
+  const { seqs } = told;
   const refusedBefore = await refusedUpdates();
   const watcher = await open(picture.tokens.edit, { name: 'Wes', color: '#ff9800' });
   const refusals = [];
@@ -550,10 +565,12 @@ test('a view link and a tokenless visitor: the timeline, no Restore or Save vers
   assert.equal(refusedBefore, 0, 'nothing refused in this whole file');
 });
 
-test('375×667 touch screen: a finger on the scrubber moves the moment', async () => {
-  const { seqs } = await story;
-  const t = await open(picture.tokens.edit, { name: 'Tess', color: '#e91e63' }, { contextOptions: PHONE });
-  const { page } = t;
+test('375×667 touch screen: a finger on the scrubber moves the moment', async (t) => {
+  const told = await storyFor(t);
+  if (!told) return;
+  const { seqs } = told;
+  const tess = await open(picture.tokens.edit, { name: 'Tess', color: '#e91e63' }, { contextOptions: PHONE });
+  const { page } = tess;
   await page.locator('[data-test=history-open]').tap();
   await replaying(page);
   const end = await historyState(page);
@@ -567,7 +584,7 @@ test('375×667 touch screen: a finger on the scrubber moves the moment', async (
   // earlier and earlier moments on the way, each change passed one by one.
   const rail = await page.locator('.history-rail').boundingBox();
   const y = rail.y + rail.height / 2;
-  const cdp = await t.context.newCDPSession(page);
+  const cdp = await tess.context.newCDPSession(page);
   const touch = (type, x) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y, id: 1 }] });
   let x = rail.x + rail.width - 1;
   await touch('touchStart', x);
@@ -594,11 +611,10 @@ test('375×667 touch screen: a finger on the scrubber moves the moment', async (
   await until(page, (s) => location.hash.endsWith(`&t=${s}`), last.seq, 'the moment in the hash');
   await settled(page);
   await shot(page, 'phone');
-  await close(t);
+  await close(tess);
 });
 
 test('with History open, the whole picture is still within reach: Home fits it in the smaller map', async () => {
-  await story;
   const p = await open(picture.tokens.view, { name: 'Hal', color: '#4caf50' });
   const whole = async (page) => {
     await measureMap(page);
