@@ -111,6 +111,11 @@ pub struct ServeArgs {
     /// moment costs one checkpoint and at most this many updates.
     #[arg(long, env = "HUGEPIC_HISTORY_CHECKPOINT_EVERY", default_value_t = 500)]
     pub history_checkpoint_every: u32,
+    /// Space checkpoints by weight too (past every K updates, wait until the updates
+    /// since the last checkpoint weigh as much as it did): checkpoints never outgrow the
+    /// log, but a heavy document's moments cost more than K updates.
+    #[arg(long, env = "HUGEPIC_HISTORY_CHECKPOINT_BY_WEIGHT")]
+    pub history_checkpoint_by_weight: bool,
 }
 
 /// The checked configuration.
@@ -152,6 +157,8 @@ pub struct Config {
     pub hub: HubLimits,
     /// Updates between two checkpoints of the annotation history.
     pub history_checkpoint_every: u32,
+    /// Checkpoints also spaced by weight.
+    pub history_checkpoint_by_weight: bool,
 }
 
 /// A configuration value that cannot work.
@@ -267,6 +274,7 @@ impl Config {
         Ok(Config {
             hub,
             history_checkpoint_every: args.history_checkpoint_every,
+            history_checkpoint_by_weight: args.history_checkpoint_by_weight,
             redis_url,
             s3,
             s3_concurrency: args.s3_concurrency.clamp(1, 256),

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::history::checkpoint::CheckpointPolicy;
 use crate::history::Historian;
 use crate::hub::{LocalRelay, RedisRelay, Relay};
 use crate::jobs::{JobContext, JobQueue};
@@ -118,7 +119,13 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         None => Arc::new(LocalRelay::default()),
     };
     let hub = crate::hub::Hub::new(Arc::clone(&store), config.hub.clone(), relay);
-    let history = Historian::new(Arc::clone(&store), config.history_checkpoint_every);
+    let history = Historian::new(
+        Arc::clone(&store),
+        CheckpointPolicy {
+            every: i64::from(config.history_checkpoint_every),
+            by_weight: config.history_checkpoint_by_weight,
+        },
+    );
     let (logged, to_index) = tokio::sync::mpsc::unbounded_channel();
     hub.tell_logged_to(logged);
     history.start(to_index);

@@ -51,14 +51,33 @@ pub fn unpack(picture_id: &str, checkpoint: &Checkpoint) -> Result<Vec<u8>, Hist
     }
 }
 
-/// Whether the index writes a checkpoint after an update, standing at `state`: every
-/// `every` updates, and not before the updates since the last one weigh as much as it
-/// did. So checkpoints never take more room than the log (with the log, at most twice
-/// the update bytes), and reading a moment costs one checkpoint and at most `every`
-/// updates, or, for a document whose checkpoints outweigh `every` updates, about one
-/// checkpoint's weight of updates.
-pub fn due(state: &IndexState, every: i64) -> bool {
-    state.since_checkpoint >= every && state.bytes_since >= state.checkpoint_bytes
+/// When the index writes checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointPolicy {
+    /// A checkpoint every this many updates: reading any moment costs one checkpoint and
+    /// at most this many updates.
+    pub every: i64,
+    /// Past `every` updates, wait until the updates since the last checkpoint weigh as
+    /// much as it did: checkpoints never take more room than the log (with the log, at
+    /// most twice the update bytes), but for a document whose checkpoints outweigh
+    /// `every` updates a moment costs about one checkpoint's weight of updates instead.
+    pub by_weight: bool,
+}
+
+impl CheckpointPolicy {
+    /// A checkpoint every `every` updates.
+    pub fn every(every: u32) -> CheckpointPolicy {
+        CheckpointPolicy {
+            every: i64::from(every.max(1)),
+            by_weight: false,
+        }
+    }
+}
+
+/// Whether the index writes a checkpoint after an update, standing at `state`.
+pub fn due(state: &IndexState, policy: CheckpointPolicy) -> bool {
+    state.since_checkpoint >= policy.every
+        && (!policy.by_weight || state.bytes_since >= state.checkpoint_bytes)
 }
 
 #[cfg(test)]
@@ -82,19 +101,28 @@ mod tests {
     }
 
     #[test]
-    fn checkpoints_wait_for_as_many_update_bytes_as_the_last_one_weighs() {
+    fn checkpoints_come_every_k_updates_or_by_weight() {
         let at = |since, bytes_since, checkpoint_bytes| IndexState {
             indexed_seq: 1,
             since_checkpoint: since,
             bytes_since,
             checkpoint_bytes,
         };
-        assert!(!due(&at(499, 90_000, 1_000), 500));
-        assert!(due(&at(500, 90_000, 1_000), 500));
+        let every = CheckpointPolicy::every(500);
+        let weight = CheckpointPolicy {
+            by_weight: true,
+            ..every
+        };
+        assert!(!due(&at(499, 90_000, 1_000), every));
         assert!(
-            !due(&at(500, 90_000, 200_000), 500),
+            due(&at(500, 90_000, 200_000), every),
+            "every K, whatever it weighs"
+        );
+        assert!(due(&at(500, 90_000, 1_000), weight));
+        assert!(
+            !due(&at(500, 90_000, 200_000), weight),
             "a heavy document waits"
         );
-        assert!(due(&at(2_000, 200_000, 200_000), 500));
+        assert!(due(&at(2_000, 200_000, 200_000), weight));
     }
 }

@@ -1,6 +1,6 @@
 //! The `Historian` reads each picture's update log once, in order, and keeps what the
-//! history answers from: a checkpoint every K updates (later for heavy documents: see
-//! `checkpoint::due`), the activity (consecutive changes by one author less than a minute
+//! history answers from: a checkpoint every K updates (or by weight: see
+//! `checkpoint::CheckpointPolicy`), the activity (consecutive changes by one author less than a minute
 //! apart, grouped), and every change to each shape with the shape as it became. It runs in the background shortly after updates are logged,
 //! and before any history read, so answers are always up to date. Several nodes may index
 //! the same picture: a run whose starting point another run moved is discarded.
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Mutex};
 
-use super::checkpoint;
+use super::checkpoint::{self, CheckpointPolicy};
 use super::replay::{Effects, Replay};
 use super::HistoryError;
 use crate::store::{
@@ -50,7 +50,7 @@ struct Indexed {
 
 struct Inner {
     store: Arc<dyn MetaStore>,
-    checkpoint_every: i64,
+    checkpoints: CheckpointPolicy,
     /// Per picture: one indexer at a time, and its document when it last stopped.
     pictures: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<Indexed>>>>>,
     metrics: HistoryMetrics,
@@ -63,12 +63,12 @@ pub struct Historian {
 }
 
 impl Historian {
-    /// A historian over `store`, writing a checkpoint every `checkpoint_every` updates.
-    pub fn new(store: Arc<dyn MetaStore>, checkpoint_every: u32) -> Historian {
+    /// A historian over `store`, writing checkpoints as `checkpoints` says.
+    pub fn new(store: Arc<dyn MetaStore>, checkpoints: CheckpointPolicy) -> Historian {
         Historian {
             inner: Arc::new(Inner {
                 store,
-                checkpoint_every: i64::from(checkpoint_every.max(1)),
+                checkpoints,
                 pictures: std::sync::Mutex::default(),
                 metrics: HistoryMetrics::default(),
             }),
@@ -82,7 +82,7 @@ impl Historian {
 
     /// Updates between checkpoints.
     pub fn checkpoint_every(&self) -> i64 {
-        self.inner.checkpoint_every
+        self.inner.checkpoints.every
     }
 
     /// Its counters.
@@ -232,7 +232,7 @@ impl Historian {
             at.indexed_seq = row.seq;
             at.since_checkpoint += 1;
             at.bytes_since += row.update.len() as i64;
-            if checkpoint::due(&at, self.inner.checkpoint_every) {
+            if checkpoint::due(&at, self.inner.checkpoints) {
                 let kept = checkpoint::pack(row.seq, &replay.state());
                 at.checkpoint_bytes = kept.state.len() as i64;
                 at.since_checkpoint = 0;

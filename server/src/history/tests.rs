@@ -69,7 +69,10 @@ fn shape(kind: &str, x: i64) -> MapPrelim {
 async fn every_moment_reads_back_exactly_and_costs_at_most_one_checkpoint_interval() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = store_with_picture(&dir).await;
-    let historian = Historian::new(Arc::clone(&store), 7);
+    let historian = Historian::new(
+        Arc::clone(&store),
+        super::checkpoint::CheckpointPolicy::every(7),
+    );
     let client = Doc::new();
     let shapes = client.get_or_insert_map("shapes");
     let comments = client.get_or_insert_map("comments");
