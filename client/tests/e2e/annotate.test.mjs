@@ -204,7 +204,8 @@ test('two people draw, restyle and move shapes and see each other live', async (
   await a.page.keyboard.press('Escape'); // puts the freehand pen down
   await clickMap(a.page, [150, 265]);
   await until(a.page, (id) => window.hugepicAnnotations.selected() === id, byType.rectangle.id, 'the rectangle selected at A');
-  await a.page.getByText('Rectangle selected').waitFor();
+  // Who drew it and when, not only what it is.
+  await a.page.getByText(/Rectangle selected · drawn by Ada, (just now|\d+ min ago)/).waitFor();
   assert.equal(await a.page.getByLabel('Colour', { exact: true }).inputValue(), byType.rectangle.style.color);
   await a.page.getByLabel('Colour', { exact: true }).fill('#00aa00');
   await a.page.getByLabel('Line width', { exact: true }).selectOption('12');

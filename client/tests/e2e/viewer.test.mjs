@@ -105,6 +105,13 @@ async function uploadThroughThePage(page, name) {
   const links = await page.$$eval('#follow .copy-field input', (inputs) => inputs.map((i) => i.value));
   assert.equal(links.length, 4, `edit, comment, view and owner links: ${links}`);
   for (const link of links) assert.match(link, /\/p\/[\w-]+\?token=/);
+  // The owner link first, said to be kept, with its Copy button; each other link says who it is for.
+  const owner = page.locator('#follow .owner-link');
+  assert.match(await owner.textContent(), /Keep your owner link.*no accounts/s);
+  assert.equal(await owner.getByRole('button', { name: 'Copy' }).count(), 1);
+  const labels = await page.$$eval('#follow .copy-field .label', (spans) => spans.map((s) => s.textContent));
+  assert.deepEqual(labels.map((l) => l.split(':')[0]), ['Owner link', 'Edit link', 'Comment link', 'View link']);
+  for (const label of labels.slice(1)) assert.match(label, /: for /, `${label} says who it is for`);
   assert.equal(await page.$eval('#follow progress', (p) => p.value), 100);
   await shot(page, `${name}-3-ready-with-links`, true);
   const href = await page.$eval('#open-picture', (a) => a.getAttribute('href'));
