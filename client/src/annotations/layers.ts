@@ -61,6 +61,8 @@ export class ShapeLayers implements ShapeView {
   readonly group: L.FeatureGroup;
   private readonly layers = new Map<string, L.Layer>();
   private readonly authors = new Map<string, string>();
+  /** How many shapes each author has here (telling a new author without a scan). */
+  private readonly authorCounts = new Map<string, number>();
   private readonly hiddenAuthors = new Set<string>();
   private selected: string | null = null;
   private visible = true;
@@ -158,18 +160,45 @@ export class ShapeLayers implements ShapeView {
       (layer as L.Layer & { options: { pmIgnore?: boolean } }).options.pmIgnore = true;
     }
     this.layers.set(shape.id, layer);
-    const known = new Set(this.authors.values()).has(shape.author);
+    const known = (this.authorCounts.get(shape.author) ?? 0) > 0;
     this.authors.set(shape.id, shape.author);
+    this.authorCounts.set(shape.author, (this.authorCounts.get(shape.author) ?? 0) + 1);
     if (!this.hiddenAuthors.has(shape.author)) this.group.addLayer(layer);
     if (shape.id === this.selected) this.highlight(shape.id, true);
     if (!known) this.onAuthors?.();
   }
 
   update(shape: Shape): void {
-    // Rebuilt: simplest way to follow any change of kind-specific geometry and style.
-    this.detach(shape.id);
-    this.add(shape);
+    // Read-only paths follow in place (the history's replay moves thousands a second);
+    // otherwise rebuilt: simplest way to follow any change of kind-specific geometry and style.
+    if (this.editor || !this.reshape(shape)) {
+      this.detach(shape.id);
+      this.add(shape);
+    }
     if (shape.id === this.selected) this.onSelected?.(shape);
+  }
+
+  /** Moves and restyles the path of a shape of the same kind and author; false if it
+   *  has none (markers and labels are rebuilt: their icons carry colour and text). */
+  private reshape(shape: Shape): boolean {
+    const layer = this.layers.get(shape.id) as (L.Layer & Tagged) | undefined;
+    const old = layer?.hugepicShape;
+    if (!layer || !old || old.type !== shape.type || old.author !== shape.author) return false;
+    const geometry = toMapGeometry(shape.type, shape.geometry, this.level);
+    if (geometry.kind === 'circle' && layer instanceof L.Circle) {
+      layer.setLatLng(ll(geometry.center));
+      layer.setRadius(geometry.radius);
+    } else if (geometry.kind === 'rectangle' && layer instanceof L.Rectangle) {
+      layer.setBounds(L.latLngBounds(geometry.corners.map(ll)));
+    } else if ((geometry.kind === 'polygon' || geometry.kind === 'line') && layer instanceof L.Polyline && !(layer instanceof L.Rectangle)) {
+      layer.setLatLngs(geometry.latlngs.map(ll));
+    } else {
+      return false;
+    }
+    (layer as L.Path).setStyle(pathStyle(shape));
+    (layer as Tagged).hugepicShape = shape;
+    this.label(shape.id);
+    return true;
   }
 
   remove(id: string): void {
@@ -181,6 +210,12 @@ export class ShapeLayers implements ShapeView {
     const layer = this.layers.get(id);
     if (!layer) return;
     this.layers.delete(id);
+    const author = this.authors.get(id);
+    if (author !== undefined) {
+      const left = (this.authorCounts.get(author) ?? 1) - 1;
+      if (left > 0) this.authorCounts.set(author, left);
+      else this.authorCounts.delete(author);
+    }
     this.authors.delete(id);
     this.group.removeLayer(layer);
   }

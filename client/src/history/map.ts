@@ -2,11 +2,9 @@
 // embeds have it alike), the replay's shapes drawn with the live view's own layer code
 // (read-only), and flying to the shapes an activity entry touched.
 import L from 'leaflet';
-import type * as Y from 'yjs';
-
 import { bounds } from '../annotations/geometry';
 import { ShapeLayers } from '../annotations/layers';
-import { readShape } from '../annotations/shapes';
+import type { Shape } from '../annotations/shapes';
 import { pixelToLatLng } from '../view';
 
 const CLOCK = '<path d="M12 7v5l3 2"/><path d="M3.5 12a8.5 8.5 0 1 0 2.5-6"/><path d="M3 3v4h4"/>';
@@ -44,15 +42,15 @@ export function replayLayers(map: L.Map, top: number, open: (id: string) => void
   return new ShapeLayers(map, top, null, open);
 }
 
-/** The bounding box (image pixels) of the shapes `ids`, looked up in `docs` in order. */
-export function shapesBox(ids: readonly string[], docs: Y.Doc[]): { x: number; y: number; width: number; height: number } | null {
+/** The bounding box (image pixels) of the shapes `ids`, looked up in `moments` in order. */
+export function shapesBox(ids: readonly string[], moments: ((id: string) => Shape | null)[]): { x: number; y: number; width: number; height: number } | null {
   let x0 = Infinity;
   let y0 = Infinity;
   let x1 = -Infinity;
   let y1 = -Infinity;
   for (const id of ids) {
-    for (const doc of docs) {
-      const shape = readShape(id, doc.getMap('shapes').get(id));
+    for (const at of moments) {
+      const shape = at(id);
       if (!shape) continue;
       const b = bounds(shape.type, shape.geometry);
       x0 = Math.min(x0, b.x);

@@ -1,23 +1,21 @@
 // The History mode of a picture: opening the panel under the map (./bar) loads the
 // replay index (./loader) and shows the annotations as they were at the chosen moment
-// ON the live map, in place of the live shapes, drawn by the same layer code from a
-// replay document (./cursor, ./mirror). It is local: nothing is written to the live
-// document, which keeps receiving everyone's edits meanwhile; "Back to live" puts the
-// live shapes back. The moment is kept in the hash (./permalink). Playback, the
-// activity, one shape's history, restoring and named versions hang off the same state.
+// ON the live map, in place of the live shapes, drawn by the same layer code from the
+// index's log of shapes (./mirror's ReplayView: no document is rebuilt to seek or
+// play). It is local: nothing is written to the live document, which keeps receiving
+// everyone's edits meanwhile; "Back to live" puts the live shapes back. The moment is
+// kept in the hash (./permalink). Playback, the activity, one shape's history,
+// restoring and named versions hang off the same state.
 // The page's wiring (button, keys, links naming a moment, debug hook) is ./session.
-import type * as Y from 'yjs';
-
 import { readShape } from '../annotations/shapes';
 import { loadUser } from '../annotations/user';
 import { longDate, shortDate } from './activity';
 import { getActivity, getShapeHistory, getVersions, restore, saveVersion, type ActivityEntry, type Version } from './api';
 import { ticks, TimelineAxis } from './axis';
 import { HistoryBar } from './bar';
-import { ReplayCursor } from './cursor';
 import { loadIndex } from './loader';
 import { flyToBox, replayLayers, shapesBox } from './map';
-import { ReplayShapes } from './mirror';
+import { ReplayView } from './mirror';
 import type { Moment } from './moment';
 import { Permalink } from './permalink';
 import { Playback } from './playback';
@@ -29,8 +27,7 @@ const sentence = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The replay shown on the map while the panel is open and the index loaded. */
 interface Replay {
-  cursor: ReplayCursor;
-  mirror: ReplayShapes;
+  cursor: ReplayView;
   layers: ReturnType<typeof replayLayers>;
 }
 
@@ -180,10 +177,8 @@ export class HistoryMode {
   private enter(position: number): void {
     const { viewer, live } = this.options;
     const layers = replayLayers(viewer.map, viewer.top, (id) => this.select(id));
-    const mirror = new ReplayShapes(layers);
-    const cursor = new ReplayCursor(this.index, position, (doc) => mirror.bind(doc));
-    mirror.bind(cursor.doc);
-    this.replay = { cursor, mirror, layers };
+    const cursor = new ReplayView(this.index, position, layers);
+    this.replay = { cursor, layers };
     // For edit links the shape selected on the live map is the one to look at.
     const liveSelected = live.layers.selectedId();
     live.tools?.idle();
@@ -209,9 +204,8 @@ export class HistoryMode {
     this.generation += 1;
     const { viewer, live } = this.options;
     if (this.replay) {
-      this.replay.mirror.dispose();
-      this.replay.layers.group.remove();
       this.replay.cursor.dispose();
+      this.replay.layers.group.remove();
       this.replay = null;
       live.layers.suspend(false);
       viewer.map.getContainer().classList.remove('hugepic-history');
@@ -337,13 +331,10 @@ export class HistoryMode {
    *  (where they were then, or just before, for shapes it deleted). */
   private openEntry(entry: ActivityEntry): void {
     if (!this.replay) return;
-    this.seek(this.index.positionOfSeq(entry.to_seq));
-    const docs: Y.Doc[] = [this.replay.cursor.doc];
-    const missing = entry.shape_ids.some((id) => !readShape(id, this.replay?.cursor.doc.getMap('shapes').get(id)));
-    const before = missing ? this.index.docAt(this.index.positionOfSeq(entry.from_seq) - 1) : null;
-    if (before) docs.push(before);
-    const box = shapesBox(entry.shape_ids, docs);
-    before?.destroy();
+    const after = this.index.positionOfSeq(entry.to_seq);
+    this.seek(after);
+    const before = this.index.positionOfSeq(entry.from_seq) - 1;
+    const box = shapesBox(entry.shape_ids, [after, before].map((p) => (id: string) => this.index.shapeAt(id, p)));
     if (box) flyToBox(this.options.viewer.map, this.options.viewer.top, box);
   }
 
@@ -383,7 +374,7 @@ export class HistoryMode {
 
   /** What the debug hook reports. */
   state(): { seq: number; shapes: number } {
-    if (this.replay) return { seq: this.index.seqOf(this.replay.cursor.position), shapes: this.replay.mirror.ids().length };
+    if (this.replay) return { seq: this.index.seqOf(this.replay.cursor.position), shapes: this.replay.cursor.ids().length };
     const shapes = this.options.live.doc.getMap('shapes');
     return { seq: -1, shapes: [...shapes.keys()].filter((id) => readShape(id, shapes.get(id))).length };
   }

@@ -2,7 +2,10 @@
 // (bytes, seq, time, author) in order, and a checkpoint (the whole document as one
 // update) every CHECKPOINT_EVERY updates, made while the updates are first applied.
 // The document at any moment is then a fresh Y.Doc, the nearest checkpoint at or before
-// it, and fewer than CHECKPOINT_EVERY updates. No DOM, no network: frames come in.
+// it, and fewer than CHECKPOINT_EVERY updates. The shapes alone are also logged as the
+// updates are appended (each shape as every update left it), so that the map's replay
+// moves to any moment from that log, without rebuilding a document (a large one takes
+// hundreds of ms to decode). No DOM, no network: frames come in.
 //
 // Positions count updates: position p is the document after the first p updates of
 // the index (0: before any, i.e. the base checkpoint, the empty document for a log read
@@ -10,6 +13,7 @@
 // a time are resolved to positions here and nowhere else.
 import * as Y from 'yjs';
 
+import { readShape, type Shape } from '../annotations/shapes';
 import type { Author, UpdateFrame } from './frames';
 
 /** Updates between two checkpoints: bounds the work of any seek. */
@@ -52,8 +56,92 @@ export class ReplayIndex {
   readonly authors: Author[] = [];
   /** Updates applied to documents so far (to measure what seeks cost). */
   applied = 0;
+  /** Every shape ever seen, by number. */
+  private readonly shapeIds: string[] = [];
+  private readonly shapeNumbers = new Map<string, number>();
+  /** The shapes' log, in order: at position changePos[k], shape changeShape[k] became
+   *  what its own log says (read from the head document as each update is appended). */
+  private readonly changePos: number[] = [];
+  private readonly changeShape: number[] = [];
+  /** Per shape: the positions where it changed and what it became (null: gone). */
+  private readonly shapePos: number[][] = [];
+  private readonly shapeValue: (Shape | null)[][] = [];
+  private unobserve: () => void = () => {};
 
-  constructor(readonly every = CHECKPOINT_EVERY) {}
+  constructor(readonly every = CHECKPOINT_EVERY) {
+    this.observeHead();
+  }
+
+  /** Logs the shapes each update of the head document touches, as they are after it. */
+  private observeHead(): void {
+    this.unobserve();
+    const shapes = this.head.getMap('shapes');
+    const observer = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
+      const touched = new Set<string>();
+      for (const event of events) {
+        if (event.target === shapes) {
+          for (const key of event.changes.keys.keys()) touched.add(key);
+        } else {
+          const first = event.path[0];
+          if (typeof first === 'string') touched.add(first);
+        }
+      }
+      for (const id of touched) this.logShape(id, this.length, readShape(id, shapes.get(id)));
+    };
+    shapes.observeDeep(observer);
+    this.unobserve = () => shapes.unobserveDeep(observer);
+  }
+
+  private logShape(id: string, position: number, value: Shape | null): void {
+    let n = this.shapeNumbers.get(id);
+    if (n === undefined) {
+      if (value === null) return;
+      n = this.shapeIds.length;
+      this.shapeNumbers.set(id, n);
+      this.shapeIds.push(id);
+      this.shapePos.push([]);
+      this.shapeValue.push([]);
+    }
+    const positions = this.shapePos[n];
+    const values = this.shapeValue[n];
+    if (positions.length && positions[positions.length - 1] === position) {
+      values[values.length - 1] = value;
+      return;
+    }
+    positions.push(position);
+    values.push(value);
+    this.changePos.push(position);
+    this.changeShape.push(n);
+  }
+
+  /** Shape `id` as it was at `position` (null: not there), without building a document. */
+  shapeAt(id: string, position: number): Shape | null {
+    const n = this.shapeNumbers.get(id);
+    return n === undefined ? null : this.shapeNumberAt(n, position);
+  }
+
+  private shapeNumberAt(n: number, position: number): Shape | null {
+    const i = lastAtMost(this.shapePos[n], position);
+    return i < 0 ? null : this.shapeValue[n][i];
+  }
+
+  /** The shapes that may differ between positions `a` and `b`, each with what it is at
+   *  `b` (null: not there); every shape ever seen when the log between is longer. */
+  shapesChanged(a: number, b: number): Map<string, Shape | null> {
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    const first = lastAtMost(this.changePos, lo) + 1;
+    const last = lastAtMost(this.changePos, hi);
+    const out = new Map<string, Shape | null>();
+    if (last - first + 1 > this.shapeIds.length) {
+      for (let n = 0; n < this.shapeIds.length; n += 1) out.set(this.shapeIds[n], this.shapeNumberAt(n, b));
+      return out;
+    }
+    const seen = new Set<number>();
+    for (let k = first; k <= last; k += 1) seen.add(this.changeShape[k]);
+    for (const n of seen) out.set(this.shapeIds[n], this.shapeNumberAt(n, b));
+    return out;
+  }
 
   /** Number of updates: the last position. */
   get length(): number {
@@ -70,6 +158,7 @@ export class ReplayIndex {
     if (this.length > 0) throw new Error('a replay index takes its base before its updates');
     this.head.destroy();
     this.head = new Y.Doc();
+    this.observeHead();
     Y.applyUpdate(this.head, state);
     this.checkpoints = [{ position: 0, state: Y.encodeStateAsUpdateV2(this.head) }];
     this.baseSeq = seq;
@@ -177,6 +266,7 @@ export class ReplayIndex {
   }
 
   destroy(): void {
+    this.unobserve();
     this.head.destroy();
   }
 }

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+
+import { readShape, ShapeEditor, type Shape, type ShapeView } from '../annotations/shapes';
+import { Threads } from '../annotations/threads';
+import type { UpdateFrame } from './frames';
+import { ReplayView } from './mirror';
+import { ReplayIndex } from './replay';
+
+const ADA = { id: 'ada0000000000001', name: 'Ada', color: '#e91e63' };
+
+/** A log of one person drawing, moving, restyling and deleting shapes, and commenting. */
+function history(count: number, base?: Y.Doc): UpdateFrame[] {
+  const doc = base ?? new Y.Doc();
+  const frames: UpdateFrame[] = [];
+  let seq = 10;
+  doc.on('update', (update: Uint8Array) => {
+    seq += 2;
+    frames.push({ type: 'update', seq, at: 1_700_000_000_000 + seq * 10, author: ADA, kind: 'edit', update });
+  });
+  const editor = new ShapeEditor(doc, () => ADA);
+  const talk = new Threads(doc, () => ADA);
+  const ids: string[] = [];
+  while (frames.length < count) {
+    const i = frames.length;
+    if (ids.length < 3 || i % 4 === 0) ids.push(editor.add('rectangle', { x: i, y: i, width: 10, height: 10 }));
+    else if (i % 7 === 0) editor.remove(ids.splice((i * 31) % ids.length, 1)[0]);
+    else if (i % 17 === 0) talk.start(ids[0], `comment ${i}`);
+    else if (i % 5 === 0) editor.setStyle(ids[(i * 13) % ids.length], { color: '#00ff00', weight: 1 + (i % 9), fill: i % 2 === 0 });
+    else editor.setGeometry(ids[(i * 7) % ids.length], { x: i, y: 2 * i, width: i % 50, height: 3 });
+  }
+  return frames;
+}
+
+/** A view that keeps what it was sent. */
+function recorder(): ShapeView & { shapes: Map<string, Shape> } {
+  const shapes = new Map<string, Shape>();
+  return {
+    shapes,
+    add: (shape) => {
+      expect(shapes.has(shape.id)).toBe(false);
+      shapes.set(shape.id, shape);
+    },
+    update: (shape) => {
+      expect(shapes.has(shape.id)).toBe(true);
+      shapes.set(shape.id, shape);
+    },
+    remove: (id) => {
+      expect(shapes.delete(id)).toBe(true);
+    },
+  };
+}
+
+function shapesOf(doc: Y.Doc): string {
+  const map = doc.getMap('shapes');
+  const out: Record<string, Shape> = {};
+  for (const id of [...map.keys()].sort()) {
+    const shape = readShape(id, map.get(id));
+    if (shape) out[id] = shape;
+  }
+  return JSON.stringify(out);
+}
+
+const sorted = (shapes: Map<string, Shape>) => JSON.stringify(Object.fromEntries([...shapes.entries()].sort(([a], [b]) => (a < b ? -1 : 1))));
+
+describe('the replay view (from the index log of shapes)', () => {
+  it('shows exactly the shapes of the document at any position, moving either way by any distance', () => {
+    const frames = history(500);
+    const index = new ReplayIndex(100);
+    for (const frame of frames) index.append(frame);
+    const view = recorder();
+    const replay = new ReplayView(index, 300, view);
+    let seed = 3;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648);
+    const targets = [0, index.length, 1, 299, 300, 301, 450, 5, ...Array.from({ length: 12 }, () => next() % (index.length + 1))];
+    for (const target of targets) {
+      replay.seek(target);
+      expect(replay.position).toBe(target);
+      const doc = index.docAt(target);
+      expect(sorted(view.shapes)).toBe(shapesOf(doc));
+      expect(replay.ids().length).toBe(view.shapes.size);
+      doc.destroy();
+    }
+    for (let p = 300; p < 330; p += 1) {
+      replay.seek(p);
+      const doc = index.docAt(p);
+      expect(sorted(view.shapes)).toBe(shapesOf(doc));
+      doc.destroy();
+    }
+    expect(index.shapeAt('nothing', 5)).toBeNull();
+    replay.dispose();
+    expect(view.shapes.size).toBe(0);
+  });
+
+  it('starts from a base checkpoint', () => {
+    const start = new Y.Doc();
+    history(200, start);
+    const index = new ReplayIndex(50);
+    index.setBase(500, null, Y.encodeStateAsUpdate(start));
+    const frames = history(300, start).map((f) => ({ ...f, seq: f.seq + 1_000 }));
+    for (const frame of frames) index.append(frame);
+    const view = recorder();
+    const replay = new ReplayView(index, 0, view);
+    for (const target of [0, 300, 17, 150, 0]) {
+      replay.seek(target);
+      const doc = index.docAt(target);
+      expect(sorted(view.shapes)).toBe(shapesOf(doc));
+      doc.destroy();
+    }
+  });
+});
