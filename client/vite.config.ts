@@ -15,5 +15,8 @@ export default defineConfig({
   },
   test: {
     include: ['src/**/*.test.ts'],
+    // Some tests build logs of thousands of updates: seconds on a loaded CI machine, and a
+    // test is about what it checks, not how quick the machine is.
+    testTimeout: 60_000,
   },
 });
