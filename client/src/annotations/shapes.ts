@@ -137,6 +137,20 @@ export interface ShapeView {
   remove(id: string): void;
 }
 
+/** The ids of the shapes that deep events on the `shapes` map touched. */
+export function touchedShapes(shapes: Y.Map<unknown>, events: Y.YEvent<Y.AbstractType<unknown>>[]): Set<string> {
+  const touched = new Set<string>();
+  for (const event of events) {
+    if (event.target === shapes) {
+      for (const key of event.changes.keys.keys()) touched.add(key);
+    } else {
+      const first = event.path[0];
+      if (typeof first === 'string') touched.add(first);
+    }
+  }
+  return touched;
+}
+
 /** Keeps `view` in step with `doc`'s shapes; returns the function that unbinds. */
 export function bindShapes(doc: Y.Doc, view: ShapeView): () => void {
   const shapes = doc.getMap('shapes');
@@ -151,16 +165,7 @@ export function bindShapes(doc: Y.Doc, view: ShapeView): () => void {
   };
   for (const id of shapes.keys()) refresh(id);
   const observer = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
-    const touched = new Set<string>();
-    for (const event of events) {
-      if (event.target === shapes) {
-        for (const key of event.changes.keys.keys()) touched.add(key);
-      } else {
-        const first = event.path[0];
-        if (typeof first === 'string') touched.add(first);
-      }
-    }
-    for (const id of touched) refresh(id);
+    for (const id of touchedShapes(shapes, events)) refresh(id);
   };
   shapes.observeDeep(observer);
   return () => shapes.unobserveDeep(observer);

@@ -13,7 +13,7 @@
 // a time are resolved to positions here and nowhere else.
 import * as Y from 'yjs';
 
-import { readShape, type Shape } from '../annotations/shapes';
+import { readShape, touchedShapes, type Shape } from '../annotations/shapes';
 import type { Author, UpdateFrame } from './frames';
 
 /** Updates between two checkpoints: bounds the work of any seek. */
@@ -77,16 +77,7 @@ export class ReplayIndex {
     this.unobserve();
     const shapes = this.head.getMap('shapes');
     const observer = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
-      const touched = new Set<string>();
-      for (const event of events) {
-        if (event.target === shapes) {
-          for (const key of event.changes.keys.keys()) touched.add(key);
-        } else {
-          const first = event.path[0];
-          if (typeof first === 'string') touched.add(first);
-        }
-      }
-      for (const id of touched) this.logShape(id, this.length, readShape(id, shapes.get(id)));
+      for (const id of touchedShapes(shapes, events)) this.logShape(id, this.length, readShape(id, shapes.get(id)));
     };
     shapes.observeDeep(observer);
     this.unobserve = () => shapes.unobserveDeep(observer);
