@@ -178,7 +178,16 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
     updateWhenZooming: false,
   }).addTo(map);
 
-  const home = () => map.fitBounds(bounds, { animate: true });
+  // The map may have changed size since the minimum zoom was last set (a panel opened
+  // under it a moment ago): measured afresh, so the whole picture is always in reach.
+  const fitMinZoom = () => {
+    map.invalidateSize({ pan: false });
+    map.setMinZoom(Math.min(fitZoom(), top));
+  };
+  const home = () => {
+    fitMinZoom();
+    map.fitBounds(bounds, { animate: true });
+  };
   const view = () => {
     const c = latLngToPixel(map.getCenter(), top);
     return { zoom: map.getZoom(), x: c.x, y: c.y };
@@ -228,8 +237,7 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
     a?.setAttribute('title', label);
     a?.setAttribute('aria-label', label);
     a?.setAttribute('aria-pressed', String(on));
-    map.invalidateSize({ pan: false });
-    map.setMinZoom(Math.min(fitZoom(), top));
+    fitMinZoom();
     if (wholeBefore) map.fitBounds(bounds, { animate: false });
   };
   const noteWhole = () => {
@@ -303,7 +311,13 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
     updateScale();
     updateMinimap();
   });
-  map.on('resize', () => map.setMinZoom(Math.min(fitZoom(), top)));
+  // A picture seen whole stays whole when the map changes size (a panel opening under
+  // it, a phone turned).
+  map.on('resize', () => {
+    const whole = wholeBefore;
+    map.setMinZoom(Math.min(fitZoom(), top));
+    if (whole) map.fitBounds(bounds, { animate: false });
+  });
   updateScale();
   updateMinimap();
   // The page around the map can change its size (header tools, fullscreen, rotation).

@@ -82,13 +82,37 @@ export class ShapeLayers implements ShapeView {
    *  suspension (comment bubbles follow the same switches). */
   readonly visibilityListeners = new Set<() => void>();
 
+  /** `renderer`: where paths are drawn (Leaflet's default, SVG, when not given: each
+   *  shape an element, focusable and labelled). */
   constructor(
     private readonly map: L.Map,
     private readonly level: number,
     private readonly editor: ShapeEditor | null,
     private readonly onOpen: (id: string) => void,
+    private readonly renderer?: L.Renderer,
   ) {
     this.group = L.featureGroup().addTo(map);
+  }
+
+  private style(shape: Shape): L.PathOptions {
+    const style = pathStyle(shape);
+    return this.renderer ? { ...style, renderer: this.renderer } : style;
+  }
+
+  private icon(shape: Shape): L.DivIcon {
+    if (shape.type === 'text') {
+      return L.divIcon({
+        className: 'hugepic-text',
+        html: `<span style="color:${shape.style.color}">${escape(shape.text || '…')}</span>`,
+        iconSize: undefined,
+      });
+    }
+    return L.divIcon({
+      className: 'hugepic-marker',
+      html: `<span style="background:${shape.style.color}"></span>`,
+      iconSize: [18, 18],
+      iconAnchor: [9, 18],
+    });
   }
 
   /** Image-pixel geometry of a layer drawn on the map, for a shape of `type`. */
@@ -101,31 +125,15 @@ export class ShapeLayers implements ShapeView {
     const geometry = toMapGeometry(shape.type, shape.geometry, this.level);
     switch (geometry.kind) {
       case 'line':
-        return L.polyline(geometry.latlngs.map(ll), pathStyle(shape));
+        return L.polyline(geometry.latlngs.map(ll), this.style(shape));
       case 'polygon':
-        return L.polygon(geometry.latlngs.map(ll), pathStyle(shape));
+        return L.polygon(geometry.latlngs.map(ll), this.style(shape));
       case 'rectangle':
-        return L.rectangle(L.latLngBounds(geometry.corners.map(ll)), pathStyle(shape));
+        return L.rectangle(L.latLngBounds(geometry.corners.map(ll)), this.style(shape));
       case 'circle':
-        return L.circle(ll(geometry.center), { ...pathStyle(shape), radius: geometry.radius });
+        return L.circle(ll(geometry.center), { ...this.style(shape), radius: geometry.radius });
       case 'point':
-        if (shape.type === 'text') {
-          return L.marker(ll(geometry.latlng), {
-            icon: L.divIcon({
-              className: 'hugepic-text',
-              html: `<span style="color:${shape.style.color}">${escape(shape.text || '…')}</span>`,
-              iconSize: undefined,
-            }),
-          });
-        }
-        return L.marker(ll(geometry.latlng), {
-          icon: L.divIcon({
-            className: 'hugepic-marker',
-            html: `<span style="background:${shape.style.color}"></span>`,
-            iconSize: [18, 18],
-            iconAnchor: [9, 18],
-          }),
-        });
+        return L.marker(ll(geometry.latlng), { icon: this.icon(shape) });
     }
   }
 
@@ -174,12 +182,14 @@ export class ShapeLayers implements ShapeView {
     if (this.editor || !this.reshape(shape)) {
       this.detach(shape.id);
       this.add(shape);
+    } else if (shape.id === this.selected) {
+      this.highlight(shape.id, true);
     }
     if (shape.id === this.selected) this.onSelected?.(shape);
   }
 
-  /** Moves and restyles the path of a shape of the same kind and author; false if it
-   *  has none (markers and labels are rebuilt: their icons carry colour and text). */
+  /** Moves and restyles the layer of a shape of the same kind and author in place;
+   *  false if it cannot. */
   private reshape(shape: Shape): boolean {
     const layer = this.layers.get(shape.id) as (L.Layer & Tagged) | undefined;
     const old = layer?.hugepicShape;
@@ -192,10 +202,16 @@ export class ShapeLayers implements ShapeView {
       layer.setBounds(L.latLngBounds(geometry.corners.map(ll)));
     } else if ((geometry.kind === 'polygon' || geometry.kind === 'line') && layer instanceof L.Polyline && !(layer instanceof L.Rectangle)) {
       layer.setLatLngs(geometry.latlngs.map(ll));
+    } else if (geometry.kind === 'point' && layer instanceof L.Marker) {
+      layer.setLatLng(ll(geometry.latlng));
+      // A marker's icon carries its colour and text: a new one only when they change.
+      if (old.style.color !== shape.style.color || old.text !== shape.text) layer.setIcon(this.icon(shape));
     } else {
       return false;
     }
-    (layer as L.Path).setStyle(pathStyle(shape));
+    if (layer instanceof L.Path && (old.style.color !== shape.style.color || old.style.weight !== shape.style.weight || old.style.fill !== shape.style.fill)) {
+      layer.setStyle(pathStyle(shape));
+    }
     (layer as Tagged).hugepicShape = shape;
     this.label(shape.id);
     return true;
@@ -318,6 +334,31 @@ export class ShapeLayers implements ShapeView {
   /** Whether annotations are on the map at all: shown, and not suspended. */
   shown(): boolean {
     return this.visible && !this.suspended;
+  }
+
+  /** The shapes on the map as drawn: each one's outline box (path geometry, without
+   *  the stroke; a marker's anchor point) in page pixels, and whether it is selected. */
+  drawnBoxes(): { id: string; left: number; top: number; right: number; bottom: number; selected: boolean }[] {
+    const page = this.map.getContainer().getBoundingClientRect();
+    const out = [];
+    for (const [id, layer] of this.layers) {
+      if (!this.group.hasLayer(layer) || !this.map.hasLayer(layer)) continue;
+      const box =
+        layer instanceof L.Marker
+          ? L.latLngBounds([layer.getLatLng()])
+          : (layer as L.Layer & { getBounds?: () => L.LatLngBounds }).getBounds?.();
+      if (!box) continue;
+      const a = this.map.latLngToContainerPoint(box.getNorthWest());
+      const b = this.map.latLngToContainerPoint(box.getSouthEast());
+      out.push({ id, left: page.left + a.x, top: page.top + a.y, right: page.left + b.x, bottom: page.top + b.y, selected: id === this.selected });
+    }
+    return out;
+  }
+
+  /** Takes the layers, and their renderer when they have their own, off the map for good. */
+  removeFromMap(): void {
+    this.group.remove();
+    this.renderer?.remove();
   }
 
   private place(): void {

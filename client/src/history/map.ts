@@ -37,9 +37,12 @@ export function historyButton(map: L.Map, toggle: () => void): { control: L.Cont
   return { control, pressed: (on) => anchor?.setAttribute('aria-pressed', String(on)), element: () => anchor };
 }
 
-/** Read-only Leaflet layers for the replay's shapes; `open` runs on a click on one. */
+/** Read-only Leaflet layers for the replay's shapes; `open` runs on a click on one.
+ *  Paths go on one canvas: playback moves thousands of shapes a second, and a canvas
+ *  redraws them once per frame where SVG would restyle and lay out an element each
+ *  (shapes stay clickable; the activity list is the replay's keyboard way in). */
 export function replayLayers(map: L.Map, top: number, open: (id: string) => void): ShapeLayers {
-  return new ShapeLayers(map, top, null, open);
+  return new ShapeLayers(map, top, null, open, L.canvas({ padding: 0.1 }));
 }
 
 /** The bounding box (image pixels) of the shapes `ids`, looked up in `moments` in order. */

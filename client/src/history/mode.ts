@@ -7,6 +7,7 @@
 // kept in the hash (./permalink). Playback, the activity, one shape's history,
 // restoring and named versions hang off the same state.
 // The page's wiring (button, keys, links naming a moment, debug hook) is ./session.
+import type { ShapeLayers } from '../annotations/layers';
 import { readShape } from '../annotations/shapes';
 import { loadUser } from '../annotations/user';
 import { longDate, shortDate } from './activity';
@@ -205,7 +206,7 @@ export class HistoryMode {
     const { viewer, live } = this.options;
     if (this.replay) {
       this.replay.cursor.dispose();
-      this.replay.layers.group.remove();
+      this.replay.layers.removeFromMap();
       this.replay = null;
       live.layers.suspend(false);
       viewer.map.getContainer().classList.remove('hugepic-history');
@@ -373,6 +374,11 @@ export class HistoryMode {
   }
 
   /** What the debug hook reports. */
+  /** The replay's shapes as drawn (page pixels); empty while live. */
+  drawn(): ReturnType<ShapeLayers['drawnBoxes']> {
+    return this.replay?.layers.drawnBoxes() ?? [];
+  }
+
   state(): { seq: number; shapes: number } {
     if (this.replay) return { seq: this.index.seqOf(this.replay.cursor.position), shapes: this.replay.cursor.ids().length };
     const shapes = this.options.live.doc.getMap('shapes');

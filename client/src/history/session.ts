@@ -33,11 +33,14 @@ export interface History {
  *  - `state()`: the replay shown, `{seq, shapes}`: the seq of the moment (the last update
  *    at or before what was asked) and how many shapes it has; `seq` is -1 while live
  *    (then `shapes` counts the live document's).
+ *  - `drawn()`: the replay's shapes as drawn on the map (one canvas, so not elements):
+ *    `{id, left, top, right, bottom, selected}`, each outline's box in page pixels.
  *  - `loaded`: settles when the history has first been loaded (it is loaded on opening
  *    the panel: the button, a `&t=` link or `seek`); rejects if that failed. */
 export interface HistoryDebugHook {
   seek(t: number | string): Promise<void>;
   state(): { seq: number; shapes: number };
+  drawn(): ReturnType<HistoryMode['drawn']>;
   loaded: Promise<void>;
 }
 
@@ -79,6 +82,7 @@ export function startHistory(options: HistoryOptions): History {
       if (!(await mode.show(moment))) throw new Error('the history cannot be shown');
     },
     state: () => mode.state(),
+    drawn: () => mode.drawn(),
     loaded: mode.loaded,
   };
   (window as unknown as { hugepicHistory?: HistoryDebugHook }).hugepicHistory = hook;

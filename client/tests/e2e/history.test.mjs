@@ -161,30 +161,57 @@ function boxOfShape(shape) {
   return { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
 }
 
-/** Waits until the map's drawn paths are exactly `shapes`, each at its image pixels
- *  (within 4 page pixels: the hash rounds the zoom to 0.01). */
+/** Waits until the map's drawn shapes are exactly `shapes`, each at its image pixels
+ *  (within 4 page pixels: the hash rounds the zoom to 0.01). Live, the shapes are SVG
+ *  paths; in the replay they share one canvas: their boxes come from the history's
+ *  hook, and the canvas must have paint where each outline crosses its box's edges. */
 async function drawnAt(page, shapes, what) {
   const boxes = shapes.map(boxOfShape);
   await measureMap(page);
-  const check = (wanted) => {
+  const drawnNow = () => {
+    if (window.hugepicHistory.state().seq < 0) {
+      return [...document.querySelectorAll('.leaflet-overlay-pane path')].map((p) => {
+        const r = p.getBoundingClientRect();
+        return { left: r.left, top: r.top, right: r.right, bottom: r.bottom, painted: true };
+      });
+    }
+    const canvas = document.querySelector('.leaflet-overlay-pane canvas');
+    const r = canvas.getBoundingClientRect();
+    const ratio = canvas.width / r.width;
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    // Paint within 3 page pixels of a page point.
+    const paintNear = (x, y) => {
+      for (let dy = -3; dy <= 3; dy++) {
+        for (let dx = -3; dx <= 3; dx++) {
+          const cx = Math.round((x + dx - r.left) * ratio);
+          const cy = Math.round((y + dy - r.top) * ratio);
+          if (cx >= 0 && cy >= 0 && cx < canvas.width && cy < canvas.height && pixels.data[(cy * canvas.width + cx) * 4 + 3] > 0) return true;
+        }
+      }
+      return false;
+    };
+    return window.hugepicHistory.drawn().map((d) => {
+      const mx = (d.left + d.right) / 2;
+      const my = (d.top + d.bottom) / 2;
+      return { ...d, painted: paintNear(d.left, my) && paintNear(d.right, my) && paintNear(mx, d.top) && paintNear(mx, d.bottom) };
+    });
+  };
+  const check = ({ wanted, source }) => {
     const at = window.__screenOf();
-    const drawn = [...document.querySelectorAll('.leaflet-overlay-pane path')].map((p) => p.getBoundingClientRect());
+    const drawn = new Function(`return (${source})()`)();
     if (drawn.length !== wanted.length) return false;
     return wanted.every((b) => {
       const want = { left: at.x0 + b.x * at.scale, top: at.y0 + b.y * at.scale, right: at.x0 + (b.x + b.width) * at.scale, bottom: at.y0 + (b.y + b.height) * at.scale };
-      return drawn.some((d) => ['left', 'top', 'right', 'bottom'].every((k) => Math.abs(d[k] - want[k]) <= 4));
+      return drawn.some((d) => d.painted && ['left', 'top', 'right', 'bottom'].every((k) => Math.abs(d[k] - want[k]) <= 4));
     });
   };
   try {
-    await page.waitForFunction(check, boxes, { timeout: 10_000 });
+    await page.waitForFunction(check, { wanted: boxes, source: drawnNow.toString() }, { timeout: 10_000 });
   } catch {
-    const seen = await page.evaluate(() => ({
+    const seen = await page.evaluate((source) => ({
       at: window.__screenOf(),
-      drawn: [...document.querySelectorAll('.leaflet-overlay-pane path')].map((p) => {
-        const r = p.getBoundingClientRect();
-        return [r.left, r.top, r.right, r.bottom].map(Math.round);
-      }),
-    }));
+      drawn: new Function(`return (${source})()`)().map((d) => [d.left, d.top, d.right, d.bottom].map(Math.round).concat(d.painted ? [] : ['not painted'])),
+    }), drawnNow.toString());
     throw new Error(`${what}: wanted ${JSON.stringify(boxes)} (image pixels), drawn ${JSON.stringify(seen)}`);
   }
 }
@@ -410,7 +437,8 @@ test('Ada draws five shapes over time; Bo scrubs to the moment after the second,
     const circleVersions = await log.locator('li').allTextContents();
     assert.equal(circleVersions.length, 1, `one version: ${circleVersions}`);
     assert.match(circleVersions[0], /^Ada drew it · \d+ \w{3} \d\d:\d\d$/);
-    assert.equal(await b.page.locator('.leaflet-overlay-pane path.hugepic-selected').count(), 1, 'the circle is drawn selected');
+    const selected = await b.page.evaluate(() => window.hugepicHistory.drawn().filter((d) => d.selected).map((d) => d.id));
+    assert.deepEqual(selected, [shapes[1].id], 'the circle is drawn selected');
     await b.page.locator('.history-shape').getByRole('button', { name: 'Clear' }).click();
     assert.equal(await log.isVisible(), false);
 
@@ -505,7 +533,7 @@ test('&t= links open at a seq and at an ISO time', async (t) => {
   assert.deepEqual(await historyState(bySeq.page), { seq: seqs[3], shapes: 4 });
   assert.match(await bySeq.page.locator('[data-test=history-banner]').textContent(), /^Viewing /);
   assert.match(await bySeq.page.evaluate(() => location.hash), new RegExp(`^#11/\\d+/\\d+&t=${seqs[3]}$`), 'the zoom and the moment stay in the link');
-  await until(bySeq.page, () => document.querySelectorAll('.leaflet-overlay-pane path').length === 4, null, 'four shapes drawn');
+  await until(bySeq.page, () => window.hugepicHistory.drawn().length === 4, null, 'four shapes drawn');
   // Escape is back to live.
   await bySeq.page.locator('#map').focus();
   await bySeq.page.keyboard.press('Escape');
@@ -634,8 +662,12 @@ test('with History open, the whole picture is still within reach: Home fits it i
   await replaying(p.page);
   await settled(p.page);
   await p.page.locator('[title="Whole picture (Home)"]').click();
-  await settled(p.page);
-  const seen = await whole(p.page);
+  // Home animates: the view is checked once it has come to rest.
+  let seen = null;
+  for (let tries = 0; tries < 50 && !seen?.fits; tries++) {
+    await settled(p.page);
+    seen = await whole(p.page);
+  }
   await shot(p.page, 'home');
   assert.ok(seen.fits, `Home with History open shows the whole picture: ${JSON.stringify(seen)}`);
   await close(p);
