@@ -99,6 +99,10 @@ export class ShapeLayers implements ShapeView {
     return this.renderer ? { ...style, renderer: this.renderer } : style;
   }
 
+  private dotStyle(shape: Shape): L.CircleMarkerOptions {
+    return { renderer: this.renderer, radius: 7, color: '#ffffff', weight: 2, fillColor: shape.style.color, fillOpacity: 1 };
+  }
+
   private icon(shape: Shape): L.DivIcon {
     if (shape.type === 'text') {
       return L.divIcon({
@@ -133,6 +137,9 @@ export class ShapeLayers implements ShapeView {
       case 'circle':
         return L.circle(ll(geometry.center), { ...this.style(shape), radius: geometry.radius });
       case 'point':
+        // On a canvas a marker is a dot on it: thousands of pins as elements would be
+        // laid out anew at each frame of a playback.
+        if (this.renderer && shape.type !== 'text') return L.circleMarker(ll(geometry.latlng), this.dotStyle(shape));
         return L.marker(ll(geometry.latlng), { icon: this.icon(shape) });
     }
   }
@@ -202,6 +209,11 @@ export class ShapeLayers implements ShapeView {
       layer.setBounds(L.latLngBounds(geometry.corners.map(ll)));
     } else if ((geometry.kind === 'polygon' || geometry.kind === 'line') && layer instanceof L.Polyline && !(layer instanceof L.Rectangle)) {
       layer.setLatLngs(geometry.latlngs.map(ll));
+    } else if (geometry.kind === 'point' && layer instanceof L.CircleMarker) {
+      layer.setLatLng(ll(geometry.latlng));
+      if (old.style.color !== shape.style.color) layer.setStyle(this.dotStyle(shape));
+      (layer as Tagged).hugepicShape = shape;
+      return true;
     } else if (geometry.kind === 'point' && layer instanceof L.Marker) {
       layer.setLatLng(ll(geometry.latlng));
       // A marker's icon carries its colour and text: a new one only when they change.
@@ -344,7 +356,7 @@ export class ShapeLayers implements ShapeView {
     for (const [id, layer] of this.layers) {
       if (!this.group.hasLayer(layer) || !this.map.hasLayer(layer)) continue;
       const box =
-        layer instanceof L.Marker
+        layer instanceof L.Marker || (layer instanceof L.CircleMarker && !(layer instanceof L.Circle))
           ? L.latLngBounds([layer.getLatLng()])
           : (layer as L.Layer & { getBounds?: () => L.LatLngBounds }).getBounds?.();
       if (!box) continue;
