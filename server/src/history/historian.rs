@@ -178,12 +178,12 @@ impl Historian {
         let checkpoint = store.checkpoint_at_or_before(picture_id, seq).await?;
         let (replay, from) = match checkpoint {
             Some(c) => (
-                Replay::from_state(&checkpoint::unpack(picture_id, &c)?, observe).map_err(
-                    |_| HistoryError::Corrupt {
+                checkpoint::unpack(picture_id, &c)?
+                    .replay(observe)
+                    .map_err(|_| HistoryError::Corrupt {
                         picture: picture_id.to_string(),
                         seq: c.seq,
-                    },
-                )?,
+                    })?,
                 c.seq,
             ),
             None => (Replay::new(observe), 0),
@@ -233,7 +233,7 @@ impl Historian {
             at.since_checkpoint += 1;
             at.bytes_since += row.update.len() as i64;
             if checkpoint::due(&at, self.inner.checkpoints) {
-                let kept = checkpoint::pack(row.seq, &replay.state());
+                let kept = checkpoint::pack(row.seq, &replay);
                 at.checkpoint_bytes = kept.state.len() as i64;
                 at.since_checkpoint = 0;
                 at.bytes_since = 0;

@@ -197,7 +197,15 @@ pub async fn frames(
         None => {
             let checkpoint = state.store.checkpoint_at_or_before(&id, seq).await?;
             let (cseq, bytes) = match checkpoint {
-                Some(c) => (c.seq, checkpoint::unpack(&id, &c)?),
+                Some(c) => (
+                    c.seq,
+                    checkpoint::unpack(&id, &c)?
+                        .into_v1()
+                        .map_err(|_| HistoryError::Corrupt {
+                            picture: id.clone(),
+                            seq: c.seq,
+                        })?,
+                ),
                 None => (0, crate::history::replay::Replay::new(false).state()),
             };
             let at = if cseq > 0 {
@@ -524,7 +532,7 @@ pub async fn create_version(
         let (replay, _) = state.history.replay_to(&id, seq, false).await?;
         state
             .store
-            .save_checkpoint(&id, &checkpoint::pack(seq, &replay.state()))
+            .save_checkpoint(&id, &checkpoint::pack(seq, &replay))
             .await?;
     }
     let version = VersionRow {

@@ -44,7 +44,7 @@ pub struct Checkpoint {
     pub seq: i64,
     /// The Yjs state as stored (see `encoding`).
     pub state: Vec<u8>,
-    /// How `state` is stored: `v1` (a Yjs v1 update) or `v1+deflate`.
+    /// How `state` is stored: `v1` (a Yjs v1 update), `v1+deflate` or `v2+deflate`.
     pub encoding: String,
 }
 
