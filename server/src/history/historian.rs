@@ -233,7 +233,7 @@ impl Historian {
             at.since_checkpoint += 1;
             at.bytes_since += row.update.len() as i64;
             if checkpoint::due(&at, self.inner.checkpoints) {
-                let kept = checkpoint::pack(row.seq, &replay);
+                let kept = checkpoint::pack(row.seq, replay);
                 at.checkpoint_bytes = kept.state.len() as i64;
                 at.since_checkpoint = 0;
                 at.bytes_since = 0;
