@@ -1,13 +1,14 @@
 //! One simulated person: connects, syncs a real `yrs` document, moves a cursor (awareness)
-//! at a steady rate, edits its own shape every few seconds, and times every cursor move
-//! and shape edit of the others in its room from the send stamp inside it.
+//! at a steady rate (or, if it is not one of its room's movers, only renews its presence),
+//! edits its own shape every few seconds (unless edits are off), and times every cursor
+//! move and shape edit of the others in its room from the send stamp inside it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -29,6 +30,12 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// after every timer tick too: with thousands of clients that memset alone would
 /// take a core. Larger frames still arrive whole (the buffer grows for them).
 const READ_BUFFER_BYTES: usize = 4096;
+
+/// How often a client that does not move its cursor sends its presence again. Stock
+/// y-protocols clients renew theirs when it is half of the 30 s after which servers (the
+/// y-websocket server, HUGEpic's hub) drop a silent presence; without renewals a server
+/// would spend the window removing idle clients.
+const PRESENCE_RENEW_EVERY: Duration = Duration::from_secs(15);
 
 /// The part of the run whose messages count.
 #[derive(Debug, Clone, Copy)]
@@ -58,8 +65,10 @@ pub struct ClientPlan {
     pub token: String,
     /// Time between cursor moves.
     pub cursor_every: Duration,
-    /// Time between shape edits.
-    pub edit_every: Duration,
+    /// Whether it moves its cursor (otherwise it only renews its presence).
+    pub moves_cursor: bool,
+    /// Time between shape edits; `None`: it never edits.
+    pub edit_every: Option<Duration>,
     /// When the messages count.
     pub window: Window,
     /// Longest wait for connecting and syncing.
@@ -107,6 +116,8 @@ struct Client {
     /// Send stamps of other people's edits, filled by the document observer.
     seen_edits: Arc<Mutex<Vec<u64>>>,
     awareness_clock: u32,
+    /// Cursor moves so far: where the cursor is along its circle.
+    cursor_moves: u32,
     synced: bool,
 }
 
@@ -129,6 +140,7 @@ impl Client {
             my_shape: None,
             seen_edits,
             awareness_clock: 0,
+            cursor_moves: 0,
             synced: false,
         }
     }
@@ -138,17 +150,16 @@ impl Client {
         if let Err(outcome) = self.open().await {
             return outcome;
         }
-        let now = Instant::now();
-        let mut cursor = tokio::time::interval_at(
-            now + phase(self.plan.index, 1, self.plan.cursor_every),
-            self.plan.cursor_every,
-        );
-        cursor.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        let mut edit = tokio::time::interval_at(
-            now + phase(self.plan.index, 2, self.plan.edit_every),
-            self.plan.edit_every,
-        );
-        edit.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let presence_every = if self.plan.moves_cursor {
+            self.plan.cursor_every
+        } else {
+            PRESENCE_RENEW_EVERY
+        };
+        let mut cursor = timer(self.plan.index, 1, presence_every);
+        let mut edit = self
+            .plan
+            .edit_every
+            .map(|every| timer(self.plan.index, 2, every));
         let sync_deadline = tokio::time::sleep_until(self.began + self.plan.connect_timeout);
         tokio::pin!(sync_deadline);
         let end = tokio::time::sleep_until(self.plan.window.end);
@@ -187,7 +198,7 @@ impl Client {
                     }
                 }
                 _ = cursor.tick(), if self.synced => {
-                    let frame = self.awareness();
+                    let frame = self.awareness(self.plan.moves_cursor);
                     let counted = self.plan.window.contains(Instant::now());
                     if let Err(reason) = self.send(frame).await {
                         return self.ended(reason);
@@ -197,7 +208,7 @@ impl Client {
                         record.awareness_out += 1;
                     }
                 }
-                _ = edit.tick(), if self.synced => {
+                _ = next_tick(&mut edit), if self.synced => {
                     let frame = self.edit();
                     let counted = self.plan.window.contains(Instant::now());
                     if let Err(reason) = self.send(frame).await {
@@ -220,7 +231,7 @@ impl Client {
         hello.extend(codec.auth(&self.plan.token));
         let sv = self.doc.transact().state_vector().encode_v1();
         hello.push(codec.sync_step1(&sv));
-        hello.push(self.awareness());
+        hello.push(self.awareness(false));
         for frame in hello {
             self.send(frame)
                 .await
@@ -282,7 +293,7 @@ impl Client {
                 }
             }
             Incoming::Awareness(_) | Incoming::Authenticated | Incoming::Other => {}
-            Incoming::QueryAwareness => replies.push(self.awareness()),
+            Incoming::QueryAwareness => replies.push(self.awareness(false)),
             Incoming::Ping => replies.push(codec.pong()),
             Incoming::Denied(reason) => return Err(format!("refused: {reason}")),
             Incoming::Closed(reason) => return Err(format!("document closed: {reason}")),
@@ -311,11 +322,15 @@ impl Client {
         }
     }
 
-    /// The next presence: the cursor a little further along its circle.
-    fn awareness(&mut self) -> Vec<u8> {
+    /// The next presence: the cursor a little further along its circle if `moved`, else
+    /// where it was (a renewal, or an answer to a query).
+    fn awareness(&mut self, moved: bool) -> Vec<u8> {
         self.awareness_clock += 1;
+        if moved {
+            self.cursor_moves += 1;
+        }
         let i = self.plan.index;
-        let turn = f64::from(self.awareness_clock) / 50.0 + i as f64;
+        let turn = f64::from(self.cursor_moves) / 50.0 + i as f64;
         let (cx, cy) = (
             2000.0 + (i % 37) as f64 * 900.0,
             1500.0 + (i % 23) as f64 * 700.0,
@@ -476,6 +491,24 @@ fn color(index: usize) -> String {
         "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324",
     ];
     COLORS[index % COLORS.len()].to_string()
+}
+
+/// A timer ticking every `every`, first after the client's `phase`; a late tick is
+/// skipped, not made up for.
+fn timer(index: usize, salt: u64, every: Duration) -> Interval {
+    let mut timer = tokio::time::interval_at(Instant::now() + phase(index, salt, every), every);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    timer
+}
+
+/// The next tick of `timer`, or never without one.
+async fn next_tick(timer: &mut Option<Interval>) {
+    match timer {
+        Some(timer) => {
+            timer.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// A fixed pseudo-random offset in `[0, every)`, so clients' timers don't fire in step.

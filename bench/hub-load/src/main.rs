@@ -3,10 +3,12 @@
 //!
 //! N clients spread over M rooms (and round-robin over one or more servers) connect at a
 //! steady rate, sync a real `yrs` document each, move a cursor through awareness at a
-//! fixed rate and edit a shape every few seconds. Every cursor move and edit carries its
-//! send time; every other client in the room times its arrival. After the ramp and a
-//! warm-up, one window is measured: delivery latency quantiles, messages per second, and
-//! the CPU and memory of the server processes named by `--server-pid`.
+//! fixed rate and edit a shape every few seconds (`--movers` limits the cursor movers per
+//! room, `--edit-every 0` turns edits off). Every cursor move and edit carries its send
+//! time; every other client in the room times its arrival. After the ramp and a warm-up,
+//! one window is measured: delivery latency quantiles, messages per second, the CPU and
+//! memory of the server processes named by `--server-pid`, and their CPU time per
+//! cursor state delivered.
 //!
 //! Layout: `protocol` (both dialects as bytes), `client` (one simulated person), `stats`
 //! (records and quantiles), `process` (`/proc` readings), `report` (text and JSON).
@@ -69,18 +71,35 @@ struct Args {
     /// Connections opened per second while ramping up.
     #[arg(long, default_value_t = 200)]
     ramp_per_sec: u32,
-    /// Cursor moves (awareness updates) per second and client.
+    /// Cursor moves (awareness updates) per second and mover.
     #[arg(long, default_value_t = 10.0)]
     cursor_hz: f64,
-    /// Time between a client's shape edits, e.g. `3s` or `500ms`.
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
-    edit_every: Duration,
+    /// Cursor movers per room: the room's first N clients (by join order) move their
+    /// cursor; the others only renew their presence as stock clients do. Default: every
+    /// client moves.
+    #[arg(long)]
+    movers: Option<usize>,
+    /// Time between a client's shape edits, e.g. `3s` or `500ms`; `0` for no edits.
+    #[arg(long, default_value = "3s", value_parser = parse_edit_every)]
+    edit_every: EditEvery,
     /// Longest wait for one client to connect and sync, seconds.
     #[arg(long, default_value_t = 15)]
     connect_timeout: u64,
     /// Only print the JSON line.
     #[arg(long)]
     json: bool,
+}
+
+/// How often a client edits: `None` is never. (A named type, so clap does not read
+/// `Option` as "the flag may be left out".)
+#[derive(Debug, Clone, Copy)]
+struct EditEvery(Option<Duration>);
+
+fn parse_edit_every(text: &str) -> Result<EditEvery, String> {
+    if text.trim_end_matches(['s', 'm']) == "0" {
+        return Ok(EditEvery(None));
+    }
+    parse_duration(text).map(|every| EditEvery(Some(every)))
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -144,11 +163,13 @@ fn rooms(args: &Args) -> anyhow::Result<Vec<Room>> {
     Ok(listed.into_iter().take(args.rooms).collect())
 }
 
-/// The plan of client `index`: its room is `index mod M` and its server alternates
+/// The plan of client `index`: its room is `index mod M`, its place in the room
+/// `index div M` (which decides whether it moves a cursor), and its server alternates
 /// within the room (`index div M mod S`), so with two servers every room spans both.
 fn plan(args: &Args, rooms: &[Room], index: usize, window: Window) -> ClientPlan {
     let room = &rooms[index % rooms.len()];
-    let server = args.servers[(index / rooms.len()) % args.servers.len()].trim_end_matches('/');
+    let place = index / rooms.len();
+    let server = args.servers[place % args.servers.len()].trim_end_matches('/');
     let url = match args.protocol {
         Dialect::YWebsocket => format!(
             "{server}/{}/{}?token={}",
@@ -164,7 +185,8 @@ fn plan(args: &Args, rooms: &[Room], index: usize, window: Window) -> ClientPlan
         codec: Codec::new(args.protocol, &room.name),
         token: room.token.clone(),
         cursor_every: Duration::from_secs_f64(1.0 / args.cursor_hz),
-        edit_every: args.edit_every,
+        moves_cursor: args.movers.is_none_or(|movers| place < movers),
+        edit_every: args.edit_every.0,
         window,
         connect_timeout: Duration::from_secs(args.connect_timeout),
     }
@@ -177,6 +199,9 @@ fn main() -> anyhow::Result<()> {
     }
     if args.ramp_per_sec == 0 || args.seconds == 0 {
         bail!("--ramp-per-sec and --seconds must be positive");
+    }
+    if args.movers == Some(0) {
+        bail!("--movers must be at least 1 (leave it out for every client)");
     }
     // One worker per core this process may use (`taskset` narrows it).
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
@@ -224,9 +249,11 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
     let machine_cpu = process::cpu_percent(machine_from, process::machine_cpu_sample()?);
     let mut servers = Vec::new();
     for (pid, from) in args.server_pids.iter().zip(servers_from) {
+        let to = process::cpu_sample(*pid)?;
         servers.push(ServerUsage {
             pid: *pid,
-            cpu_percent: process::cpu_percent(from, process::cpu_sample(*pid)?),
+            cpu_percent: process::cpu_percent(from, to),
+            cpu_seconds: process::cpu_seconds(from, to),
             memory: process::memory(*pid)?,
         });
     }
@@ -245,6 +272,9 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
         }
     }
     let seconds = window.end.duration_since(window.start).as_secs_f64();
+    let states = totals.awareness_us.len();
+    let server_cpu_us_per_state = (states > 0 && !servers.is_empty())
+        .then(|| servers.iter().map(|s| s.cpu_seconds).sum::<f64>() * 1e6 / states as f64);
     Ok(Report {
         protocol: args.protocol,
         servers: args.servers.clone(),
@@ -252,7 +282,8 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
         rooms: rooms.len(),
         seconds,
         cursor_hz: args.cursor_hz,
-        edit_every_s: args.edit_every.as_secs_f64(),
+        movers: args.movers,
+        edit_every_s: args.edit_every.0.map_or(0.0, |every| every.as_secs_f64()),
         held: totals.held,
         failed: totals.failed_count(),
         closed: totals.closed_count(),
@@ -267,6 +298,7 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
         sent_per_s: totals.frames_out as f64 / seconds,
         edits_sent: totals.edits_out,
         awareness_sent: totals.awareness_out,
+        server_cpu_us_per_state,
         loader_cpu_percent: loader_cpu,
         loader_cores: std::thread::available_parallelism().map_or(1, usize::from),
         other_cpu_percent: (machine_cpu
@@ -275,4 +307,19 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
         .max(0.0),
         server_usage: servers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_turn_off_with_zero() {
+        for off in ["0", "0s", "0ms"] {
+            assert!(parse_edit_every(off).expect("parses").0.is_none(), "{off}");
+        }
+        let every = parse_edit_every("500ms").expect("parses").0;
+        assert_eq!(every, Some(Duration::from_millis(500)));
+        assert!(parse_edit_every("-1s").is_err());
+    }
 }

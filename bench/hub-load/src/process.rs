@@ -96,7 +96,12 @@ pub fn cpu_percent(from: CpuSample, to: CpuSample) -> f64 {
     if wall <= 0.0 {
         return 0.0;
     }
-    (to.ticks.saturating_sub(from.ticks) as f64 / TICKS_PER_SECOND) / wall * 100.0
+    cpu_seconds(from, to) / wall * 100.0
+}
+
+/// CPU seconds used between two samples (in steps of one clock tick, 10 ms).
+pub fn cpu_seconds(from: CpuSample, to: CpuSample) -> f64 {
+    to.ticks.saturating_sub(from.ticks) as f64 / TICKS_PER_SECOND
 }
 
 /// Resident memory of a process, MiB.
@@ -150,6 +155,7 @@ mod tests {
         std::hint::black_box(x);
         let after = cpu_sample(me).expect("own stat");
         assert!(cpu_percent(before, after) >= 0.0);
+        assert!(cpu_seconds(before, after) >= 0.0);
         let machine = machine_cpu_sample().expect("/proc/stat");
         assert!(machine.ticks >= after.ticks);
         let memory = memory(me).expect("own status");

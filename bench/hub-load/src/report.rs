@@ -19,6 +19,8 @@ pub struct ServerUsage {
     pub pid: u32,
     /// User plus system time over the window, percent of one core.
     pub cpu_percent: f64,
+    /// User plus system time over the window, seconds.
+    pub cpu_seconds: f64,
     /// Memory at the end of the window.
     pub memory: Memory,
 }
@@ -36,9 +38,11 @@ pub struct Report {
     pub rooms: usize,
     /// Length of the measured window.
     pub seconds: f64,
-    /// Cursor moves per second and client.
+    /// Cursor moves per second and mover.
     pub cursor_hz: f64,
-    /// Seconds between a client's edits.
+    /// Cursor movers per room (`None`: every client).
+    pub movers: Option<usize>,
+    /// Seconds between a client's edits (0: no edits).
     pub edit_every_s: f64,
     /// Clients connected and synced at the end.
     pub held: usize,
@@ -66,8 +70,12 @@ pub struct Report {
     pub sent_per_s: f64,
     /// Edits sent in the window.
     pub edits_sent: u64,
-    /// Cursor moves sent in the window.
+    /// Cursor moves (and presence renewals) sent in the window.
     pub awareness_sent: u64,
+    /// The servers' CPU time over the window (all processes added up), microseconds, per
+    /// cursor state the clients received in it: what one delivery costs the server.
+    /// `None` without server processes or deliveries.
+    pub server_cpu_us_per_state: Option<f64>,
     /// The loader's own CPU over the window, percent of one core.
     pub loader_cpu_percent: f64,
     /// Cores the loader may run on.
@@ -108,14 +116,22 @@ impl Report {
             Dialect::YWebsocket => "y-websocket",
             Dialect::Hocuspocus => "hocuspocus",
         };
+        let movers = match self.movers {
+            Some(n) => format!("{n} per room"),
+            None => "every client".into(),
+        };
+        let edits = if self.edit_every_s > 0.0 {
+            format!("an edit every {} s", self.edit_every_s)
+        } else {
+            "no edits".into()
+        };
         let _ = writeln!(
             out,
-            "{protocol} against {}: {} clients in {} rooms, cursor {} Hz, an edit every {} s, {:.0} s measured",
+            "{protocol} against {}: {} clients in {} rooms, cursor {} Hz ({movers}), {edits}, {:.0} s measured",
             self.servers.join(", "),
             self.clients,
             self.rooms,
             self.cursor_hz,
-            self.edit_every_s,
             self.seconds
         );
         let _ = writeln!(
@@ -161,6 +177,13 @@ impl Report {
                 out,
                 "  server {:<8} CPU {:.0}% of one core, RSS {:.1} MiB, peak RSS {:.1} MiB",
                 server.pid, server.cpu_percent, server.memory.rss_mib, server.memory.peak_rss_mib
+            );
+        }
+        if let Some(us) = self.server_cpu_us_per_state {
+            let _ = writeln!(
+                out,
+                "  server CPU      {us:.1} µs per cursor state delivered ({} states)",
+                self.awareness.samples
             );
         }
         let _ = writeln!(
