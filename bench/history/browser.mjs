@@ -229,11 +229,11 @@ async function measure() {
       const play = (r) => r.plays[i];
       const first = play(runs[0]);
       return {
-        measure: `Chromium: playback at ${speed}× over the map: fps (frame p99; shapes shown; updates per frame shown)`,
+        measure: `Chromium: playback at ${speed}× over the map: fps while playing (frame p99; shapes shown; updates a frame) / with the restarts' seeks`,
         goal: '60 fps with ~2,000 shapes',
         value:
           `${mid((r) => play(r).fps).toFixed(1)} (${ms(mid((r) => play(r).gap.p99))} ms; ${first.minShapes.toLocaleString('en')}-${first.maxShapes.toLocaleString('en')}; ` +
-          `${Math.round(mid((r) => play(r).perFrame)).toLocaleString('en')})${all((r) => play(r).fps)}`,
+          `${Math.round(mid((r) => play(r).perFrame)).toLocaleString('en')}) / ${mid((r) => play(r).fpsAll).toFixed(1)} (${Math.round(mid((r) => play(r).restarts))} restarts)${all((r) => play(r).fps)}`,
       };
     }),
     { measure: 'Chromium: nothing playing, the latest moment on the map: fps', goal: '', value: `${mid((r) => r.idle.fps).toFixed(1)} (${runs[0].idle.shapes.toLocaleString('en')} shapes)` },
@@ -319,6 +319,10 @@ async function measureOnce(run) {
         const button = document.querySelector('[data-test=history-play]');
         const playing = () => button.getAttribute('aria-pressed') === 'true';
         const gaps = [];
+        // The frames that started the run again (a seek back of the whole tail, not
+        // playback) are timed apart.
+        const restartGaps = [];
+        let restarted = false;
         const shapes = [];
         let restarts = 0;
         let moments = 0;
@@ -329,7 +333,8 @@ async function measureOnce(run) {
         await new Promise((done) => {
           const started = performance.now();
           const tick = async (t) => {
-            if (last !== null) gaps.push(t - last);
+            if (last !== null) (restarted ? restartGaps : gaps).push(t - last);
+            restarted = false;
             last = t;
             const s = window.hugepicHistory.state();
             shapes.push(s.shapes);
@@ -339,6 +344,7 @@ async function measureOnce(run) {
             if (t - started >= seconds * 1000) return done();
             if (!playing()) {
               restarts += 1;
+              restarted = true;
               await window.hugepicHistory.seek(seq);
               lastSeq = window.hugepicHistory.state().seq;
               button.click();
@@ -349,7 +355,8 @@ async function measureOnce(run) {
         });
         if (playing()) button.click();
         const ms = gaps.reduce((a, b) => a + b, 0);
-        return { fps: (gaps.length * 1000) / ms, ms, gaps, restarts, moments, perFrame: advanced / Math.max(1, gaps.length), minShapes: Math.min(...shapes), maxShapes: Math.max(...shapes) };
+        const all = ms + restartGaps.reduce((a, b) => a + b, 0);
+        return { fps: (gaps.length * 1000) / ms, fpsAll: ((gaps.length + restartGaps.length) * 1000) / all, ms: all, gaps, restartGaps, restarts, moments, perFrame: advanced / Math.max(1, gaps.length), minShapes: Math.min(...shapes), maxShapes: Math.max(...shapes) };
       },
       { seconds: SECONDS, seq: fromSeq },
     );
@@ -357,7 +364,7 @@ async function measureOnce(run) {
     const gap = stats(play.gaps);
     plays.push({ speed, ...play, gap });
     log(
-      `playback at ${speed}× from seq ${fromSeq}, ${play.minShapes}-${play.maxShapes} shapes on the map: ${play.fps.toFixed(1)} fps over ${(play.ms / 1000).toFixed(1)} s of play ` +
+      `playback at ${speed}× from seq ${fromSeq}, ${play.minShapes}-${play.maxShapes} shapes on the map: ${play.fps.toFixed(1)} fps while playing, ${play.fpsAll.toFixed(1)} with the restarts, over ${(play.ms / 1000).toFixed(1)} s ` +
         `(frame p50 ${gap.p50.toFixed(1)} ms, p99 ${gap.p99.toFixed(1)} ms, max ${gap.max.toFixed(1)} ms; ${play.moments} frames showed a new moment, ${play.perFrame.toFixed(0)} updates a frame; ${play.restarts} restarts)`,
     );
   }

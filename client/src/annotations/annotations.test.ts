@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
 import { bounds, fromMapGeometry, thin, toMapGeometry } from './geometry';
-import { bindShapes, DEFAULT_STYLE, readShape, selectionSentence, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
+import { bindShapes, DEFAULT_STYLE, drawnAlike, readShape, selectionSentence, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
 
 const ADA = { id: 'ada0000000000001', name: 'Ada' };
 const BO = { id: 'bo00000000000002', name: 'Bo' };
@@ -238,5 +238,37 @@ describe('selection sentence', () => {
   it('says what it knows of old shapes', () => {
     expect(selectionSentence({ ...base, author: '', created: 0 })).toBe('Rectangle selected');
     expect(selectionSentence({ ...base, author: 'Bo', created: 0 })).toBe('Rectangle selected · drawn by Bo');
+  });
+});
+
+describe('shapes drawn alike', () => {
+  const base: Shape = {
+    id: 's1',
+    type: 'polygon',
+    geometry: [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ],
+    style: { ...DEFAULT_STYLE },
+    author: 'Ada',
+    authorId: 'a1',
+    created: 0,
+    text: '',
+  };
+
+  it('tells a copy with the same numbers from any drawn difference', () => {
+    const copy = JSON.parse(JSON.stringify(base)) as Shape;
+    expect(drawnAlike(base, copy)).toBe(true);
+    const moved = { ...copy, geometry: [[1, 2], [3, 4], [5, 7]] as Geometry };
+    expect(drawnAlike(base, moved)).toBe(false);
+    const fewer = { ...copy, geometry: [[1, 2], [3, 4]] as Geometry };
+    expect(drawnAlike(base, fewer)).toBe(false);
+    expect(drawnAlike(base, { ...copy, style: { ...copy.style, color: '#000000' } })).toBe(false);
+    expect(drawnAlike(base, { ...copy, text: 'x' })).toBe(false);
+    expect(drawnAlike(base, { ...copy, author: 'Bo' })).toBe(false);
+    const rect = { ...copy, type: 'rectangle', geometry: { x: 1, y: 2, width: 3, height: 4 } } as Shape;
+    expect(drawnAlike(rect, { ...rect, geometry: { x: 1, y: 2, width: 3, height: 4 } })).toBe(true);
+    expect(drawnAlike(rect, { ...rect, geometry: { x: 1, y: 2, width: 3, height: 5 } })).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import '@geoman-io/leaflet-geoman-free';
 import '@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css';
 
 import { fromMapGeometry, toMapGeometry, type MapGeometry } from './geometry';
-import { SHAPE_NAMES, type Shape, type ShapeEditor, type ShapeView } from './shapes';
+import { drawnAlike, SHAPE_NAMES, type Shape, type ShapeEditor, type ShapeView } from './shapes';
 
 interface Tagged {
   hugepicId?: string;
@@ -201,6 +201,10 @@ export class ShapeLayers implements ShapeView {
     const layer = this.layers.get(shape.id) as (L.Layer & Tagged) | undefined;
     const old = layer?.hugepicShape;
     if (!layer || !old || old.type !== shape.type || old.author !== shape.author) return false;
+    if (drawnAlike(old, shape)) {
+      (layer as Tagged).hugepicShape = shape;
+      return true;
+    }
     const geometry = toMapGeometry(shape.type, shape.geometry, this.level);
     if (geometry.kind === 'circle' && layer instanceof L.Circle) {
       layer.setLatLng(ll(geometry.center));

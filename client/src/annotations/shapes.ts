@@ -34,6 +34,31 @@ export interface Style {
   fill: boolean;
 }
 
+/** Whether two geometries are the same numbers (points in order, or the same fields). */
+function sameGeometry(a: Geometry, b: Geometry): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((p, i) => p[0] === b[i][0] && p[1] === b[i][1]);
+  }
+  const ka = Object.keys(a) as (keyof typeof a)[];
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === (b as typeof a)[k]);
+}
+
+/** Whether two versions of a shape are drawn alike: kind, author, geometry, style, text
+ *  (a restore brings shapes back as new entries that often draw exactly as before). */
+export function drawnAlike(a: Shape, b: Shape): boolean {
+  return (
+    a.type === b.type &&
+    a.author === b.author &&
+    a.text === b.text &&
+    a.style.color === b.style.color &&
+    a.style.weight === b.style.weight &&
+    a.style.fill === b.style.fill &&
+    sameGeometry(a.geometry, b.geometry)
+  );
+}
+
 export interface Shape {
   id: string;
   type: ShapeType;
