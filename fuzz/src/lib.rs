@@ -1,9 +1,8 @@
-//! What the fuzz targets and the seed writer share: the hub's decoders
-//! (`server/src/hub/wire.rs`, compiled here on its own), a small document in the
-//! annotation schema, and the steps the hub takes with a decoded message.
+//! What the fuzz targets and the seed writer share: the hub's decoders (the server's own
+//! `hugepic-hub-core` crate), a small document in the annotation schema, and the steps
+//! the hub takes with a decoded message.
 
-#[path = "../../server/src/hub/wire.rs"]
-pub mod wire;
+pub use hugepic_hub_core::wire;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

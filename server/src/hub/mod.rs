@@ -16,10 +16,10 @@
 
 pub mod relay;
 mod room;
-pub mod wire;
+pub use hugepic_hub_core::wire;
 
 pub use relay::{LocalRelay, RedisRelay, Relay};
-pub use room::{close, HubLimits, Peer};
+pub use room::{close, HubLimits};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -16,7 +16,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::wire::Envelope;
+use hugepic_hub_core::wire::Envelope;
 
 /// What reaches a room from its channel.
 #[derive(Debug)]

@@ -10,17 +10,19 @@ use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use tokio::sync::{broadcast, mpsc, Mutex};
-use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::sync::{Message, SyncMessage};
-use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
-use super::relay::Inbound;
-use super::wire::{
+use hugepic_hub_core::limits::TokenBucket;
+use hugepic_hub_core::presence::{only_taken, withhold_tour, Presence, REMOTE};
+use hugepic_hub_core::roles::only_comments;
+use hugepic_hub_core::wire::{
     decode_client, delete_digest, has_gap, straddles, Body, ClientMessage, Envelope,
 };
+
+use super::relay::Inbound;
 use super::Hub;
 use crate::auth::Role;
 use crate::store::{Author, MetaStore, NewUpdate, StoredDocument};
@@ -70,19 +72,6 @@ impl Default for HubLimits {
     }
 }
 
-/// Someone's presence in a room.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    clock: u32,
-    json: Arc<str>,
-    /// The connection it came in on; `REMOTE` for people on other nodes.
-    connection: u64,
-    seen: Instant,
-}
-
-/// The connection number of peers that are on other nodes.
-const REMOTE: u64 = 0;
-
 /// Messages written to a connection before one flush.
 const WRITE_BATCH: usize = 64;
 
@@ -100,13 +89,6 @@ struct State {
     doc: Doc,
     since_snapshot: u32,
     document_bytes: usize,
-}
-
-/// Who is in the room. Kept apart from the document so that cursors never wait for a
-/// document update being written to the log.
-#[derive(Default)]
-struct Presence {
-    awareness: HashMap<ClientID, Peer>,
 }
 
 /// A document update a room has applied, on its way to the log; it is sent on to the
@@ -214,13 +196,8 @@ impl Room {
                 let timeout = room.hub.limits.awareness_timeout;
                 let removal = {
                     let mut state = room.presence();
-                    let silent: Vec<ClientID> = state
-                        .awareness
-                        .iter()
-                        .filter(|(_, p)| p.seen.elapsed() > timeout)
-                        .map(|(id, _)| *id)
-                        .collect();
-                    (!silent.is_empty()).then(|| remove_peers(&mut state, &silent))
+                    let silent = state.silent(timeout, Instant::now());
+                    state.remove(&silent)
                 };
                 if let Some(removal) = removal {
                     room.fan_out(0, removal.clone());
@@ -417,14 +394,18 @@ impl Room {
         };
         let present = {
             let state = self.presence();
-            awareness_of(&state, state.awareness.keys().copied())
+            state.message(&state.clients())
         };
         send(socket, step1).await?;
         if let Some(present) = present {
             send(socket, present).await?;
         }
         let limits = self.hub.limits.clone();
-        let mut bucket = TokenBucket::new(limits.updates_per_second, limits.update_burst);
+        let mut bucket = TokenBucket::new(
+            limits.updates_per_second,
+            limits.update_burst,
+            Instant::now(),
+        );
         let mut ping = tokio::time::interval(limits.ping_every);
         ping.tick().await;
         let mut last_heard = Instant::now();
@@ -513,7 +494,7 @@ impl Room {
                 Ok(vec![Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1()])
             }
             ClientMessage::Update { bytes, update } => {
-                if !bucket.take() {
+                if !bucket.take(Instant::now()) {
                     return Err(Close(
                         1008,
                         "too many updates; slow down and reconnect".into(),
@@ -536,7 +517,7 @@ impl Room {
             ClientMessage::Awareness(mut update) => {
                 // Only the owner leads tours (others' maps follow a `tour`).
                 let withheld = role != Role::Owner && withhold_tour(&mut update);
-                let taken = merge_awareness(&mut self.presence(), &update, me);
+                let taken = self.presence().merge(&update, me, Instant::now());
                 if taken.is_empty() {
                     return Ok(Vec::new()); // nothing new (an echo of someone's state)
                 }
@@ -547,9 +528,7 @@ impl Room {
             }
             ClientMessage::AwarenessQuery => {
                 let state = self.presence();
-                Ok(awareness_of(&state, state.awareness.keys().copied())
-                    .into_iter()
-                    .collect())
+                Ok(state.message(&state.clients()).into_iter().collect())
             }
             ClientMessage::Ignored => Ok(Vec::new()),
         }
@@ -665,13 +644,8 @@ impl Drop for Seat {
         let room = &self.room;
         let removal = {
             let mut state = room.presence();
-            let mine: Vec<ClientID> = state
-                .awareness
-                .iter()
-                .filter(|(_, p)| p.connection == self.connection)
-                .map(|(id, _)| *id)
-                .collect();
-            (!mine.is_empty()).then(|| remove_peers(&mut state, &mine))
+            let mine = state.of_connection(self.connection);
+            state.remove(&mine)
         };
         if let Some(removal) = removal {
             room.fan_out(self.connection, removal.clone());
@@ -787,7 +761,7 @@ impl Room {
                 let Ok(Message::Awareness(update)) = Message::decode_v1(&bytes) else {
                     return;
                 };
-                let taken = merge_awareness(&mut self.presence(), &update, REMOTE);
+                let taken = self.presence().merge(&update, REMOTE, Instant::now());
                 if !taken.is_empty() {
                     self.fan_out(REMOTE, only_taken(update, &taken, &bytes, false));
                 }
@@ -813,12 +787,7 @@ impl Room {
                 };
                 let present = if hello {
                     let state = self.presence();
-                    let local = state
-                        .awareness
-                        .iter()
-                        .filter(|(_, p)| p.connection != REMOTE)
-                        .map(|(id, _)| *id);
-                    awareness_of(&state, local)
+                    state.message(&state.local())
                 } else {
                     None
                 };
@@ -961,142 +930,11 @@ fn now_micros() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-/// Takes the newer states of `update` into the room's awareness, as sent by connection
-/// `from` (`REMOTE` for another node). A client id belongs to the connection here that
-/// spoke for it; other connections and other nodes cannot overwrite it.
-///
-/// Only news is taken: a newer clock (or, at the same clock, a removal, as y-protocols
-/// does). Stock y-websocket clients send back every awareness change they hear of, other
-/// people's included; taking those echoes (same clock) would relay each cursor move once
-/// per client in the room. Returns the clients taken: only those are passed on.
-fn merge_awareness(state: &mut Presence, update: &AwarenessUpdate, from: u64) -> Vec<ClientID> {
-    let mut taken = Vec::new();
-    for (client, entry) in &update.clients {
-        let current = state.awareness.get(client);
-        // A client that moved here from another node takes its entry back.
-        if current.is_some_and(|p| p.connection != from && p.connection != REMOTE) {
-            continue; // someone else's client id
-        }
-        let removal = &*entry.json == "null";
-        let newer = match current {
-            None => !removal, // nothing to remove
-            Some(p) => entry.clock > p.clock || (entry.clock == p.clock && removal),
-        };
-        if !newer {
-            continue;
-        }
-        taken.push(*client);
-        if removal {
-            state.awareness.remove(client);
-        } else {
-            state.awareness.insert(
-                *client,
-                Peer {
-                    clock: entry.clock,
-                    json: Arc::clone(&entry.json),
-                    connection: from,
-                    seen: Instant::now(),
-                },
-            );
-        }
-    }
-    taken
-}
-
-/// `update` with only the states of `taken`, encoded; `bytes` as they came when that is
-/// all of them and nothing was changed.
-fn only_taken(
-    mut update: AwarenessUpdate,
-    taken: &[ClientID],
-    bytes: &[u8],
-    changed: bool,
-) -> Vec<u8> {
-    if !changed && taken.len() == update.clients.len() {
-        return bytes.to_vec();
-    }
-    update.clients.retain(|client, _| taken.contains(client));
-    Message::Awareness(update).encode_v1()
-}
-
-/// Sets `tour` to null in the states of `update` that announce one; whether any did.
-/// (The client's awareness field `tour`: the time the owner started a guided tour.)
-fn withhold_tour(update: &mut AwarenessUpdate) -> bool {
-    let mut changed = false;
-    for entry in update.clients.values_mut() {
-        if !entry.json.contains("\"tour\"") {
-            continue;
-        }
-        let Ok(serde_json::Value::Object(mut state)) = serde_json::from_str(&entry.json) else {
-            continue;
-        };
-        if state.get("tour").is_some_and(|t| !t.is_null()) {
-            state.insert("tour".into(), serde_json::Value::Null);
-            entry.json = serde_json::Value::Object(state).to_string().into();
-            changed = true;
-        }
-    }
-    changed
-}
-
-/// Whether applying `update` to a copy of `doc` leaves every root but `comments` as it
-/// was (and leaves nothing pending that could change them later).
-fn only_comments(doc: &Doc, update: &[u8]) -> bool {
-    let state = doc
-        .transact()
-        .encode_state_as_update_v1(&StateVector::default());
-    let copy = Doc::new();
-    // Roots arriving in updates have no type until asked for one; every root of the
-    // document schema is a map, so each is read as one.
-    // (Compared as values: map entries have no order.)
-    let roots = |doc: &Doc| -> Vec<(String, yrs::Any)> {
-        let names: Vec<String> = doc
-            .transact()
-            .root_refs()
-            .map(|(name, _)| name.to_string())
-            .filter(|name| name != "comments")
-            .collect();
-        let mut roots: Vec<(String, yrs::Any)> = names
-            .into_iter()
-            .map(|name| {
-                let map = doc.get_or_insert_map(name.as_str());
-                let json = map.to_json(&doc.transact());
-                (name, json)
-            })
-            .collect();
-        roots.sort_by(|a, b| a.0.cmp(&b.0));
-        roots
-    };
-    {
-        let mut txn = copy.transact_mut();
-        match Update::decode_v1(&state).map(|u| txn.apply_update(u)) {
-            Ok(Ok(())) => {}
-            _ => return false,
-        }
-    }
-    let before = roots(&copy);
-    {
-        let mut txn = copy.transact_mut();
-        match Update::decode_v1(update).map(|u| txn.apply_update(u)) {
-            Ok(Ok(())) => {}
-            _ => return false,
-        }
-        if txn.has_missing_updates() {
-            return false;
-        }
-    }
-    roots(&copy) == before
-}
-
 /// Who the sender says it is in its awareness (`user: {id, name, color}`): the state of
 /// the client id that wrote the update, else the one its connection sent, else the
 /// connection. There are no accounts: this is a pseudonym, not an identity.
 fn author_of(state: &Presence, me: u64, writer: Option<ClientID>) -> Author {
-    let user = writer
-        .and_then(|client| state.awareness.get(&client))
-        .or_else(|| state.awareness.values().find(|p| p.connection == me))
-        .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.json).ok())
-        .map(|v| v["user"].clone())
-        .unwrap_or_default();
+    let user = state.user(me, writer);
     let field = |key: &str, limit: usize| {
         user[key]
             .as_str()
@@ -1107,43 +945,6 @@ fn author_of(state: &Presence, me: u64, writer: Option<ClientID>) -> Author {
         name: field("name", 100).unwrap_or_else(|| format!("connection {me}")),
         color: field("color", 32).unwrap_or_default(),
     }
-}
-
-/// An awareness message with the states of `clients`, if there are any.
-fn awareness_of(state: &Presence, clients: impl Iterator<Item = ClientID>) -> Option<Vec<u8>> {
-    let clients: HashMap<ClientID, AwarenessUpdateEntry> = clients
-        .filter_map(|id| {
-            state.awareness.get(&id).map(|p| {
-                (
-                    id,
-                    AwarenessUpdateEntry {
-                        clock: p.clock,
-                        json: Arc::clone(&p.json),
-                    },
-                )
-            })
-        })
-        .collect();
-    (!clients.is_empty()).then(|| Message::Awareness(AwarenessUpdate { clients }).encode_v1())
-}
-
-/// Removes peers; the awareness message that tells the others.
-fn remove_peers(state: &mut Presence, ids: &[ClientID]) -> Vec<u8> {
-    let clients = ids
-        .iter()
-        .filter_map(|id| {
-            state.awareness.remove(id).map(|p| {
-                (
-                    *id,
-                    AwarenessUpdateEntry {
-                        clock: p.clock + 1,
-                        json: Arc::from("null"),
-                    },
-                )
-            })
-        })
-        .collect();
-    Message::Awareness(AwarenessUpdate { clients }).encode_v1()
 }
 
 async fn send(socket: &mut WebSocket, bytes: Vec<u8>) -> Result<(), Close> {
@@ -1167,76 +968,16 @@ pub async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
         .await;
 }
 
-/// Updates per second with bursts.
-struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    at: Instant,
-}
-
-impl TokenBucket {
-    fn new(rate: u32, burst: u32) -> Self {
-        TokenBucket {
-            rate: f64::from(rate),
-            burst: f64::from(burst.max(1)),
-            tokens: f64::from(burst.max(1)),
-            at: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
     use yrs::{Map, MapPrelim};
 
     fn update_of(doc: &Doc, change: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
         let before = doc.transact().state_vector();
         change(&mut doc.transact_mut());
         doc.transact().encode_diff_v1(&before)
-    }
-
-    #[test]
-    fn comment_role_may_only_touch_comments() {
-        let server = Doc::new();
-        let client = Doc::new();
-        let shapes = client.get_or_insert_map("shapes");
-        let comments = client.get_or_insert_map("comments");
-        let drawn = update_of(&client, |txn| {
-            for i in 0..20 {
-                shapes.insert(txn, format!("s{i}"), MapPrelim::from([("type", "marker")]));
-            }
-        });
-        assert!(!only_comments(&server, &drawn), "a shape is not a comment");
-        server
-            .transact_mut()
-            .apply_update(Update::decode_v1(&drawn).unwrap())
-            .unwrap();
-        let commented = update_of(&client, |txn| {
-            comments.insert(txn, "t1", MapPrelim::from([("target", "s1")]));
-        });
-        assert!(only_comments(&server, &commented));
-        let moved = update_of(&client, |txn| {
-            shapes.remove(txn, "s1");
-        });
-        assert!(
-            !only_comments(&server, &moved),
-            "deleting a shape is drawing"
-        );
     }
 
     /// Whether `room`'s `shapes` has `key`.
@@ -1351,66 +1092,42 @@ mod tests {
     }
 
     #[test]
-    fn echoes_of_awareness_are_not_passed_on_and_do_not_change_owners() {
-        let entry = |clock: u32, json: &str| AwarenessUpdateEntry {
-            clock,
+    fn an_update_is_written_by_whoever_its_awareness_names() {
+        let entry = |json: &str| AwarenessUpdateEntry {
+            clock: 1,
             json: json.into(),
         };
-        let update = |clients: Vec<(ClientID, AwarenessUpdateEntry)>| AwarenessUpdate {
-            clients: clients.into_iter().collect(),
-        };
-        let (ada_id, bo_id) = (ClientID::new(10), ClientID::new(20));
+        let (bo_id, cy_id) = (ClientID::new(20), ClientID::new(30));
+        let long = "x".repeat(500);
         let mut presence = Presence::default();
-        let ada = r##"{"user":{"id":"a1","name":"Ada","color":"#e91e63"}}"##;
-        let bo = r##"{"user":{"id":"b2","name":"Bo","color":"#3f51b5"}}"##;
-        // Ada on another node, Bo here on connection 2.
-        assert_eq!(
-            merge_awareness(
-                &mut presence,
-                &update(vec![(ada_id, entry(1, ada))]),
-                REMOTE
-            ),
-            vec![ada_id]
+        presence.merge(
+            &AwarenessUpdate {
+                clients: HashMap::from([
+                    (
+                        bo_id,
+                        entry(r##"{"user":{"id":"b2","name":"Bo","color":"#3f51b5"}}"##),
+                    ),
+                    (
+                        cy_id,
+                        entry(&format!(r#"{{"user":{{"id":"{long}","name":"{long}"}}}}"#)),
+                    ),
+                ]),
+            },
+            2,
+            Instant::now(),
         );
+        let bo = author_of(&presence, 2, Some(bo_id));
         assert_eq!(
-            merge_awareness(&mut presence, &update(vec![(bo_id, entry(1, bo))]), 2),
-            vec![bo_id]
+            (bo.id.as_str(), bo.name.as_str(), bo.color.as_str()),
+            ("b2", "Bo", "#3f51b5")
         );
-        // Bo's client sends back Ada's state as it heard it: nothing new, nothing passed on.
-        let echo = update(vec![(ada_id, entry(1, ada)), (bo_id, entry(1, bo))]);
-        assert!(merge_awareness(&mut presence, &echo, 2).is_empty());
+        let cy = author_of(&presence, 2, Some(cy_id));
         assert_eq!(
-            presence.awareness[&ada_id].connection, REMOTE,
-            "Ada's entry stays hers"
+            (cy.id.chars().count(), cy.name.chars().count()),
+            (64, 100),
+            "cut to size"
         );
-        // Bo's updates are Bo's, whoever wrote last.
-        assert_eq!(author_of(&presence, 2, Some(bo_id)).name, "Bo");
-        assert_eq!(author_of(&presence, 2, None).name, "Bo");
         assert_eq!(author_of(&presence, 7, None).name, "connection 7");
-        // Ada moves: a newer clock is news; a removal at the same clock too.
-        assert_eq!(
-            merge_awareness(
-                &mut presence,
-                &update(vec![(ada_id, entry(2, ada))]),
-                REMOTE
-            ),
-            vec![ada_id]
-        );
-        assert_eq!(
-            merge_awareness(
-                &mut presence,
-                &update(vec![(ada_id, entry(2, "null"))]),
-                REMOTE
-            ),
-            vec![ada_id]
-        );
-        assert!(!presence.awareness.contains_key(&ada_id));
-        assert!(merge_awareness(
-            &mut presence,
-            &update(vec![(ada_id, entry(2, "null"))]),
-            REMOTE
-        )
-        .is_empty());
     }
 
     #[tokio::test]
@@ -1510,43 +1227,5 @@ mod tests {
         let refused = room.apply(third, update, 2, Role::View, &ends).await;
         assert!(matches!(refused, Ok(Applied::Refused(_))));
         assert!(!has_shape(&room, "c").await);
-    }
-
-    #[test]
-    fn only_the_owner_announces_a_tour() {
-        let entry = |json: &str| AwarenessUpdateEntry {
-            clock: 1,
-            json: json.into(),
-        };
-        let mut update = AwarenessUpdate {
-            clients: HashMap::from([
-                (
-                    ClientID::new(1),
-                    entry(r#"{"user":{"name":"Bo"},"tour":1764000000000}"#),
-                ),
-                (
-                    ClientID::new(2),
-                    entry(r#"{"user":{"name":"Cy"},"tour":null}"#),
-                ),
-                (ClientID::new(3), entry(r#"{"user":{"name":"\"tour\""}}"#)),
-            ]),
-        };
-        assert!(withhold_tour(&mut update));
-        let state: serde_json::Value =
-            serde_json::from_str(&update.clients[&ClientID::new(1)].json).expect("JSON");
-        assert_eq!(state["tour"], serde_json::Value::Null);
-        assert_eq!(state["user"]["name"], "Bo");
-        assert_eq!(
-            &*update.clients[&ClientID::new(3)].json,
-            r#"{"user":{"name":"\"tour\""}}"#
-        );
-        assert!(!withhold_tour(&mut update), "nothing left to withhold");
-    }
-
-    #[test]
-    fn bucket_allows_bursts_then_refuses() {
-        let mut bucket = TokenBucket::new(1, 5);
-        assert!((0..5).all(|_| bucket.take()));
-        assert!(!bucket.take());
     }
 }

@@ -1,6 +1,5 @@
 //! What the hub reads off the wire: y-websocket messages from clients, and envelopes
-//! from the other server nodes. Everything here depends on `yrs`, `serde` and
-//! `serde_json` only, so the fuzz targets (`fuzz/`) build it alone.
+//! from the other server nodes.
 
 use std::fmt;
 
