@@ -92,15 +92,20 @@ export class ShapeLayers implements ShapeView {
     private readonly renderer?: L.Renderer,
   ) {
     this.group = L.featureGroup().addTo(map);
+    this.ignored = editor ? {} : { pmIgnore: true };
   }
 
+  /** Read-only layers are never geoman's: `pmIgnore` from the start, or geoman hooks
+   *  every one (a circle recomputes a 200-point outline on each move). */
+  private readonly ignored: { pmIgnore?: boolean };
+
   private style(shape: Shape): L.PathOptions {
-    const style = pathStyle(shape);
+    const style = { ...pathStyle(shape), ...this.ignored } as L.PathOptions;
     return this.renderer ? { ...style, renderer: this.renderer } : style;
   }
 
   private dotStyle(shape: Shape): L.CircleMarkerOptions {
-    return { renderer: this.renderer, radius: 7, color: '#ffffff', weight: 2, fillColor: shape.style.color, fillOpacity: 1 };
+    return { renderer: this.renderer, radius: 7, color: '#ffffff', weight: 2, fillColor: shape.style.color, fillOpacity: 1, ...this.ignored } as L.CircleMarkerOptions;
   }
 
   private icon(shape: Shape): L.DivIcon {
@@ -140,7 +145,7 @@ export class ShapeLayers implements ShapeView {
         // On a canvas a marker is a dot on it: thousands of pins as elements would be
         // laid out anew at each frame of a playback.
         if (this.renderer && shape.type !== 'text') return L.circleMarker(ll(geometry.latlng), this.dotStyle(shape));
-        return L.marker(ll(geometry.latlng), { icon: this.icon(shape) });
+        return L.marker(ll(geometry.latlng), { icon: this.icon(shape), ...this.ignored } as L.MarkerOptions);
     }
   }
 
