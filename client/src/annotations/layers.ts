@@ -5,6 +5,7 @@ import L from 'leaflet';
 import '@geoman-io/leaflet-geoman-free';
 import '@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css';
 
+import { CanvasLabel, type CanvasLabelOptions } from './canvasLabel';
 import { fromMapGeometry, toMapGeometry, type MapGeometry } from './geometry';
 import { drawnAlike, SHAPE_NAMES, type Shape, type ShapeEditor, type ShapeView } from './shapes';
 
@@ -108,6 +109,10 @@ export class ShapeLayers implements ShapeView {
     return { renderer: this.renderer, radius: 7, color: '#ffffff', weight: 2, fillColor: shape.style.color, fillOpacity: 1, ...this.ignored } as L.CircleMarkerOptions;
   }
 
+  private labelOptions(shape: Shape): CanvasLabelOptions {
+    return { renderer: this.renderer, text: shape.text || '…', textColor: shape.style.color, ...this.ignored };
+  }
+
   private icon(shape: Shape): L.DivIcon {
     if (shape.type === 'text') {
       return L.divIcon({
@@ -144,7 +149,8 @@ export class ShapeLayers implements ShapeView {
       case 'point':
         // On a canvas a marker is a dot on it: thousands of pins as elements would be
         // laid out anew at each frame of a playback.
-        if (this.renderer && shape.type !== 'text') return L.circleMarker(ll(geometry.latlng), this.dotStyle(shape));
+        if (this.renderer && shape.type === 'text') return new CanvasLabel(ll(geometry.latlng), this.labelOptions(shape));
+        if (this.renderer) return L.circleMarker(ll(geometry.latlng), this.dotStyle(shape));
         return L.marker(ll(geometry.latlng), { icon: this.icon(shape), ...this.ignored } as L.MarkerOptions);
     }
   }
@@ -218,6 +224,11 @@ export class ShapeLayers implements ShapeView {
       layer.setBounds(L.latLngBounds(geometry.corners.map(ll)));
     } else if ((geometry.kind === 'polygon' || geometry.kind === 'line') && layer instanceof L.Polyline && !(layer instanceof L.Rectangle)) {
       layer.setLatLngs(geometry.latlngs.map(ll));
+    } else if (geometry.kind === 'point' && layer instanceof CanvasLabel) {
+      layer.setLatLng(ll(geometry.latlng));
+      if (old.style.color !== shape.style.color || old.text !== shape.text) layer.setText(shape.text || '…', shape.style.color);
+      (layer as Tagged).hugepicShape = shape;
+      return true;
     } else if (geometry.kind === 'point' && layer instanceof L.CircleMarker) {
       layer.setLatLng(ll(geometry.latlng));
       if (old.style.color !== shape.style.color) layer.setStyle(this.dotStyle(shape));
