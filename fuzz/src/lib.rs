@@ -2,6 +2,7 @@
 //! `hugepic-hub-core` crate), a small document in the annotation schema, and the steps
 //! the hub takes with a decoded message.
 
+pub use hugepic_hub_core::roles::roots_as_json;
 pub use hugepic_hub_core::wire;
 
 use std::cell::RefCell;
@@ -9,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Mutex, OnceLock};
 
-use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::{
     Any, Doc, Map, MapPrelim, MapRef, ReadTxn, StateVector, Transact, TransactionMut, Update,
@@ -105,26 +105,6 @@ pub fn seeded_doc() -> Doc {
         .apply_update(update)
         .expect("the seed state applies");
     doc
-}
-
-/// Every root read as a map and turned into JSON (what the hub does to compare roots
-/// before and after a comment-only update).
-pub fn roots_as_json(doc: &Doc) -> Vec<(String, Any)> {
-    let names: Vec<String> = doc
-        .transact()
-        .root_refs()
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let mut roots: Vec<(String, Any)> = names
-        .into_iter()
-        .map(|name| {
-            let map = doc.get_or_insert_map(name.as_str());
-            let json = map.to_json(&doc.transact());
-            (name, json)
-        })
-        .collect();
-    roots.sort_by(|a, b| a.0.cmp(&b.0));
-    roots
 }
 
 /// Runs `f`, turning a panic into an error naming where it happened. libFuzzer's panic

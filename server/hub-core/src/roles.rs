@@ -4,6 +4,27 @@ use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+/// Every root of `doc` read as a map and turned into JSON, by name. Roots arriving in
+/// updates have no type until asked for one; every root of the document schema is a
+/// map, so each is read as one. (Compared as values: map entries have no order.)
+pub fn roots_as_json(doc: &Doc) -> Vec<(String, yrs::Any)> {
+    let names: Vec<String> = doc
+        .transact()
+        .root_refs()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let mut roots: Vec<(String, yrs::Any)> = names
+        .into_iter()
+        .map(|name| {
+            let map = doc.get_or_insert_map(name.as_str());
+            let json = map.to_json(&doc.transact());
+            (name, json)
+        })
+        .collect();
+    roots.sort_by(|a, b| a.0.cmp(&b.0));
+    roots
+}
+
 /// Whether applying `update` to a copy of `doc` leaves every root but `comments` as it
 /// was (and leaves nothing pending that could change them later): what a comment link
 /// may send.
@@ -12,25 +33,9 @@ pub fn only_comments(doc: &Doc, update: &[u8]) -> bool {
         .transact()
         .encode_state_as_update_v1(&StateVector::default());
     let copy = Doc::new();
-    // Roots arriving in updates have no type until asked for one; every root of the
-    // document schema is a map, so each is read as one.
-    // (Compared as values: map entries have no order.)
-    let roots = |doc: &Doc| -> Vec<(String, yrs::Any)> {
-        let names: Vec<String> = doc
-            .transact()
-            .root_refs()
-            .map(|(name, _)| name.to_string())
-            .filter(|name| name != "comments")
-            .collect();
-        let mut roots: Vec<(String, yrs::Any)> = names
-            .into_iter()
-            .map(|name| {
-                let map = doc.get_or_insert_map(name.as_str());
-                let json = map.to_json(&doc.transact());
-                (name, json)
-            })
-            .collect();
-        roots.sort_by(|a, b| a.0.cmp(&b.0));
+    let roots = |doc: &Doc| {
+        let mut roots = roots_as_json(doc);
+        roots.retain(|(name, _)| name != "comments");
         roots
     };
     {

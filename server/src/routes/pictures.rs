@@ -168,6 +168,10 @@ pub async fn create(
                 {
                     written += chunk.len() as u64;
                     if written > max {
+                        // The client is still sending: what is left of the file is read
+                        // and dropped (the body limit bounds it) so that it gets this
+                        // answer rather than a connection closed under it.
+                        while let Ok(Some(_)) = field.chunk().await {}
                         return Err(AppError::TooLarge(format!(
                             "the picture is larger than this server's limit of {} MiB",
                             max >> 20
