@@ -83,24 +83,37 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
             .map(|q| format!("?{q}"))
             .unwrap_or_default()
     );
-    let mut upstream = reqwest::Client::new().request(parts.method.clone(), url);
-    for (name, value) in &parts.headers {
-        if !["host", "content-length", "transfer-encoding", "connection"].contains(&name.as_str()) {
-            upstream = upstream.header(name, value);
+    // The exchange with the upstream runs as a task of its own: a worker killed while
+    // its request is in flight drops this handler, but the request may still reach the
+    // upstream and store the object, and it must still be counted.
+    let exchange = tokio::spawn({
+        let proxy = Arc::clone(&proxy);
+        async move {
+            let mut upstream = reqwest::Client::new().request(parts.method.clone(), url);
+            for (name, value) in &parts.headers {
+                if !["host", "content-length", "transfer-encoding", "connection"]
+                    .contains(&name.as_str())
+                {
+                    upstream = upstream.header(name, value);
+                }
+            }
+            let answer = upstream.body(body).send().await.ok()?;
+            let status = answer.status();
+            let is_put = parts.method == axum::http::Method::PUT;
+            let single = query.as_deref().is_none_or(|q| !q.contains("uploadId"));
+            if is_put && single && status.is_success() {
+                *proxy.stored.lock().unwrap().entry(path).or_default() += 1;
+            }
+            let headers = answer.headers().clone();
+            let bytes = answer.bytes().await.unwrap_or_default();
+            Some((status, headers, bytes))
         }
-    }
-    let answer = match upstream.body(body).send().await {
-        Ok(answer) => answer,
-        Err(_) => return s3_error(StatusCode::BAD_GATEWAY, "InternalError"),
+    });
+    let Some((status, headers, bytes)) = exchange.await.unwrap() else {
+        return s3_error(StatusCode::BAD_GATEWAY, "InternalError");
     };
-    let status = answer.status();
-    let is_put = parts.method == axum::http::Method::PUT;
-    let single = query.as_deref().is_none_or(|q| !q.contains("uploadId"));
-    if is_put && single && status.is_success() {
-        *proxy.stored.lock().unwrap().entry(path).or_default() += 1;
-    }
     let mut response = Response::builder().status(status.as_u16());
-    for (name, value) in answer.headers() {
+    for (name, value) in &headers {
         if name != "transfer-encoding" && name != "connection" {
             response = response.header(
                 HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
@@ -108,9 +121,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
             );
         }
     }
-    response
-        .body(Body::from(answer.bytes().await.unwrap_or_default()))
-        .unwrap()
+    response.body(Body::from(bytes)).unwrap()
 }
 
 async fn status(client: &reqwest::Client, base: &str, id: &str) -> Value {
