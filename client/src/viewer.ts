@@ -237,8 +237,8 @@ export async function openViewer(container: HTMLElement, picture: Picture, optio
     a?.setAttribute('title', label);
     a?.setAttribute('aria-label', label);
     a?.setAttribute('aria-pressed', String(on));
+    // A new size refits a picture seen whole (the map's resize handler).
     fitMinZoom();
-    if (wholeBefore) map.fitBounds(bounds, { animate: false });
   };
   const noteWhole = () => {
     wholeBefore = map.getBounds().pad(0.02).contains(bounds);

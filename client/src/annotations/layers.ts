@@ -182,8 +182,6 @@ export class ShapeLayers implements ShapeView {
       layer.on('pm:edit', save);
       layer.on('pm:dragend', save);
       layer.on('pm:remove', () => editor.remove(shape.id));
-    } else {
-      (layer as L.Layer & { options: { pmIgnore?: boolean } }).options.pmIgnore = true;
     }
     this.layers.set(shape.id, layer);
     const known = (this.authorCounts.get(shape.author) ?? 0) > 0;

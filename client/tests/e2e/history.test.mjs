@@ -168,37 +168,39 @@ function boxOfShape(shape) {
 async function drawnAt(page, shapes, what) {
   const boxes = shapes.map(boxOfShape);
   await measureMap(page);
-  const drawnNow = () => {
-    if (window.hugepicHistory.state().seq < 0) {
-      return [...document.querySelectorAll('.leaflet-overlay-pane path')].map((p) => {
-        const r = p.getBoundingClientRect();
-        return { left: r.left, top: r.top, right: r.right, bottom: r.bottom, painted: true };
-      });
-    }
-    const canvas = document.querySelector('.leaflet-overlay-pane canvas');
-    const r = canvas.getBoundingClientRect();
-    const ratio = canvas.width / r.width;
-    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-    // Paint within 3 page pixels of a page point.
-    const paintNear = (x, y) => {
-      for (let dy = -3; dy <= 3; dy++) {
-        for (let dx = -3; dx <= 3; dx++) {
-          const cx = Math.round((x + dx - r.left) * ratio);
-          const cy = Math.round((y + dy - r.top) * ratio);
-          if (cx >= 0 && cy >= 0 && cx < canvas.width && cy < canvas.height && pixels.data[(cy * canvas.width + cx) * 4 + 3] > 0) return true;
-        }
+  await page.evaluate(() => {
+    window.__drawnNow = () => {
+      if (window.hugepicHistory.state().seq < 0) {
+        return [...document.querySelectorAll('.leaflet-overlay-pane path')].map((p) => {
+          const r = p.getBoundingClientRect();
+          return { left: r.left, top: r.top, right: r.right, bottom: r.bottom, painted: true };
+        });
       }
-      return false;
+      const canvas = document.querySelector('.leaflet-overlay-pane canvas');
+      const r = canvas.getBoundingClientRect();
+      const ratio = canvas.width / r.width;
+      const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      // Paint within 3 page pixels of a page point.
+      const paintNear = (x, y) => {
+        for (let dy = -3; dy <= 3; dy++) {
+          for (let dx = -3; dx <= 3; dx++) {
+            const cx = Math.round((x + dx - r.left) * ratio);
+            const cy = Math.round((y + dy - r.top) * ratio);
+            if (cx >= 0 && cy >= 0 && cx < canvas.width && cy < canvas.height && pixels.data[(cy * canvas.width + cx) * 4 + 3] > 0) return true;
+          }
+        }
+        return false;
+      };
+      return window.hugepicHistory.drawn().map((d) => {
+        const mx = (d.left + d.right) / 2;
+        const my = (d.top + d.bottom) / 2;
+        return { ...d, painted: paintNear(d.left, my) && paintNear(d.right, my) && paintNear(mx, d.top) && paintNear(mx, d.bottom) };
+      });
     };
-    return window.hugepicHistory.drawn().map((d) => {
-      const mx = (d.left + d.right) / 2;
-      const my = (d.top + d.bottom) / 2;
-      return { ...d, painted: paintNear(d.left, my) && paintNear(d.right, my) && paintNear(mx, d.top) && paintNear(mx, d.bottom) };
-    });
-  };
-  const check = ({ wanted, source }) => {
+  });
+  const check = (wanted) => {
     const at = window.__screenOf();
-    const drawn = new Function(`return (${source})()`)();
+    const drawn = window.__drawnNow();
     if (drawn.length !== wanted.length) return false;
     return wanted.every((b) => {
       const want = { left: at.x0 + b.x * at.scale, top: at.y0 + b.y * at.scale, right: at.x0 + (b.x + b.width) * at.scale, bottom: at.y0 + (b.y + b.height) * at.scale };
@@ -206,12 +208,12 @@ async function drawnAt(page, shapes, what) {
     });
   };
   try {
-    await page.waitForFunction(check, { wanted: boxes, source: drawnNow.toString() }, { timeout: 10_000 });
+    await page.waitForFunction(check, boxes, { timeout: 10_000 });
   } catch {
-    const seen = await page.evaluate((source) => ({
+    const seen = await page.evaluate(() => ({
       at: window.__screenOf(),
-      drawn: new Function(`return (${source})()`)().map((d) => [d.left, d.top, d.right, d.bottom].map(Math.round).concat(d.painted ? [] : ['not painted'])),
-    }), drawnNow.toString());
+      drawn: window.__drawnNow().map((d) => [d.left, d.top, d.right, d.bottom].map(Math.round).concat(d.painted ? [] : ['not painted'])),
+    }));
     throw new Error(`${what}: wanted ${JSON.stringify(boxes)} (image pixels), drawn ${JSON.stringify(seen)}`);
   }
 }
