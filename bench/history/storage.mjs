@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-const LOG = ['document_updates', 'document_checkpoints'];
+const LOG = ['document_log', 'document_logs', 'document_writers', 'document_checkpoints'];
 const HISTORY = [...LOG, 'document_snapshots', 'document_history', 'document_activity', 'document_shape_changes', 'document_versions'];
 
 async function sqlite(path, sql) {
@@ -33,7 +33,7 @@ export async function storage(db) {
       `SELECT m.tbl_name, SUM(s.pgsize) FROM dbstat s JOIN sqlite_master m ON m.name = s.name GROUP BY m.tbl_name`,
     );
     for (const [table, bytes] of rows) tables[table] = Number(bytes);
-    raw = Number((await sqlite(db.path, `SELECT SUM(length("update")) FROM document_updates`))[0][0]);
+    raw = Number((await sqlite(db.path, `SELECT SUM(length("update")) FROM document_log`))[0][0]);
   } else {
     const rows = await psql(
       db.url,
@@ -41,7 +41,7 @@ export async function storage(db) {
         WHERE n.nspname = 'public' AND c.relkind = 'r'`,
     );
     for (const [table, bytes] of rows) tables[table] = Number(bytes);
-    raw = Number((await psql(db.url, `SELECT SUM(octet_length("update")) FROM document_updates`))[0][0]);
+    raw = Number((await psql(db.url, `SELECT SUM(octet_length("update")) FROM document_log`))[0][0]);
   }
   const sum = (names) => names.reduce((total, name) => total + (tables[name] ?? 0), 0);
   return { raw, log: sum(LOG), history: sum(HISTORY), tables };

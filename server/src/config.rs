@@ -116,6 +116,16 @@ pub struct ServeArgs {
     /// log, but a heavy document's moments cost more than K updates.
     #[arg(long, env = "HUGEPIC_HISTORY_CHECKPOINT_BY_WEIGHT")]
     pub history_checkpoint_by_weight: bool,
+    /// Checkpoints between whole states are deltas (what changed since the previous one)
+    /// until the deltas weigh this many whole states; 0 keeps every checkpoint whole.
+    /// Reading a moment costs one whole state, at most this many states' weight of
+    /// deltas, and at most K updates.
+    #[arg(
+        long,
+        env = "HUGEPIC_HISTORY_CHECKPOINT_CHAIN_WEIGHT",
+        default_value_t = 1
+    )]
+    pub history_checkpoint_chain_weight: u32,
 }
 
 /// The checked configuration.
@@ -159,6 +169,8 @@ pub struct Config {
     pub history_checkpoint_every: u32,
     /// Checkpoints also spaced by weight.
     pub history_checkpoint_by_weight: bool,
+    /// Deltas between whole-state checkpoints, by weight (0: none).
+    pub history_checkpoint_chain_weight: u32,
 }
 
 /// A configuration value that cannot work.
@@ -275,6 +287,7 @@ impl Config {
             hub,
             history_checkpoint_every: args.history_checkpoint_every,
             history_checkpoint_by_weight: args.history_checkpoint_by_weight,
+            history_checkpoint_chain_weight: args.history_checkpoint_chain_weight,
             redis_url,
             s3,
             s3_concurrency: args.s3_concurrency.clamp(1, 256),

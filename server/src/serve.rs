@@ -124,6 +124,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         CheckpointPolicy {
             every: i64::from(config.history_checkpoint_every),
             by_weight: config.history_checkpoint_by_weight,
+            chain_weight: i64::from(config.history_checkpoint_chain_weight),
         },
     );
     let (logged, to_index) = tokio::sync::mpsc::unbounded_channel();

@@ -10,7 +10,7 @@ use flate2::write::DeflateEncoder;
 use flate2::Compression;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::Update;
+use yrs::{Snapshot, Update};
 
 use super::replay::Replay;
 use super::HistoryError;
@@ -20,22 +20,92 @@ use crate::store::{Checkpoint, IndexState};
 pub const DEFLATED_V2: &str = "v2+deflate";
 const DEFLATED_V1: &str = "v1+deflate";
 
-/// A checkpoint of `replay`'s document, which holds every update up to `seq`.
+/// A whole-state checkpoint of `replay`'s document, which holds every update up to `seq`.
 pub fn pack(seq: i64, replay: &Replay) -> Checkpoint {
     let state = replay.state_v2();
-    let mut encoder = DeflateEncoder::new(Vec::with_capacity(state.len() / 3), Compression::fast());
-    match encoder.write_all(&state).and_then(|()| encoder.finish()) {
-        Ok(bytes) => Checkpoint {
+    match deflate(&state) {
+        Some(bytes) => Checkpoint {
             seq,
+            base: None,
             state: bytes,
             encoding: DEFLATED_V2.into(),
         },
         // Writing to memory does not fail; if it did, the state keeps as it is.
-        Err(_) => Checkpoint {
+        None => Checkpoint {
             seq,
+            base: None,
             state: replay.state(),
             encoding: "v1".into(),
         },
+    }
+}
+
+/// A delta checkpoint at `seq`: what `replay`'s document holds beyond the checkpoint at
+/// `base_seq`, whose document stood at `base`.
+pub fn pack_delta(seq: i64, replay: &Replay, base_seq: i64, base: &Snapshot) -> Checkpoint {
+    let delta = replay.delta_v2(base);
+    Checkpoint {
+        seq,
+        base: Some(base_seq),
+        state: deflate(&delta).unwrap_or_default(),
+        encoding: DEFLATED_V2.into(),
+    }
+}
+
+fn deflate(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = DeflateEncoder::new(Vec::with_capacity(bytes.len() / 3), Compression::fast());
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .ok()
+}
+
+/// The document at the newest checkpoint of `chain` (as `HistoryStore::checkpoint_chain`
+/// reads it: a whole state, then deltas), or `None` for an empty chain.
+pub fn open(
+    picture_id: &str,
+    chain: &[Checkpoint],
+    observe: bool,
+) -> Result<Option<Replay>, HistoryError> {
+    let Some((first, deltas)) = chain.split_first() else {
+        return Ok(None);
+    };
+    let corrupt = |seq| HistoryError::Corrupt {
+        picture: picture_id.to_string(),
+        seq,
+    };
+    if first.base.is_some() {
+        return Err(corrupt(first.seq)); // its base is gone
+    }
+    let replay = unpack(picture_id, first)?
+        .replay(observe)
+        .map_err(|_| corrupt(first.seq))?;
+    for delta in deltas {
+        let applied = match unpack(picture_id, delta)? {
+            State::V2(bytes) => replay.apply_v2(&bytes).is_ok(),
+            State::V1(bytes) => replay.apply(&bytes).is_ok(),
+        };
+        if !applied {
+            return Err(corrupt(delta.seq));
+        }
+    }
+    Ok(Some(replay))
+}
+
+/// The state at the newest checkpoint of `chain` as one v1 update (what the frames give
+/// clients): the empty document for an empty chain.
+pub fn state_v1(picture_id: &str, chain: &[Checkpoint]) -> Result<Vec<u8>, HistoryError> {
+    match chain {
+        [] => Ok(Replay::new(false).state()),
+        [whole] => unpack(picture_id, whole)?
+            .into_v1()
+            .map_err(|_| HistoryError::Corrupt {
+                picture: picture_id.to_string(),
+                seq: whole.seq,
+            }),
+        _ => Ok(open(picture_id, chain, false)?
+            .map(|replay| replay.state())
+            .unwrap_or_default()),
     }
 }
 
@@ -97,6 +167,12 @@ pub struct CheckpointPolicy {
     /// most twice the update bytes), but for a document whose checkpoints outweigh
     /// `every` updates a moment costs about one checkpoint's weight of updates instead.
     pub by_weight: bool,
+    /// Checkpoints between whole states are deltas on the previous one (what changed
+    /// since), until the deltas since the last whole state weigh this many times as much
+    /// as it did; then a whole state again. Reading a moment so costs one whole state,
+    /// deltas that together weigh at most this many whole states, and at most `every`
+    /// updates. 0: every checkpoint is a whole state.
+    pub chain_weight: i64,
 }
 
 impl CheckpointPolicy {
@@ -105,8 +181,18 @@ impl CheckpointPolicy {
         CheckpointPolicy {
             every: i64::from(every.max(1)),
             by_weight: false,
+            chain_weight: DEFAULT_CHAIN_WEIGHT,
         }
     }
+}
+
+/// Deltas since a whole state may weigh this many times as much as it (the default of
+/// `--history-checkpoint-chain-weight`).
+pub const DEFAULT_CHAIN_WEIGHT: i64 = 1;
+
+/// Whether the checkpoint now due may be a delta on the previous one.
+pub fn as_delta(state: &IndexState, policy: CheckpointPolicy) -> bool {
+    state.checkpoint_bytes > 0 && state.chain_bytes < state.checkpoint_bytes * policy.chain_weight
 }
 
 /// Whether the index writes a checkpoint after an update, standing at `state`.
@@ -153,6 +239,7 @@ mod tests {
         // Older checkpoints still read.
         let old = Checkpoint {
             seq: 7,
+            base: None,
             state: replay.state(),
             encoding: "v1".into(),
         };
@@ -168,12 +255,99 @@ mod tests {
     }
 
     #[test]
+    fn a_chain_of_deltas_reads_back_each_moment_and_weighs_less_than_whole_states() {
+        use yrs::{Array, ArrayPrelim, Map, MapPrelim, Transact};
+        // A client edits; the replay follows its updates. A whole state at the first
+        // checkpoint, then deltas: each moment opens equal to the replay there, and
+        // later updates apply to it as to the replay.
+        let client = yrs::Doc::new();
+        let shapes = client.get_or_insert_map("shapes");
+        let notes = client.get_or_insert_array("notes");
+        let replay = Replay::new(false);
+        let mut chain: Vec<Checkpoint> = Vec::new();
+        let mut base: Option<(i64, yrs::Snapshot)> = None;
+        let mut moments = Vec::new();
+        let mut logged = Vec::new();
+        for step in 0..1200i64 {
+            let update = {
+                let mut txn = client.transact_mut();
+                let id = format!("s{}", step % 300);
+                match step % 5 {
+                    0 | 1 => {
+                        let shape = shapes.insert(&mut txn, id, MapPrelim::default());
+                        shape.insert(&mut txn, "x", step);
+                        shape.insert(&mut txn, "label", format!("shape {step}"));
+                    }
+                    2 => {
+                        if let Some(yrs::Out::YMap(shape)) = shapes.get(&txn, &id) {
+                            shape.insert(&mut txn, "x", step as f64 + 0.5);
+                        }
+                    }
+                    3 => {
+                        shapes.remove(&mut txn, &id);
+                        notes.push_back(&mut txn, ArrayPrelim::from([step]));
+                    }
+                    _ => {
+                        if notes.len(&txn) > 3 {
+                            notes.remove_range(&mut txn, 1, 2);
+                        }
+                    }
+                }
+                txn.encode_update_v1()
+            };
+            replay.apply(&update).unwrap();
+            logged.push(update);
+            if step % 100 == 99 {
+                let packed = match &base {
+                    Some((seq, snapshot)) => pack_delta(step, &replay, *seq, snapshot),
+                    None => pack(step, &replay),
+                };
+                base = Some((step, replay.snapshot()));
+                chain.push(packed);
+                moments.push((chain.len(), step, replay.document()));
+            }
+        }
+        assert!(chain[1..].iter().all(|c| c.base.is_some()));
+        let deltas: usize = chain[1..].iter().map(|c| c.state.len()).sum();
+        let wholes = chain.len() * pack(0, &replay).state.len();
+        assert!(
+            deltas * 3 < wholes,
+            "deltas {deltas} B against whole states {wholes} B"
+        );
+        for (len, step, document) in &moments {
+            let opened = open("p", &chain[..*len], false).unwrap().unwrap();
+            assert_eq!(&opened.document(), document, "the moment after step {step}");
+            for update in &logged[*step as usize + 1..] {
+                opened.apply(update).unwrap();
+            }
+            assert_eq!(
+                opened.document(),
+                replay.document(),
+                "caught up from {step}"
+            );
+            let v1 = state_v1("p", &chain[..*len]).unwrap();
+            assert_eq!(
+                &Replay::from_state(&v1, false).unwrap().document(),
+                document
+            );
+        }
+        // The delta carries only the deletions its base lacked, not the whole delete set.
+        let (_, last_base) = base.as_ref().unwrap();
+        let plain = yrs::ReadTxn::encode_diff_v2(&client.transact(), &last_base.state_map);
+        assert!(replay.delta_v2(last_base).len() < plain.len());
+        // A delta whose whole state is missing does not open.
+        assert!(open("p", &chain[1..], false).is_err());
+        assert_eq!(state_v1("p", &[]).unwrap(), Replay::new(false).state());
+    }
+
+    #[test]
     fn checkpoints_come_every_k_updates_or_by_weight() {
         let at = |since, bytes_since, checkpoint_bytes| IndexState {
             indexed_seq: 1,
             since_checkpoint: since,
             bytes_since,
             checkpoint_bytes,
+            chain_bytes: 0,
         };
         let every = CheckpointPolicy::every(500);
         let weight = CheckpointPolicy {

@@ -46,6 +46,14 @@ pub struct HistoryMetrics {
 struct Indexed {
     seq: i64,
     replay: Replay,
+    base: Option<Base>,
+}
+
+/// The newest checkpoint, which the next delta applies to.
+#[derive(Clone)]
+struct Base {
+    seq: i64,
+    snapshot: yrs::Snapshot,
 }
 
 struct Inner {
@@ -139,12 +147,15 @@ impl Historian {
             if rows.is_empty() {
                 return Ok(state);
             }
-            let replay = match cached.take() {
-                Some(c) if c.seq == state.indexed_seq => c.replay,
-                _ => self.rebuild(picture_id, state.indexed_seq).await?,
+            let (replay, mut base) = match cached.take() {
+                Some(c) if c.seq == state.indexed_seq => (c.replay, c.base),
+                _ => {
+                    let (replay, base, _) = self.open(picture_id, state.indexed_seq, true).await?;
+                    (replay, base)
+                }
             };
             let open = store.last_activity(picture_id).await?;
-            let (batch, last) = self.index(picture_id, &replay, state, open, &rows)?;
+            let (batch, last) = self.index(picture_id, &replay, &mut base, state, open, &rows)?;
             self.inner
                 .metrics
                 .updates_indexed
@@ -154,16 +165,14 @@ impl Historian {
                     .metrics
                     .checkpoints
                     .fetch_add(batch.checkpoints.len() as u64, Ordering::Relaxed);
-                *cached = Some(Indexed { seq: last, replay });
+                *cached = Some(Indexed {
+                    seq: last,
+                    replay,
+                    base,
+                });
             }
             // Else another node indexed these meanwhile: read where it got to.
         }
-    }
-
-    /// The document after every update up to `seq`, observing what later ones do.
-    async fn rebuild(&self, picture_id: &str, seq: i64) -> Result<Replay, HistoryError> {
-        let (replay, _) = self.replay_to(picture_id, seq, true).await?;
-        Ok(replay)
     }
 
     /// The document after every update up to `seq`, from the newest checkpoint at or
@@ -174,20 +183,31 @@ impl Historian {
         seq: i64,
         observe: bool,
     ) -> Result<(Replay, usize), HistoryError> {
+        let (replay, _, rows) = self.open(picture_id, seq, observe).await?;
+        Ok((replay, rows))
+    }
+
+    /// The document after every update up to `seq`, the checkpoint it started from, and
+    /// how many log rows it read after that checkpoint.
+    async fn open(
+        &self,
+        picture_id: &str,
+        seq: i64,
+        observe: bool,
+    ) -> Result<(Replay, Option<Base>, usize), HistoryError> {
         let store = &self.inner.store;
-        let checkpoint = store.checkpoint_at_or_before(picture_id, seq).await?;
-        let (replay, from) = match checkpoint {
-            Some(c) => (
-                checkpoint::unpack(picture_id, &c)?
-                    .replay(observe)
-                    .map_err(|_| HistoryError::Corrupt {
-                        picture: picture_id.to_string(),
-                        seq: c.seq,
-                    })?,
-                c.seq,
-            ),
-            None => (Replay::new(observe), 0),
+        let chain = store.checkpoint_chain(picture_id, seq).await?;
+        let (replay, base) = match (checkpoint::open(picture_id, &chain, observe)?, chain.last()) {
+            (Some(replay), Some(last)) => {
+                let base = Base {
+                    seq: last.seq,
+                    snapshot: replay.snapshot(),
+                };
+                (replay, Some(base))
+            }
+            _ => (Replay::new(observe), None),
         };
+        let from = base.as_ref().map_or(0, |b| b.seq);
         let rows = store
             .log_rows(picture_id, from, Some(seq), usize::MAX)
             .await?;
@@ -198,7 +218,7 @@ impl Historian {
             .metrics
             .updates_read
             .fetch_add(rows.len() as u64, Ordering::Relaxed);
-        Ok((replay, rows.len()))
+        Ok((replay, base, rows.len()))
     }
 
     /// What indexing `rows` adds, and the last seq it covers.
@@ -206,6 +226,7 @@ impl Historian {
         &self,
         picture_id: &str,
         replay: &Replay,
+        base: &mut Option<Base>,
         state: IndexState,
         open: Option<ActivityRow>,
         rows: &[LogRow],
@@ -232,11 +253,26 @@ impl Historian {
             at.indexed_seq = row.seq;
             at.since_checkpoint += 1;
             at.bytes_since += row.update.len() as i64;
-            if checkpoint::due(&at, self.inner.checkpoints) {
-                let kept = checkpoint::pack(row.seq, replay);
-                at.checkpoint_bytes = kept.state.len() as i64;
+            let policy = self.inner.checkpoints;
+            if checkpoint::due(&at, policy) {
+                let kept = match base.as_ref() {
+                    Some(b) if checkpoint::as_delta(&at, policy) => {
+                        checkpoint::pack_delta(row.seq, replay, b.seq, &b.snapshot)
+                    }
+                    _ => checkpoint::pack(row.seq, replay),
+                };
+                if kept.base.is_some() {
+                    at.chain_bytes += kept.state.len() as i64;
+                } else {
+                    at.checkpoint_bytes = kept.state.len() as i64;
+                    at.chain_bytes = 0;
+                }
                 at.since_checkpoint = 0;
                 at.bytes_since = 0;
+                *base = Some(Base {
+                    seq: row.seq,
+                    snapshot: replay.snapshot(),
+                });
                 batch.checkpoints.push(kept);
             }
         }

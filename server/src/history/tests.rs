@@ -171,6 +171,61 @@ async fn every_moment_reads_back_exactly_and_costs_at_most_one_checkpoint_interv
 }
 
 #[tokio::test]
+async fn checkpoints_between_whole_states_are_deltas_and_a_restarted_index_goes_on_from_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_with_picture(&dir).await;
+    let policy = super::checkpoint::CheckpointPolicy {
+        chain_weight: 3,
+        ..super::checkpoint::CheckpointPolicy::every(5)
+    };
+    let client = Doc::new();
+    let shapes = client.get_or_insert_map("shapes");
+    let ana = author("ana");
+    let mut recorded = Vec::new();
+    for round in 0..2 {
+        // A historian per round: the second starts with nothing in memory.
+        let historian = Historian::new(Arc::clone(&store), policy);
+        for i in 0..60i64 {
+            let n = round * 60 + i;
+            let update = update_of(&client, |txn| {
+                if n % 3 == 2 {
+                    shapes.remove(txn, &format!("s{}", n - 2));
+                } else {
+                    shapes.insert(txn, format!("s{n}"), shape("marker", n));
+                }
+            });
+            let seq = log(&store, &update, &ana).await;
+            recorded.push((seq, document_of(&client)));
+        }
+        historian.catch_up("p").await.expect("indexed");
+        for (seq, document) in &recorded {
+            let (replay, read) = historian.replay_to("p", *seq, false).await.expect("moment");
+            assert_eq!(&replay.document(), document, "the document at seq {seq}");
+            assert!(read < 5, "seq {seq} read {read} updates");
+        }
+    }
+    let mut deltas = 0;
+    for seq in (5..=120).step_by(5) {
+        let chain = store.checkpoint_chain("p", seq).await.expect("chain");
+        assert_eq!(
+            chain.last().map(|c| c.seq),
+            Some(seq),
+            "a checkpoint every 5"
+        );
+        assert!(chain[0].base.is_none(), "a chain starts with a whole state");
+        for pair in chain.windows(2) {
+            assert_eq!(
+                pair[1].base,
+                Some(pair[0].seq),
+                "each delta names the one before"
+            );
+        }
+        deltas += usize::from(chain.len() > 1);
+    }
+    assert!(deltas >= 12, "{deltas} of 24 checkpoints are deltas");
+}
+
+#[tokio::test]
 async fn a_restore_plan_turns_the_live_document_into_the_old_one() {
     let doc = Doc::new();
     let shapes = doc.get_or_insert_map("shapes");

@@ -195,19 +195,9 @@ pub async fn frames(
     let (after, first) = match from {
         Some(from) => (from.min(seq), None),
         None => {
-            let checkpoint = state.store.checkpoint_at_or_before(&id, seq).await?;
-            let (cseq, bytes) = match checkpoint {
-                Some(c) => (
-                    c.seq,
-                    checkpoint::unpack(&id, &c)?
-                        .into_v1()
-                        .map_err(|_| HistoryError::Corrupt {
-                            picture: id.clone(),
-                            seq: c.seq,
-                        })?,
-                ),
-                None => (0, crate::history::replay::Replay::new(false).state()),
-            };
+            let chain = state.store.checkpoint_chain(&id, seq).await?;
+            let cseq = chain.last().map_or(0, |c| c.seq);
+            let bytes = checkpoint::state_v1(&id, &chain)?;
             let at = if cseq > 0 {
                 state
                     .store

@@ -37,12 +37,15 @@ pub struct LogRow {
     pub update: Vec<u8>,
 }
 
-/// A compacted state: the document after every update up to `seq`.
+/// A compacted state: the document after every update up to `seq`, whole, or as a
+/// delta on the checkpoint at `base`.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The last update it includes.
     pub seq: i64,
-    /// The Yjs state as stored (see `encoding`).
+    /// For a delta, the seq of the checkpoint it applies to; `None` for a whole state.
+    pub base: Option<i64>,
+    /// The Yjs state (or delta) as stored (see `encoding`).
     pub state: Vec<u8>,
     /// How `state` is stored: `v1` (a Yjs v1 update), `v1+deflate` or `v2+deflate`.
     pub encoding: String,
@@ -57,8 +60,10 @@ pub struct IndexState {
     pub since_checkpoint: i64,
     /// Bytes of the updates indexed since the last checkpoint.
     pub bytes_since: i64,
-    /// Stored size of the last checkpoint.
+    /// Stored size of the last whole-state checkpoint.
     pub checkpoint_bytes: i64,
+    /// Stored size of the deltas written since that whole state.
+    pub chain_bytes: i64,
 }
 
 /// One entry of the activity: consecutive changes by one author, close in time.
@@ -191,12 +196,13 @@ pub trait HistoryStore: Send + Sync {
         upto: i64,
         sink: mpsc::Sender<LogRow>,
     ) -> Result<(), StoreError>;
-    /// The newest checkpoint at or before `seq`.
-    async fn checkpoint_at_or_before(
+    /// The newest checkpoint at or before `seq` and the checkpoints it is a delta on,
+    /// oldest (a whole state) first; empty if there is none.
+    async fn checkpoint_chain(
         &self,
         picture_id: &str,
         seq: i64,
-    ) -> Result<Option<Checkpoint>, StoreError>;
+    ) -> Result<Vec<Checkpoint>, StoreError>;
     /// Keeps a checkpoint (one already kept at that seq stays).
     async fn save_checkpoint(
         &self,
@@ -235,4 +241,44 @@ pub trait HistoryStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Named versions, oldest moment first.
     async fn versions(&self, picture_id: &str) -> Result<Vec<VersionRow>, StoreError>;
+}
+
+/// Who wrote an update, as the log keeps it once in `document_writers`.
+pub(super) type WriterKey = (String, String, String, String, String);
+
+/// The ids of `document_writers` rows this process has used. Writers are never deleted,
+/// so an id once read stays right.
+#[derive(Debug, Default)]
+pub(super) struct Writers(std::sync::Mutex<std::collections::HashMap<WriterKey, i64>>);
+
+impl Writers {
+    /// The key of `update`'s writer.
+    pub(super) fn key(update: &super::NewUpdate<'_>) -> WriterKey {
+        (
+            update.author.id.clone(),
+            update.author.name.clone(),
+            update.author.color.clone(),
+            update.role.to_string(),
+            update.node.to_string(),
+        )
+    }
+
+    pub(super) fn get(&self, key: &WriterKey) -> Option<i64> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .copied()
+    }
+
+    pub(super) fn put(&self, key: WriterKey, id: i64) {
+        let mut writers = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if writers.len() > 10_000 {
+            writers.clear(); // a bound; the rows stay in the database
+        }
+        writers.insert(key, id);
+    }
 }

@@ -15,6 +15,10 @@ pub const SQLITE: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/0003_history.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_compact_log.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order: (version, SQL).
@@ -30,6 +34,10 @@ pub const POSTGRES: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../../migrations/postgres/0003_history.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_compact_log.sql"),
     ),
 ];
 

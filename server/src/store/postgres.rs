@@ -17,6 +17,8 @@ use crate::auth::Role;
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(super) pool: Pool,
+    /// Ids of the log's writers.
+    writers: std::sync::Arc<super::history::Writers>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -47,7 +49,10 @@ impl PostgresStore {
             .max_size(16)
             .build()
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            writers: std::sync::Arc::default(),
+        })
     }
 
     /// Applies missing migrations (`hugepic migrate`); returns the versions applied.
@@ -412,24 +417,77 @@ impl MetaStore for PostgresStore {
             )
             .await?;
         }
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO document_updates (picture_id, author, author_id, author_color, role, node, restored_to, \"update\", at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())
-                 RETURNING seq",
+        let mut logs = Vec::with_capacity(pictures.len());
+        for picture in &pictures {
+            tx.execute(
+                "INSERT INTO document_logs (picture_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[picture],
             )
             .await?;
-        // Pipelined on the connection, sent (and numbered) in order.
-        let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 8]> = updates
+            let row = tx
+                .query_one(
+                    "SELECT id FROM document_logs WHERE picture_id = $1",
+                    &[picture],
+                )
+                .await?;
+            logs.push((*picture, row.get::<_, i32>(0)));
+        }
+        // Who wrote each update: known ids from memory, new writers added (their rows
+        // are this node's own: the node is part of a writer, so no two nodes add the same).
+        let mut learned: Vec<(super::history::WriterKey, i32)> = Vec::new();
+        let mut writers = Vec::with_capacity(updates.len());
+        for u in updates {
+            let key = super::history::Writers::key(u);
+            let known = self
+                .writers
+                .get(&key)
+                .and_then(|id| i32::try_from(id).ok())
+                .or_else(|| learned.iter().find(|(k, _)| *k == key).map(|(_, id)| *id));
+            let id = match known {
+                Some(id) => id,
+                None => {
+                    tx.execute(
+                        "INSERT INTO document_writers (author_id, author, author_color, role, node)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                        &[&key.0, &key.1, &key.2, &key.3, &key.4],
+                    )
+                    .await?;
+                    let id: i32 = tx
+                        .query_one(
+                            "SELECT id FROM document_writers WHERE author_id = $1 AND author = $2
+                             AND author_color = $3 AND role = $4 AND node = $5",
+                            &[&key.0, &key.1, &key.2, &key.3, &key.4],
+                        )
+                        .await?
+                        .get(0);
+                    learned.push((key, id));
+                    id
+                }
+            };
+            writers.push(id);
+        }
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO document_log (log, writer, restored_to, \"update\")
+                 VALUES ($1, $2, $3, $4) RETURNING seq",
+            )
+            .await?;
+        let keys: Vec<i32> = updates
             .iter()
             .map(|u| {
+                logs.iter()
+                    .find(|(p, _)| *p == u.picture_id)
+                    .map_or(0, |(_, id)| *id)
+            })
+            .collect();
+        // Pipelined on the connection, sent (and numbered) in order.
+        let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 4]> = updates
+            .iter()
+            .zip(keys.iter().zip(&writers))
+            .map(|(u, (log, writer))| {
                 [
-                    &u.picture_id as &(dyn tokio_postgres::types::ToSql + Sync),
-                    &u.author.name,
-                    &u.author.id,
-                    &u.author.color,
-                    &u.role,
-                    &u.node,
+                    log as &(dyn tokio_postgres::types::ToSql + Sync),
+                    writer,
                     &u.restored_to,
                     &u.update,
                 ]
@@ -439,6 +497,9 @@ impl MetaStore for PostgresStore {
             futures_util::future::try_join_all(params.iter().map(|p| tx.query_one(&insert, p)))
                 .await?;
         tx.commit().await?;
+        for (key, id) in learned {
+            self.writers.put(key, i64::from(id));
+        }
         Ok(rows.iter().map(|r| r.get::<_, i64>(0)).collect())
     }
 
@@ -457,9 +518,14 @@ impl MetaStore for PostgresStore {
         // from shortly before the snapshot are read again (applying twice is harmless).
         let updates = client
             .query(
-                "SELECT seq, \"update\" FROM document_updates u WHERE picture_id = $1
-                 AND (seq > $2 OR at >= (SELECT at FROM document_snapshots s
-                                         WHERE s.picture_id = u.picture_id) - interval '30 seconds')
+                "WITH l AS (SELECT id FROM document_logs WHERE picture_id = $1)
+                 SELECT seq, \"update\" FROM document_log
+                 WHERE log = (SELECT id FROM l) AND seq > $2
+                 UNION ALL
+                 SELECT seq, \"update\" FROM document_log
+                 WHERE log = (SELECT id FROM l) AND seq <= $2
+                   AND at >= (SELECT at FROM document_snapshots WHERE picture_id = $1)
+                             - interval '30 seconds'
                  ORDER BY seq",
                 &[&picture_id, &after],
             )

@@ -30,11 +30,26 @@ macro_rules! at_micros {
     };
 }
 
+/// A picture's log rows with their writers; the picture is `$1`.
 const LOG_SELECT: &str = concat!(
-    "SELECT seq, ",
-    micros!("at"),
-    " AS at, author_id, author, author_color, role, restored_to, \"update\" FROM document_updates"
+    "SELECT u.seq, ",
+    micros!("u.at"),
+    " AS at, w.author_id, w.author, w.author_color, w.role, u.restored_to, u.\"update\"
+     FROM document_log u JOIN document_writers w ON w.id = u.writer
+     WHERE u.log = (SELECT id FROM document_logs WHERE picture_id = $1)"
 );
+
+/// A checkpoint and the ones it is a delta on, oldest (a whole state) first: the newest
+/// at or before seq `$2` of picture `$1`, then its base, and so on.
+const CHECKPOINT_CHAIN: &str = "WITH RECURSIVE chain (seq, base_seq, state, encoding) AS (
+        (SELECT seq, base_seq, state, encoding FROM document_checkpoints
+         WHERE picture_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1)
+        UNION ALL
+        SELECT c.seq, c.base_seq, c.state, c.encoding
+        FROM document_checkpoints c JOIN chain ON c.seq = chain.base_seq
+        WHERE c.picture_id = $1
+    )
+    SELECT seq, base_seq, state, encoding FROM chain ORDER BY seq";
 
 const ACTIVITY_SELECT: &str = concat!(
     "SELECT from_seq, to_seq, ",
@@ -97,9 +112,7 @@ impl HistoryStore for PostgresStore {
         limit: usize,
     ) -> Result<Vec<LogRow>, StoreError> {
         let client = self.pool.get().await?;
-        let sql = format!(
-            "{LOG_SELECT} WHERE picture_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4"
-        );
+        let sql = format!("{LOG_SELECT} AND u.seq > $2 AND u.seq <= $3 ORDER BY u.seq LIMIT $4");
         let rows = client
             .query(
                 &sql,
@@ -122,8 +135,7 @@ impl HistoryStore for PostgresStore {
         sink: mpsc::Sender<LogRow>,
     ) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
-        let sql =
-            format!("{LOG_SELECT} WHERE picture_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq");
+        let sql = format!("{LOG_SELECT} AND u.seq > $2 AND u.seq <= $3 ORDER BY u.seq");
         let params: [&(dyn ToSql + Sync); 3] = [&picture_id, &after, &upto];
         let rows = client.query_raw(&sql, params).await?;
         pin_mut!(rows);
@@ -135,24 +147,22 @@ impl HistoryStore for PostgresStore {
         Ok(())
     }
 
-    async fn checkpoint_at_or_before(
+    async fn checkpoint_chain(
         &self,
         picture_id: &str,
         seq: i64,
-    ) -> Result<Option<Checkpoint>, StoreError> {
+    ) -> Result<Vec<Checkpoint>, StoreError> {
         let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT seq, state, encoding FROM document_checkpoints
-                 WHERE picture_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1",
-                &[&picture_id, &seq],
-            )
-            .await?;
-        Ok(row.map(|r| Checkpoint {
-            seq: r.get(0),
-            state: r.get(1),
-            encoding: r.get(2),
-        }))
+        let rows = client.query(CHECKPOINT_CHAIN, &[&picture_id, &seq]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| Checkpoint {
+                seq: r.get(0),
+                base: r.get(1),
+                state: r.get(2),
+                encoding: r.get(3),
+            })
+            .collect())
     }
 
     async fn save_checkpoint(
@@ -163,11 +173,12 @@ impl HistoryStore for PostgresStore {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO document_checkpoints (picture_id, seq, state, encoding)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                "INSERT INTO document_checkpoints (picture_id, seq, base_seq, state, encoding)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 &[
                     &picture_id,
                     &checkpoint.seq,
+                    &checkpoint.base,
                     &checkpoint.state,
                     &checkpoint.encoding,
                 ],
@@ -180,7 +191,7 @@ impl HistoryStore for PostgresStore {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
-                "SELECT indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes
+                "SELECT indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes, chain_bytes
                  FROM document_history WHERE picture_id = $1",
                 &[&picture_id],
             )
@@ -190,6 +201,7 @@ impl HistoryStore for PostgresStore {
             since_checkpoint: r.get(1),
             bytes_since: r.get(2),
             checkpoint_bytes: r.get(3),
+            chain_bytes: r.get(4),
         }))
     }
 
@@ -222,7 +234,7 @@ impl HistoryStore for PostgresStore {
         }
         tx.execute(
             "UPDATE document_history SET indexed_seq = $2, since_checkpoint = $3, bytes_since = $4,
-                    checkpoint_bytes = $5
+                    checkpoint_bytes = $5, chain_bytes = $6
              WHERE picture_id = $1",
             &[
                 &picture_id,
@@ -230,6 +242,7 @@ impl HistoryStore for PostgresStore {
                 &batch.next.since_checkpoint,
                 &batch.next.bytes_since,
                 &batch.next.checkpoint_bytes,
+                &batch.next.chain_bytes,
             ],
         )
         .await?;
@@ -296,9 +309,9 @@ impl HistoryStore for PostgresStore {
         futures_util::future::try_join_all(params.iter().map(|p| tx.execute(&change, p))).await?;
         for c in &batch.checkpoints {
             tx.execute(
-                "INSERT INTO document_checkpoints (picture_id, seq, state, encoding)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[&picture_id, &c.seq, &c.state, &c.encoding],
+                "INSERT INTO document_checkpoints (picture_id, seq, base_seq, state, encoding)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                &[&picture_id, &c.seq, &c.base, &c.state, &c.encoding],
             )
             .await?;
         }
@@ -364,7 +377,8 @@ impl HistoryStore for PostgresStore {
                 concat!(
                     "SELECT seq, ",
                     micros!("at"),
-                    " FROM document_updates WHERE picture_id = $1 ORDER BY seq {} LIMIT 1"
+                    " FROM document_log WHERE log = (SELECT id FROM document_logs WHERE picture_id = $1)
+                     ORDER BY seq {} LIMIT 1"
                 ),
                 order
             )
@@ -378,12 +392,23 @@ impl HistoryStore for PostgresStore {
     }
 
     async fn seq_at(&self, picture_id: &str, at: i64) -> Result<i64, StoreError> {
+        // Log times grow with seq: the answer lies between the last checkpoint logged at
+        // or before `at` and the next one, so at most one checkpoint interval is read.
         let client = self.pool.get().await?;
         let row = client
             .query_one(
                 concat!(
-                    "SELECT COALESCE(MAX(seq), 0) FROM document_updates WHERE picture_id = $1 AND at <= ",
-                    at_micros!("$2")
+                    "WITH l AS (SELECT id FROM document_logs WHERE picture_id = $1),
+                          t AS (SELECT ", at_micros!("$2"), " AS at),
+                          c AS (SELECT c.seq, u.at FROM document_checkpoints c
+                                JOIN document_log u ON u.log = (SELECT id FROM l) AND u.seq = c.seq
+                                WHERE c.picture_id = $1),
+                          lo AS (SELECT COALESCE(MAX(seq), 0) AS seq FROM c WHERE at <= (SELECT at FROM t)),
+                          hi AS (SELECT COALESCE(MIN(seq), 9223372036854775807) AS seq FROM c
+                                 WHERE at > (SELECT at FROM t))
+                     SELECT COALESCE(MAX(u.seq), (SELECT seq FROM lo)) FROM document_log u
+                     WHERE u.log = (SELECT id FROM l) AND u.seq > (SELECT seq FROM lo)
+                       AND u.seq < (SELECT seq FROM hi) AND u.at <= (SELECT at FROM t)"
                 ),
                 &[&picture_id, &at],
             )
@@ -402,9 +427,12 @@ impl HistoryStore for PostgresStore {
                 concat!(
                     "SELECT c.seq, ",
                     micros!("u.at"),
-                    " AS at, u.author_id, u.author, u.author_color, u.restored_to, c.after
+                    " AS at, w.author_id, w.author, w.author_color, u.restored_to, c.after
                      FROM document_shape_changes c
-                     JOIN document_updates u ON u.picture_id = c.picture_id AND u.seq = c.seq
+                     JOIN document_log u
+                       ON u.log = (SELECT id FROM document_logs WHERE picture_id = $1)
+                      AND u.seq = c.seq
+                     JOIN document_writers w ON w.id = u.writer
                      WHERE c.picture_id = $1 AND c.shape_id = $2 ORDER BY c.seq"
                 ),
                 &[&picture_id, &shape_id],

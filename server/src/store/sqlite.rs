@@ -23,6 +23,8 @@ pub struct SqliteStore {
     /// SQLite has one writer at a time; writers from the pool that find it busy sleep
     /// and retry (seconds, under load). Annotation writes queue here instead.
     pub(super) document_writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Ids of the log's writers.
+    writers: std::sync::Arc<super::history::Writers>,
 }
 
 impl SqliteStore {
@@ -46,9 +48,50 @@ impl SqliteStore {
         let store = SqliteStore {
             pool,
             document_writes: std::sync::Arc::default(),
+            writers: std::sync::Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The id of `update`'s writer in `document_writers`, added if new.
+    async fn writer(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        update: &NewUpdate<'_>,
+        learned: &mut Vec<(super::history::WriterKey, i64)>,
+    ) -> Result<i64, StoreError> {
+        let key = super::history::Writers::key(update);
+        if let Some(id) = self.writers.get(&key) {
+            return Ok(id);
+        }
+        if let Some((_, id)) = learned.iter().find(|(k, _)| *k == key) {
+            return Ok(*id);
+        }
+        sqlx::query(
+            "INSERT OR IGNORE INTO document_writers (author_id, author, author_color, role, node)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&key.0)
+        .bind(&key.1)
+        .bind(&key.2)
+        .bind(&key.3)
+        .bind(&key.4)
+        .execute(&mut **tx)
+        .await?;
+        let id: i64 = sqlx::query_scalar(
+            "SELECT id FROM document_writers
+             WHERE author_id = ? AND author = ? AND author_color = ? AND role = ? AND node = ?",
+        )
+        .bind(&key.0)
+        .bind(&key.1)
+        .bind(&key.2)
+        .bind(&key.3)
+        .bind(&key.4)
+        .fetch_one(&mut **tx)
+        .await?;
+        learned.push((key, id)); // remembered once the transaction commits
+        Ok(id)
     }
 
     /// The connection pool, shared with the job queue.
@@ -376,30 +419,51 @@ impl MetaStore for SqliteStore {
         // One writer at a time (SQLite); sequence numbers count on per picture.
         let mut tx = self.pool.begin().await?;
         let now = super::times::now_micros();
+        let mut logs: Vec<(&str, i64, i64)> = Vec::new(); // (picture, log key, last seq)
+        let mut learned = Vec::new();
         let mut seqs = Vec::with_capacity(updates.len());
         for (i, u) in updates.iter().enumerate() {
+            let (log, seq) = match logs.iter_mut().find(|l| l.0 == u.picture_id) {
+                Some(l) => {
+                    l.2 += 1;
+                    (l.1, l.2)
+                }
+                None => {
+                    sqlx::query("INSERT OR IGNORE INTO document_logs (picture_id) VALUES (?)")
+                        .bind(u.picture_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let (log, last): (i64, i64) = sqlx::query_as(
+                        "SELECT l.id, COALESCE((SELECT MAX(seq) FROM document_log WHERE log = l.id), 0)
+                         FROM document_logs l WHERE l.picture_id = ?",
+                    )
+                    .bind(u.picture_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    logs.push((u.picture_id, log, last + 1));
+                    (log, last + 1)
+                }
+            };
+            let writer = self.writer(&mut tx, u, &mut learned).await?;
             // A microsecond apart, so that every update of a batch is its own moment.
-            let at = super::times::micros_to_text(now + i as i64);
-            let seq: i64 = sqlx::query_scalar(
-                "INSERT INTO document_updates (picture_id, seq, at, author, author_id, author_color, role, node, restored_to, \"update\")
-                 VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_updates WHERE picture_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
-                 RETURNING seq",
+            sqlx::query(
+                "INSERT INTO document_log (log, seq, at, writer, restored_to, \"update\")
+                 VALUES (?, ?, ?, ?, ?, ?)",
             )
-            .bind(u.picture_id)
-            .bind(u.picture_id)
-            .bind(&at)
-            .bind(&u.author.name)
-            .bind(&u.author.id)
-            .bind(&u.author.color)
-            .bind(u.role)
-            .bind(u.node)
+            .bind(log)
+            .bind(seq)
+            .bind(now + i as i64)
+            .bind(writer)
             .bind(u.restored_to)
             .bind(u.update)
-            .fetch_one(&mut *tx)
+            .execute(&mut *tx)
             .await?;
             seqs.push(seq);
         }
         tx.commit().await?;
+        for (key, id) in learned {
+            self.writers.put(key, id);
+        }
         Ok(seqs)
     }
 
@@ -411,7 +475,8 @@ impl MetaStore for SqliteStore {
                 .await?;
         let after = snapshot.as_ref().map_or(0, |s| s.1);
         let updates: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT seq, \"update\" FROM document_updates WHERE picture_id = ? AND seq > ? ORDER BY seq",
+            "SELECT seq, \"update\" FROM document_log
+             WHERE log = (SELECT id FROM document_logs WHERE picture_id = ?) AND seq > ? ORDER BY seq",
         )
         .bind(picture_id)
         .bind(after)
@@ -469,5 +534,140 @@ impl SqliteStore {
         };
         store.create_picture(&picture, &[]).await.expect("picture");
         store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    use super::super::migrate::SQLITE;
+    use super::SqliteStore;
+    use crate::store::{HistoryStore, MetaStore};
+
+    #[tokio::test]
+    async fn a_log_written_before_migration_4_reads_back_the_same_after_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.sqlite");
+        {
+            // A database at version 3, with the log as it was then.
+            let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+                .expect("options")
+                .create_if_missing(true);
+            let pool = SqlitePoolOptions::new()
+                .connect_with(options)
+                .await
+                .expect("pool");
+            sqlx::raw_sql(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            .execute(&pool)
+            .await
+            .expect("migrations table");
+            for (version, sql) in SQLITE.iter().filter(|m| m.0 <= 3) {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                    .execute(&pool)
+                    .await
+                    .expect("old migration");
+                sqlx::query("INSERT INTO schema_migrations VALUES (?, 'then')")
+                    .bind(version)
+                    .execute(&pool)
+                    .await
+                    .expect("recorded");
+            }
+            sqlx::raw_sql(
+                "INSERT INTO pictures (id, status, created_at) VALUES ('p', 'ready', 'then'), ('q', 'ready', 'then');
+                 INSERT INTO document_updates (picture_id, seq, at, author, author_id, author_color, role, node, restored_to, \"update\") VALUES
+                   ('p', 1, '2026-11-29T20:03:55.123456Z', 'Ana', 'a1', '#ff0000', 'edit', 'n1', NULL, x'0102'),
+                   ('p', 2, '2026-11-29T20:03:56.000001Z', 'Bo', 'b1', '#00ff00', 'owner', 'n1', 1, x'0304'),
+                   ('q', 1, '2026-11-29T21:00:00.500000Z', 'Ana', 'a1', '#ff0000', 'edit', 'n1', NULL, x'05');",
+            )
+            .execute(&pool)
+            .await
+            .expect("old rows");
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.expect("migrated");
+        let rows = store.log_rows("p", 0, None, 10).await.expect("rows");
+        let seen: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.seq,
+                    crate::store::times::micros_to_text(r.at),
+                    r.author.id.as_str(),
+                    r.author.name.as_str(),
+                    r.author.color.as_str(),
+                    r.role.as_str(),
+                    r.restored_to,
+                    r.update.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    1,
+                    "2026-11-29T20:03:55.123456Z".to_string(),
+                    "a1",
+                    "Ana",
+                    "#ff0000",
+                    "edit",
+                    None,
+                    vec![1, 2]
+                ),
+                (
+                    2,
+                    "2026-11-29T20:03:56.000001Z".to_string(),
+                    "b1",
+                    "Bo",
+                    "#00ff00",
+                    "owner",
+                    Some(1),
+                    vec![3, 4]
+                ),
+            ]
+        );
+        assert_eq!(
+            store.log_rows("q", 0, None, 10).await.expect("rows").len(),
+            1
+        );
+        // The log goes on after the old rows, and times resolve to seqs.
+        let update = [7u8, 7];
+        let author = crate::store::Author {
+            id: "a1".into(),
+            name: "Ana".into(),
+            color: "#ff0000".into(),
+        };
+        let seqs = store
+            .append_updates(&[crate::store::NewUpdate {
+                picture_id: "p",
+                update: &update,
+                author: &author,
+                role: "edit",
+                node: "n1",
+                restored_to: None,
+            }])
+            .await
+            .expect("appended");
+        assert_eq!(seqs, vec![3]);
+        let at = crate::store::times::parse_time("2026-11-29T20:03:55.5Z").expect("time");
+        assert_eq!(store.seq_at("p", at).await.expect("seq"), 1);
+        assert_eq!(store.seq_at("p", 0).await.expect("seq"), 0);
+        let writers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM document_writers")
+            .fetch_one(&store.pool)
+            .await
+            .expect("writers");
+        assert_eq!(writers, 2, "Ana's rows share one writer");
+        // Deleting a picture takes its log with it.
+        store.delete_picture("q").await.expect("deleted");
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM document_log")
+            .fetch_one(&store.pool)
+            .await
+            .expect("count");
+        assert_eq!(left, 3);
     }
 }

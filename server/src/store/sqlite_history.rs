@@ -13,7 +13,11 @@ use super::{
     LogBounds, LogRow, ShapeChange, SqliteStore, StoreError, VersionRow,
 };
 
-const LOG_COLUMNS: &str = "seq, at, author_id, author, author_color, role, restored_to, \"update\"";
+/// A picture's log rows with their writers; the picture is the first parameter.
+const LOG_SELECT: &str = "SELECT u.seq, u.at, w.author_id, w.author, w.author_color, w.role,
+        u.restored_to, u.\"update\"
+    FROM document_log u JOIN document_writers w ON w.id = u.writer
+    WHERE u.log = (SELECT id FROM document_logs WHERE picture_id = ?)";
 
 fn time_of(row: &SqliteRow, column: &str) -> Result<i64, sqlx::Error> {
     let text: String = row.try_get(column)?;
@@ -31,7 +35,7 @@ fn author_of(row: &SqliteRow) -> Result<Author, sqlx::Error> {
 fn log_row(row: &SqliteRow) -> Result<LogRow, sqlx::Error> {
     Ok(LogRow {
         seq: row.try_get("seq")?,
-        at: time_of(row, "at")?,
+        at: row.try_get("at")?,
         author: author_of(row)?,
         role: row.try_get("role")?,
         restored_to: row.try_get("restored_to")?,
@@ -64,6 +68,18 @@ fn json_list(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
+/// A checkpoint and the ones it is a delta on, oldest (a whole state) first: the
+/// newest at or before seq ?2 of picture ?1 (bound twice), then its base, and so on.
+const CHECKPOINT_CHAIN: &str = "WITH RECURSIVE chain (seq, base_seq, state, encoding) AS (
+        SELECT * FROM (SELECT seq, base_seq, state, encoding FROM document_checkpoints
+                       WHERE picture_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1)
+        UNION ALL
+        SELECT c.seq, c.base_seq, c.state, c.encoding
+        FROM document_checkpoints c JOIN chain ON c.seq = chain.base_seq
+        WHERE c.picture_id = ?
+    )
+    SELECT seq, base_seq, state, encoding FROM chain ORDER BY seq";
+
 #[async_trait]
 impl HistoryStore for SqliteStore {
     async fn log_rows(
@@ -73,10 +89,7 @@ impl HistoryStore for SqliteStore {
         upto: Option<i64>,
         limit: usize,
     ) -> Result<Vec<LogRow>, StoreError> {
-        let sql = format!(
-            "SELECT {LOG_COLUMNS} FROM document_updates
-             WHERE picture_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
-        );
+        let sql = format!("{LOG_SELECT} AND u.seq > ? AND u.seq <= ? ORDER BY u.seq LIMIT ?");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(picture_id)
             .bind(after)
@@ -94,10 +107,7 @@ impl HistoryStore for SqliteStore {
         upto: i64,
         sink: mpsc::Sender<LogRow>,
     ) -> Result<(), StoreError> {
-        let sql = format!(
-            "SELECT {LOG_COLUMNS} FROM document_updates
-             WHERE picture_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
-        );
+        let sql = format!("{LOG_SELECT} AND u.seq > ? AND u.seq <= ? ORDER BY u.seq");
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(picture_id)
             .bind(after)
@@ -111,24 +121,26 @@ impl HistoryStore for SqliteStore {
         Ok(())
     }
 
-    async fn checkpoint_at_or_before(
+    async fn checkpoint_chain(
         &self,
         picture_id: &str,
         seq: i64,
-    ) -> Result<Option<Checkpoint>, StoreError> {
-        let row: Option<(i64, Vec<u8>, String)> = sqlx::query_as(
-            "SELECT seq, state, encoding FROM document_checkpoints WHERE picture_id = ? AND seq <= ?
-             ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(picture_id)
-        .bind(seq)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(seq, state, encoding)| Checkpoint {
-            seq,
-            state,
-            encoding,
-        }))
+    ) -> Result<Vec<Checkpoint>, StoreError> {
+        let rows: Vec<(i64, Option<i64>, Vec<u8>, String)> = sqlx::query_as(CHECKPOINT_CHAIN)
+            .bind(picture_id)
+            .bind(seq)
+            .bind(picture_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, base, state, encoding)| Checkpoint {
+                seq,
+                base,
+                state,
+                encoding,
+            })
+            .collect())
     }
 
     async fn save_checkpoint(
@@ -138,11 +150,12 @@ impl HistoryStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let _writing = self.document_writes.lock().await;
         sqlx::query(
-            "INSERT INTO document_checkpoints (picture_id, seq, state, encoding) VALUES (?, ?, ?, ?)
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO document_checkpoints (picture_id, seq, base_seq, state, encoding)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(picture_id)
         .bind(checkpoint.seq)
+        .bind(checkpoint.base)
         .bind(&checkpoint.state)
         .bind(&checkpoint.encoding)
         .execute(&self.pool)
@@ -151,8 +164,8 @@ impl HistoryStore for SqliteStore {
     }
 
     async fn index_state(&self, picture_id: &str) -> Result<IndexState, StoreError> {
-        let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes
+        let row: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes, chain_bytes
              FROM document_history WHERE picture_id = ?",
         )
         .bind(picture_id)
@@ -160,11 +173,14 @@ impl HistoryStore for SqliteStore {
         .await?;
         Ok(row.map_or_else(
             IndexState::default,
-            |(indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes)| IndexState {
-                indexed_seq,
-                since_checkpoint,
-                bytes_since,
-                checkpoint_bytes,
+            |(indexed_seq, since_checkpoint, bytes_since, checkpoint_bytes, chain_bytes)| {
+                IndexState {
+                    indexed_seq,
+                    since_checkpoint,
+                    bytes_since,
+                    checkpoint_bytes,
+                    chain_bytes,
+                }
             },
         ))
     }
@@ -186,13 +202,14 @@ impl HistoryStore for SqliteStore {
         // another connection's commit would fail with SQLITE_BUSY_SNAPSHOT.
         let moved = sqlx::query(
             "UPDATE document_history SET indexed_seq = ?, since_checkpoint = ?, bytes_since = ?,
-                    checkpoint_bytes = ?
+                    checkpoint_bytes = ?, chain_bytes = ?
              WHERE picture_id = ? AND indexed_seq = ?",
         )
         .bind(batch.next.indexed_seq)
         .bind(batch.next.since_checkpoint)
         .bind(batch.next.bytes_since)
         .bind(batch.next.checkpoint_bytes)
+        .bind(batch.next.chain_bytes)
         .bind(picture_id)
         .bind(batch.expected.indexed_seq)
         .execute(&mut *tx)
@@ -203,14 +220,15 @@ impl HistoryStore for SqliteStore {
             let made = if batch.expected.indexed_seq == 0 {
                 sqlx::query(
                     "INSERT INTO document_history (picture_id, indexed_seq, since_checkpoint,
-                        bytes_since, checkpoint_bytes)
-                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (picture_id) DO NOTHING",
+                        bytes_since, checkpoint_bytes, chain_bytes)
+                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (picture_id) DO NOTHING",
                 )
                 .bind(picture_id)
                 .bind(batch.next.indexed_seq)
                 .bind(batch.next.since_checkpoint)
                 .bind(batch.next.bytes_since)
                 .bind(batch.next.checkpoint_bytes)
+                .bind(batch.next.chain_bytes)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -258,11 +276,12 @@ impl HistoryStore for SqliteStore {
         }
         for c in &batch.checkpoints {
             sqlx::query(
-                "INSERT OR IGNORE INTO document_checkpoints (picture_id, seq, state, encoding)
-                 VALUES (?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO document_checkpoints (picture_id, seq, base_seq, state, encoding)
+                 VALUES (?, ?, ?, ?, ?)",
             )
             .bind(picture_id)
             .bind(c.seq)
+            .bind(c.base)
             .bind(&c.state)
             .bind(&c.encoding)
             .execute(&mut *tx)
@@ -315,16 +334,17 @@ impl HistoryStore for SqliteStore {
     async fn log_bounds(&self, picture_id: &str) -> Result<LogBounds, StoreError> {
         let end = |order: &'static str| {
             let sql = format!(
-                "SELECT seq, at FROM document_updates WHERE picture_id = ? ORDER BY seq {order} LIMIT 1"
+                "SELECT seq, at FROM document_log
+                 WHERE log = (SELECT id FROM document_logs WHERE picture_id = ?)
+                 ORDER BY seq {order} LIMIT 1"
             );
             let pool = self.pool.clone();
             let picture_id = picture_id.to_string();
             async move {
-                let row: Option<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
                     .bind(picture_id)
                     .fetch_optional(&pool)
-                    .await?;
-                Ok::<_, sqlx::Error>(row.map(|(seq, at)| (seq, parse_time(&at).unwrap_or(0))))
+                    .await
             }
         };
         Ok(LogBounds {
@@ -334,11 +354,21 @@ impl HistoryStore for SqliteStore {
     }
 
     async fn seq_at(&self, picture_id: &str, at: i64) -> Result<i64, StoreError> {
+        // Log times grow with seq: the answer lies between the last checkpoint logged at
+        // or before `at` and the next one, so at most one checkpoint interval is read.
         Ok(sqlx::query_scalar(
-            "SELECT COALESCE(MAX(seq), 0) FROM document_updates WHERE picture_id = ? AND at <= ?",
+            "WITH l AS (SELECT id FROM document_logs WHERE picture_id = ?1),
+                  c AS (SELECT c.seq, u.at FROM document_checkpoints c
+                        JOIN document_log u ON u.log = (SELECT id FROM l) AND u.seq = c.seq
+                        WHERE c.picture_id = ?1),
+                  lo AS (SELECT COALESCE(MAX(seq), 0) AS seq FROM c WHERE at <= ?2),
+                  hi AS (SELECT COALESCE(MIN(seq), 9223372036854775807) AS seq FROM c WHERE at > ?2)
+             SELECT COALESCE(MAX(u.seq), (SELECT seq FROM lo)) FROM document_log u
+             WHERE u.log = (SELECT id FROM l) AND u.seq > (SELECT seq FROM lo)
+               AND u.seq < (SELECT seq FROM hi) AND u.at <= ?2",
         )
         .bind(picture_id)
-        .bind(micros_to_text(at))
+        .bind(at)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -349,9 +379,12 @@ impl HistoryStore for SqliteStore {
         shape_id: &str,
     ) -> Result<Vec<ShapeChange>, StoreError> {
         let rows = sqlx::query(
-            "SELECT c.seq, u.at, u.author_id, u.author, u.author_color, u.restored_to, c.after
+            "SELECT c.seq, u.at, w.author_id, w.author, w.author_color, u.restored_to, c.after
              FROM document_shape_changes c
-             JOIN document_updates u ON u.picture_id = c.picture_id AND u.seq = c.seq
+             JOIN document_log u
+               ON u.log = (SELECT id FROM document_logs WHERE picture_id = c.picture_id)
+              AND u.seq = c.seq
+             JOIN document_writers w ON w.id = u.writer
              WHERE c.picture_id = ? AND c.shape_id = ? ORDER BY c.seq",
         )
         .bind(picture_id)
@@ -363,7 +396,7 @@ impl HistoryStore for SqliteStore {
             .map(|r| {
                 Ok(ShapeChange {
                     seq: r.try_get("seq")?,
-                    at: time_of(r, "at")?,
+                    at: r.try_get("at")?,
                     author: author_of(r)?,
                     restored_to: r.try_get("restored_to")?,
                     after: r.try_get("after")?,
