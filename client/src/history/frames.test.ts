@@ -64,7 +64,7 @@ describe('history frames', () => {
     const frames = await read([BYTES.slice(0, 100), BYTES.slice(100, 101), BYTES.slice(101)]);
     expect(frames.map((f) => f.type)).toEqual(['checkpoint', 'update', 'update', 'end']);
     const [checkpoint, first, second, end] = frames;
-    expect(checkpoint).toEqual({ type: 'checkpoint', seq: 0, at: null, state: new Uint8Array([0, 0]) });
+    expect(checkpoint).toEqual({ type: 'checkpoint', seq: 0, base: null, at: null, state: new Uint8Array([0, 0]) });
     expect(first).toMatchObject({ seq: 3, at: Date.UTC(2026, 2, 14, 10, 42, 0, 123), kind: 'edit', update: new Uint8Array([1, 2, 3]) });
     expect(first.type === 'update' && first.author).toEqual({ id: 'ana1', name: 'Ana Ñúñez 🦦', color: '#e91e63' });
     // An author colour that is not a colour is not drawn.

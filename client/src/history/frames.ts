@@ -1,5 +1,6 @@
 // The frames of a picture's update log as the server streams them
-// (`GET …/history/frames`, application/x-ndjson): a checkpoint, updates, an end line.
+// (`GET …/history/frames`, application/x-ndjson): a checkpoint (a whole state, then any
+// deltas on it, each a line of its own, applied in order), updates, an end line.
 // Read defensively (anything else is skipped or named as the server's fault) from any
 // ReadableStream of bytes, so tests drive it with hand-cut chunks.
 import { NdjsonDecoder } from './ndjson';
@@ -11,10 +12,12 @@ export interface Author {
   color: string;
 }
 
-/** The document at `seq`, as a Yjs v1 update. */
+/** The document at `seq`, as a Yjs v1 update: whole, or (with `base`) what it gained
+ *  since the checkpoint at `base`, the line before. */
 export interface CheckpointFrame {
   type: 'checkpoint';
   seq: number;
+  base: number | null;
   /** Milliseconds since 1970, or null for the empty document. */
   at: number | null;
   state: Uint8Array;
@@ -75,7 +78,8 @@ export function parseFrame(value: unknown): Frame | null {
     case 'checkpoint': {
       if (!isSeq(v.seq) || typeof v.state !== 'string') throw new FramesError('a checkpoint line has no seq or state');
       const at = typeof v.at === 'string' ? Date.parse(v.at) : NaN;
-      return { type: 'checkpoint', seq: v.seq, at: Number.isFinite(at) ? at : null, state: fromBase64(v.state) };
+      const base = isSeq(v.base) ? v.base : null;
+      return { type: 'checkpoint', seq: v.seq, base, at: Number.isFinite(at) ? at : null, state: fromBase64(v.state) };
     }
     case 'update': {
       const at = typeof v.at === 'string' ? Date.parse(v.at) : NaN;

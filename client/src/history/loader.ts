@@ -28,8 +28,12 @@ export async function loadIndex(
   const span = latestSeq !== null && latestSeq > from ? latestSeq - from : null;
   const onFrame = (frame: Frame) => {
     if (frame.type === 'checkpoint') {
-      // Only a read without `from` starts with one; a fresh index can take it as its base.
-      if (index.length === 0 && frame.seq > index.latestSeq) index.setBase(frame.seq, frame.at, frame.state);
+      // Only a read without `from` starts with one; a fresh index can take it as its base
+      // (a delta extends the base it follows).
+      if (index.length === 0 && frame.seq > index.latestSeq) {
+        if (frame.base === null) index.setBase(frame.seq, frame.at, frame.state);
+        else if (frame.base === index.latestSeq) index.extendBase(frame.seq, frame.at, frame.state);
+      }
       return;
     }
     if (frame.type !== 'update') return;

@@ -156,6 +156,15 @@ export class ReplayIndex {
     this.baseAt = at;
   }
 
+  /** Applies a checkpoint delta (what the document gained up to `seq`) to the base. */
+  extendBase(seq: number, at: number | null, delta: Uint8Array): void {
+    if (this.length > 0) throw new Error('a replay index takes its base before its updates');
+    Y.applyUpdate(this.head, delta);
+    this.checkpoints = [{ position: 0, state: Y.encodeStateAsUpdateV2(this.head) }];
+    this.baseSeq = seq;
+    this.baseAt = at;
+  }
+
   /** Adds the next update of the log; false (and nothing done) for one already held,
    *  so re-reading from the last known seq is harmless. */
   append(frame: UpdateFrame): boolean {

@@ -135,13 +135,22 @@ export function assertFraming(lines, { seq, from, latest }) {
   if (seq !== undefined) assert.equal(end.seq, seq, 'end line: the seq read up to');
   if (latest !== undefined) assert.equal(end.latest_seq, latest, 'end line: latest_seq');
   const body = lines.slice(0, -1);
+  // Without `from`: the checkpoint first, a whole state and then any deltas on it, each
+  // naming the one before.
+  let checkpoints = 0;
   if (from === undefined) {
     assert.equal(body[0]?.type, 'checkpoint', `first line is a checkpoint: ${JSON.stringify(body[0])}`);
-    assert.ok(body[0].seq <= end.seq, `checkpoint ${body[0].seq} at or before ${end.seq}`);
-    assert.equal(typeof body[0].state, 'string');
+    assert.equal(body[0].base ?? null, null, 'the first checkpoint line is a whole state');
+    while (body[checkpoints]?.type === 'checkpoint') {
+      const c = body[checkpoints];
+      assert.ok(c.seq <= end.seq, `checkpoint ${c.seq} at or before ${end.seq}`);
+      assert.equal(typeof c.state, 'string');
+      if (checkpoints > 0) assert.equal(c.base, body[checkpoints - 1].seq, `delta ${c.seq} on the line before`);
+      checkpoints += 1;
+    }
   }
-  const updates = from === undefined ? body.slice(1) : body;
-  const floor = from === undefined ? body[0].seq : from;
+  const updates = body.slice(checkpoints);
+  const floor = from === undefined ? body[checkpoints - 1].seq : from;
   for (const u of updates) {
     assert.equal(u.type, 'update', `an update line: ${JSON.stringify(u).slice(0, 200)}`);
     assert.ok(u.seq > floor && u.seq <= end.seq, `update ${u.seq} within (${floor}, ${end.seq}]`);

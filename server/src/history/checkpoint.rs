@@ -92,23 +92,6 @@ pub fn open(
     Ok(Some(replay))
 }
 
-/// The state at the newest checkpoint of `chain` as one v1 update (what the frames give
-/// clients): the empty document for an empty chain.
-pub fn state_v1(picture_id: &str, chain: &[Checkpoint]) -> Result<Vec<u8>, HistoryError> {
-    match chain {
-        [] => Ok(Replay::new(false).state()),
-        [whole] => unpack(picture_id, whole)?
-            .into_v1()
-            .map_err(|_| HistoryError::Corrupt {
-                picture: picture_id.to_string(),
-                seq: whole.seq,
-            }),
-        _ => Ok(open(picture_id, chain, false)?
-            .map(|replay| replay.state())
-            .unwrap_or_default()),
-    }
-}
-
 /// A stored checkpoint's state, inflated.
 pub enum State {
     /// A Yjs v1 update.
@@ -337,7 +320,6 @@ mod tests {
         assert!(replay.delta_v2(last_base).len() < plain.len());
         // A delta whose whole state is missing does not open.
         assert!(open("p", &chain[1..], false).is_err());
-        assert_eq!(state_v1("p", &[]).unwrap(), Replay::new(false).state());
     }
 
     #[test]

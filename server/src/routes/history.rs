@@ -193,28 +193,43 @@ pub async fn frames(
     let seq = resolve(&state, &id, moment).await?;
     let latest = resolve(&state, &id, Moment::Latest).await?;
     let (after, first) = match from {
-        Some(from) => (from.min(seq), None),
+        Some(from) => (from.min(seq), Vec::new()),
         None => {
+            // The checkpoint as stored: a whole state, then the deltas on it, each a line
+            // (a client applies them in order, as it applies updates).
             let chain = state.store.checkpoint_chain(&id, seq).await?;
-            let cseq = chain.last().map_or(0, |c| c.seq);
-            let bytes = checkpoint::state_v1(&id, &chain)?;
-            let at = if cseq > 0 {
-                state
+            let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
+            let mut lines = Vec::with_capacity(chain.len().max(1));
+            if chain.is_empty() {
+                lines.push(line(&json!({
+                    "type": "checkpoint",
+                    "seq": 0,
+                    "at": null,
+                    "state": b64(crate::history::replay::Replay::new(false).state()),
+                })));
+            }
+            for c in &chain {
+                let at = state
                     .store
-                    .log_rows(&id, cseq - 1, Some(cseq), 1)
+                    .log_rows(&id, c.seq - 1, Some(c.seq), 1)
                     .await?
                     .first()
-                    .map(|r| micros_to_text(r.at))
-            } else {
-                None
-            };
-            let first = line(&json!({
-                "type": "checkpoint",
-                "seq": cseq,
-                "at": at,
-                "state": base64::engine::general_purpose::STANDARD.encode(bytes),
-            }));
-            (cseq, Some(first))
+                    .map(|r| micros_to_text(r.at));
+                let bytes = checkpoint::unpack(&id, c)?
+                    .into_v1()
+                    .map_err(|_| HistoryError::Corrupt {
+                        picture: id.clone(),
+                        seq: c.seq,
+                    })?;
+                lines.push(line(&json!({
+                    "type": "checkpoint",
+                    "seq": c.seq,
+                    "base": c.base,
+                    "at": at,
+                    "state": b64(bytes),
+                })));
+            }
+            (chain.last().map_or(0, |c| c.seq), lines)
         }
     };
     // Rows go from the database to the socket through a small channel: memory stays
