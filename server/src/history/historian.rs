@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Mutex};
 
 use super::checkpoint::{self, CheckpointPolicy};
+use super::cpu;
 use super::replay::{Effects, Replay};
 use super::HistoryError;
 use crate::store::{
@@ -47,6 +48,13 @@ struct Indexed {
     seq: i64,
     replay: Replay,
     base: Option<Base>,
+}
+
+/// Which thread replays: one for a request someone waits on, or the index's own.
+#[derive(Clone, Copy)]
+enum Worker {
+    Request,
+    Background,
 }
 
 /// The newest checkpoint, which the next delta applies to.
@@ -147,19 +155,30 @@ impl Historian {
             if rows.is_empty() {
                 return Ok(state);
             }
-            let (replay, mut base) = match cached.take() {
+            let (replay, base) = match cached.take() {
                 Some(c) if c.seq == state.indexed_seq => (c.replay, c.base),
                 _ => {
-                    let (replay, base, _) = self.open(picture_id, state.indexed_seq, true).await?;
+                    let (replay, base, _) = self
+                        .open(picture_id, state.indexed_seq, true, Worker::Background)
+                        .await?;
                     (replay, base)
                 }
             };
             let open = store.last_activity(picture_id).await?;
-            let (batch, last) = self.index(picture_id, &replay, &mut base, state, open, &rows)?;
+            let count = rows.len() as u64;
+            let indexer = self.clone();
+            let picture = picture_id.to_string();
+            let (indexed, replay, base) = cpu::background(move || {
+                let mut base = base;
+                let indexed = indexer.index(&picture, &replay, &mut base, state, open, &rows);
+                (indexed, replay, base)
+            })
+            .await?;
+            let (batch, last) = indexed?;
             self.inner
                 .metrics
                 .updates_indexed
-                .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                .fetch_add(count, Ordering::Relaxed);
             if store.commit_index(picture_id, &batch).await? {
                 self.inner
                     .metrics
@@ -183,7 +202,7 @@ impl Historian {
         seq: i64,
         observe: bool,
     ) -> Result<(Replay, usize), HistoryError> {
-        let (replay, _, rows) = self.open(picture_id, seq, observe).await?;
+        let (replay, _, rows) = self.open(picture_id, seq, observe, Worker::Request).await?;
         Ok((replay, rows))
     }
 
@@ -194,31 +213,42 @@ impl Historian {
         picture_id: &str,
         seq: i64,
         observe: bool,
+        worker: Worker,
     ) -> Result<(Replay, Option<Base>, usize), HistoryError> {
         let store = &self.inner.store;
         let chain = store.checkpoint_chain(picture_id, seq).await?;
-        let (replay, base) = match (checkpoint::open(picture_id, &chain, observe)?, chain.last()) {
-            (Some(replay), Some(last)) => {
-                let base = Base {
-                    seq: last.seq,
-                    snapshot: replay.snapshot(),
-                };
-                (replay, Some(base))
-            }
-            _ => (Replay::new(observe), None),
-        };
-        let from = base.as_ref().map_or(0, |b| b.seq);
+        let from = chain.last().map_or(0, |c| c.seq);
         let rows = store
             .log_rows(picture_id, from, Some(seq), usize::MAX)
             .await?;
-        for row in &rows {
-            apply_logged(&replay, picture_id, row)?;
-        }
+        let read = rows.len();
         self.inner
             .metrics
             .updates_read
-            .fetch_add(rows.len() as u64, Ordering::Relaxed);
-        Ok((replay, base, rows.len()))
+            .fetch_add(read as u64, Ordering::Relaxed);
+        let picture = picture_id.to_string();
+        let work = move || -> Result<(Replay, Option<Base>), HistoryError> {
+            let (replay, base) = match (checkpoint::open(&picture, &chain, observe)?, chain.last())
+            {
+                (Some(replay), Some(last)) => {
+                    let base = Base {
+                        seq: last.seq,
+                        snapshot: replay.snapshot(),
+                    };
+                    (replay, Some(base))
+                }
+                _ => (Replay::new(observe), None),
+            };
+            for row in &rows {
+                apply_logged(&replay, &picture, row)?;
+            }
+            Ok((replay, base))
+        };
+        let (replay, base) = match worker {
+            Worker::Request => cpu::request(work).await??,
+            Worker::Background => cpu::background(work).await??,
+        };
+        Ok((replay, base, read))
     }
 
     /// What indexing `rows` adds, and the last seq it covers.

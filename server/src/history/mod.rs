@@ -8,10 +8,12 @@
 //!   the activity grouped by author and time, every change to each shape).
 //! - `checkpoint`: how checkpoints are stored (deflated) and when one is due.
 //! - `restore`: the plan that turns the live document into an earlier one.
+//! - `cpu`: where replays and indexing run (off the async runtime).
 //!
 //! The HTTP side is `routes::history`; storage is `store::HistoryStore`.
 
 pub mod checkpoint;
+pub mod cpu;
 mod historian;
 pub mod replay;
 pub mod restore;
@@ -26,6 +28,9 @@ pub enum HistoryError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The thread doing the work stopped (it panicked, or the process is ending).
+    #[error("the history's worker stopped before answering")]
+    Stopped,
     /// A stored update or checkpoint does not decode.
     #[error("the stored history of picture {picture} does not decode at seq {seq}")]
     Corrupt {

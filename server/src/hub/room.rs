@@ -313,7 +313,14 @@ impl Room {
         let (told, seq) = tokio::sync::oneshot::channel();
         {
             let mut state = self.state.lock().await;
-            let update = edit(&state.doc)?;
+            // A restore's edit rebuilds thousands of shapes: the runtime's other tasks
+            // (every connection's fan-out) move to another thread meanwhile.
+            let update = match tokio::runtime::Handle::current().runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::MultiThread => {
+                    tokio::task::block_in_place(|| edit(&state.doc))
+                }
+                _ => edit(&state.doc),
+            }?;
             state.document_bytes += update.len();
             state.since_snapshot += 1;
             self.unlogged.fetch_add(1, Ordering::SeqCst);

@@ -147,7 +147,8 @@ pub async fn state(
     state.history.catch_up(&id).await?;
     let seq = resolve(&state, &id, moment).await?;
     let (replay, read) = state.history.replay_to(&id, seq, false).await?;
-    let mut response = Json(replay.document()).into_response();
+    let document = crate::history::cpu::request(move || replay.document()).await?;
+    let mut response = Json(document).into_response();
     let headers = response.headers_mut();
     headers.insert("history-seq", HeaderValue::from(seq));
     headers.insert("history-updates-read", HeaderValue::from(read as u64));
@@ -208,28 +209,38 @@ pub async fn frames(
                     "state": b64(crate::history::replay::Replay::new(false).state()),
                 })));
             }
+            let mut times = Vec::with_capacity(chain.len());
             for c in &chain {
-                let at = state
-                    .store
-                    .log_rows(&id, c.seq - 1, Some(c.seq), 1)
-                    .await?
-                    .first()
-                    .map(|r| micros_to_text(r.at));
-                let bytes = checkpoint::unpack(&id, c)?
-                    .into_v1()
-                    .map_err(|_| HistoryError::Corrupt {
-                        picture: id.clone(),
-                        seq: c.seq,
-                    })?;
+                let at = state.store.log_rows(&id, c.seq - 1, Some(c.seq), 1).await?;
+                times.push(at.first().map(|r| micros_to_text(r.at)));
+            }
+            let last = chain.last().map_or(0, |c| c.seq);
+            let picture = id.clone();
+            let states = crate::history::cpu::request(move || {
+                chain
+                    .into_iter()
+                    .map(|c| {
+                        let v1 = checkpoint::unpack(&picture, &c)?.into_v1().map_err(|_| {
+                            HistoryError::Corrupt {
+                                picture: picture.clone(),
+                                seq: c.seq,
+                            }
+                        })?;
+                        Ok((c.seq, c.base, v1))
+                    })
+                    .collect::<Result<Vec<_>, HistoryError>>()
+            })
+            .await??;
+            for ((seq, base, v1), at) in states.into_iter().zip(times) {
                 lines.push(line(&json!({
                     "type": "checkpoint",
-                    "seq": c.seq,
-                    "base": c.base,
+                    "seq": seq,
+                    "base": base,
                     "at": at,
-                    "state": b64(bytes),
+                    "state": b64(v1),
                 })));
             }
-            (chain.last().map_or(0, |c| c.seq), lines)
+            (last, lines)
         }
     };
     // Rows go from the database to the socket through a small channel: memory stays
@@ -535,10 +546,8 @@ pub async fn create_version(
     // A checkpoint at the version: reading it back costs one read.
     if seq > 0 {
         let (replay, _) = state.history.replay_to(&id, seq, false).await?;
-        state
-            .store
-            .save_checkpoint(&id, &checkpoint::pack(seq, &replay))
-            .await?;
+        let whole = crate::history::cpu::request(move || checkpoint::pack(seq, &replay)).await?;
+        state.store.save_checkpoint(&id, &whole).await?;
     }
     let version = VersionRow {
         id: new_id(),
@@ -629,7 +638,7 @@ pub async fn restore(
     state.history.catch_up(&id).await?;
     let to = resolve(&state, &id, moment).await?;
     let (target, _) = state.history.replay_to(&id, to, false).await?;
-    let target = target.roots();
+    let target = crate::history::cpu::request(move || target.roots()).await?;
     let dry_run = asked.dry_run;
     let author = asked.author.unwrap_or_default().author(role);
     let mut planned = Plan::default();
