@@ -123,7 +123,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "HUGEPIC_HISTORY_CHECKPOINT_CHAIN_WEIGHT",
-        default_value_t = 1
+        default_value_t = 2
     )]
     pub history_checkpoint_chain_weight: u32,
 }

@@ -62,3 +62,43 @@ export class Playback {
     return this.offsets.length ? this.offsets[this.offsets.length - 1] - this.start : 0;
   }
 }
+
+/** A frame that took longer than this missed the display's refresh (at 60 Hz). */
+const FRAME_MS = 1000 / 60 + 2;
+/** Updates one frame may apply, at most and at least. */
+const STRIDE_MOST = 4_000;
+const STRIDE_LEAST = 8;
+
+/** How far the player moves in one frame. A burst of hundreds of updates (and the
+ *  shapes they move, redrawn) takes longer than a frame; the player goes towards the
+ *  moment due by at most `stride` updates a frame and catches up in the next ones, so
+ *  the map keeps its frame rate and shows a burst a few frames late instead of
+ *  freezing on it. The stride adapts to the frames' own length (drawing included):
+ *  smaller after a frame that missed the refresh, larger after one that made it. A lag
+ *  longer than `jump` updates is crossed at once (a seek from a checkpoint). Pure: the
+ *  caller gives the times. */
+export class Pacer {
+  private stride = 64;
+  private lastFrame: number | null = null;
+
+  constructor(private readonly jump: number) {}
+
+  /** The position to show in the frame starting at `now`, going from `at` towards
+   *  `due` (positions in the log). */
+  next(now: number, at: number, due: number): number {
+    if (this.lastFrame !== null && due > at) {
+      const length = now - this.lastFrame;
+      if (length > FRAME_MS) this.stride = Math.max(STRIDE_LEAST, Math.floor(this.stride * 0.7));
+      else this.stride = Math.min(STRIDE_MOST, Math.ceil(this.stride * 1.25));
+    }
+    this.lastFrame = now;
+    if (due <= at) return due;
+    if (due - at > this.jump) return due;
+    return Math.min(due, at + this.stride);
+  }
+
+  /** Updates a frame may apply now. */
+  get perFrame(): number {
+    return this.stride;
+  }
+}

@@ -29,6 +29,7 @@ pub fn pack(seq: i64, replay: &Replay) -> Checkpoint {
             base: None,
             state: bytes,
             encoding: DEFLATED_V2.into(),
+            at: None,
         },
         // Writing to memory does not fail; if it did, the state keeps as it is.
         None => Checkpoint {
@@ -36,6 +37,7 @@ pub fn pack(seq: i64, replay: &Replay) -> Checkpoint {
             base: None,
             state: replay.state(),
             encoding: "v1".into(),
+            at: None,
         },
     }
 }
@@ -49,11 +51,12 @@ pub fn pack_delta(seq: i64, replay: &Replay, base_seq: i64, base: &Snapshot) -> 
         base: Some(base_seq),
         state: deflate(&delta).unwrap_or_default(),
         encoding: DEFLATED_V2.into(),
+        at: None,
     }
 }
 
 fn deflate(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = DeflateEncoder::new(Vec::with_capacity(bytes.len() / 3), Compression::fast());
+    let mut encoder = DeflateEncoder::new(Vec::with_capacity(bytes.len() / 3), Compression::default());
     encoder
         .write_all(bytes)
         .and_then(|()| encoder.finish())
@@ -171,7 +174,7 @@ impl CheckpointPolicy {
 
 /// Deltas since a whole state may weigh this many times as much as it (the default of
 /// `--history-checkpoint-chain-weight`).
-pub const DEFAULT_CHAIN_WEIGHT: i64 = 1;
+pub const DEFAULT_CHAIN_WEIGHT: i64 = 2;
 
 /// Whether the checkpoint now due may be a delta on the previous one.
 pub fn as_delta(state: &IndexState, policy: CheckpointPolicy) -> bool {
@@ -225,6 +228,7 @@ mod tests {
             base: None,
             state: replay.state(),
             encoding: "v1".into(),
+            at: None,
         };
         assert_eq!(
             unpack("p", &old).unwrap().replay(false).unwrap().document(),

@@ -209,11 +209,7 @@ pub async fn frames(
                     "state": b64(crate::history::replay::Replay::new(false).state()),
                 })));
             }
-            let mut times = Vec::with_capacity(chain.len());
-            for c in &chain {
-                let at = state.store.log_rows(&id, c.seq - 1, Some(c.seq), 1).await?;
-                times.push(at.first().map(|r| micros_to_text(r.at)));
-            }
+            let times: Vec<_> = chain.iter().map(|c| c.at.map(micros_to_text)).collect();
             let last = chain.last().map_or(0, |c| c.seq);
             let picture = id.clone();
             let states = crate::history::cpu::request(move || {

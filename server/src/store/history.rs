@@ -49,6 +49,8 @@ pub struct Checkpoint {
     pub state: Vec<u8>,
     /// How `state` is stored: `v1` (a Yjs v1 update), `v1+deflate` or `v2+deflate`.
     pub encoding: String,
+    /// As read back: when its last update was logged (µs since 1970). Not written.
+    pub at: Option<i64>,
 }
 
 /// How far the history index has read a picture's log.

@@ -39,8 +39,9 @@ const LOG_SELECT: &str = concat!(
      WHERE u.log = (SELECT id FROM document_logs WHERE picture_id = $1)"
 );
 
-/// A checkpoint and the ones it is a delta on, oldest (a whole state) first: the newest
-/// at or before seq `$2` of picture `$1`, then its base, and so on.
+/// A checkpoint and the ones it is a delta on, oldest (a whole state) first, with the
+/// times of their last updates: the newest at or before seq `$2` of picture `$1`, then
+/// its base, and so on.
 const CHECKPOINT_CHAIN: &str = "WITH RECURSIVE chain (seq, base_seq, state, encoding) AS (
         (SELECT seq, base_seq, state, encoding FROM document_checkpoints
          WHERE picture_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1)
@@ -49,7 +50,11 @@ const CHECKPOINT_CHAIN: &str = "WITH RECURSIVE chain (seq, base_seq, state, enco
         FROM document_checkpoints c JOIN chain ON c.seq = chain.base_seq
         WHERE c.picture_id = $1
     )
-    SELECT seq, base_seq, state, encoding FROM chain ORDER BY seq";
+    SELECT chain.seq, chain.base_seq, chain.state, chain.encoding,
+           (extract(epoch from u.at) * 1000000)::bigint FROM chain
+    LEFT JOIN document_log u
+      ON u.log = (SELECT id FROM document_logs WHERE picture_id = $1) AND u.seq = chain.seq
+    ORDER BY chain.seq";
 
 const ACTIVITY_SELECT: &str = concat!(
     "SELECT from_seq, to_seq, ",
@@ -161,6 +166,7 @@ impl HistoryStore for PostgresStore {
                 base: r.get(1),
                 state: r.get(2),
                 encoding: r.get(3),
+                at: r.get(4),
             })
             .collect())
     }

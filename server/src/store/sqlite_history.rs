@@ -68,8 +68,9 @@ fn json_list(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-/// A checkpoint and the ones it is a delta on, oldest (a whole state) first: the
-/// newest at or before seq ?2 of picture ?1 (bound twice), then its base, and so on.
+/// A checkpoint and the ones it is a delta on, oldest (a whole state) first, with the
+/// times of their last updates: the newest at or before seq ?2 of picture ?1 (bound
+/// three times), then its base, and so on.
 const CHECKPOINT_CHAIN: &str = "WITH RECURSIVE chain (seq, base_seq, state, encoding) AS (
         SELECT * FROM (SELECT seq, base_seq, state, encoding FROM document_checkpoints
                        WHERE picture_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1)
@@ -78,7 +79,10 @@ const CHECKPOINT_CHAIN: &str = "WITH RECURSIVE chain (seq, base_seq, state, enco
         FROM document_checkpoints c JOIN chain ON c.seq = chain.base_seq
         WHERE c.picture_id = ?
     )
-    SELECT seq, base_seq, state, encoding FROM chain ORDER BY seq";
+    SELECT chain.seq, chain.base_seq, chain.state, chain.encoding, u.at FROM chain
+    LEFT JOIN document_log u
+      ON u.log = (SELECT id FROM document_logs WHERE picture_id = ?) AND u.seq = chain.seq
+    ORDER BY chain.seq";
 
 #[async_trait]
 impl HistoryStore for SqliteStore {
@@ -126,19 +130,22 @@ impl HistoryStore for SqliteStore {
         picture_id: &str,
         seq: i64,
     ) -> Result<Vec<Checkpoint>, StoreError> {
-        let rows: Vec<(i64, Option<i64>, Vec<u8>, String)> = sqlx::query_as(CHECKPOINT_CHAIN)
-            .bind(picture_id)
-            .bind(seq)
-            .bind(picture_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(i64, Option<i64>, Vec<u8>, String, Option<i64>)> =
+            sqlx::query_as(CHECKPOINT_CHAIN)
+                .bind(picture_id)
+                .bind(seq)
+                .bind(picture_id)
+                .bind(picture_id)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows
             .into_iter()
-            .map(|(seq, base, state, encoding)| Checkpoint {
+            .map(|(seq, base, state, encoding, at)| Checkpoint {
                 seq,
                 base,
                 state,
                 encoding,
+                at,
             })
             .collect())
     }
