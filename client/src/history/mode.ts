@@ -19,7 +19,7 @@ import { flyToBox, replayLayers, shapesBox } from './map';
 import { ReplayView } from './mirror';
 import type { Moment } from './moment';
 import { Permalink } from './permalink';
-import { Pacer, Playback } from './playback';
+import { Playback } from './playback';
 import { lastAtMost, ReplayIndex } from './replay';
 import { confirmRestore } from './restore';
 import type { HistoryOptions } from './session';
@@ -47,8 +47,6 @@ export class HistoryMode {
   /** Whether the index has been loaded once. */
   private ready = false;
   private player: { stop(): void } | null = null;
-  /** While playing: updates between the moment shown and the one due (a burst being caught up). */
-  private behind = 0;
   /** Bumped on every open and close: answers for an earlier panel are dropped. */
   private generation = 0;
   private readonly permalink = new Permalink();
@@ -295,20 +293,11 @@ export class HistoryMode {
     const steps = this.steps;
     const playback = new Playback(this.index.timesOf(steps), this.bar.mode(), lastAtMost(steps, cursor.position));
     const started = performance.now();
-    // A burst is played over a few frames rather than in one long one (see Pacer).
-    const pacer = new Pacer(4 * this.index.every);
-    this.behind = 0;
     let frame = 0;
     const tick = () => {
-      const now = performance.now();
-      const due = playback.due(now - started);
-      if (due >= 0 && steps[due] > cursor.position) {
-        let i = lastAtMost(steps, pacer.next(now, cursor.position, steps[due]));
-        if (steps[i] <= cursor.position) i = lastAtMost(steps, cursor.position) + 1;
-        this.seek(steps[i], true);
-      }
-      this.behind = due >= 0 ? Math.max(0, steps[due] - cursor.position) : 0;
-      if (due >= steps.length - 1 && cursor.position >= steps[steps.length - 1]) this.stop();
+      const due = playback.due(performance.now() - started);
+      if (due >= 0 && steps[due] > cursor.position) this.seek(steps[due], true);
+      if (due >= steps.length - 1) this.stop();
       else frame = requestAnimationFrame(tick);
     };
     this.player = {
@@ -390,11 +379,10 @@ export class HistoryMode {
     return this.replay?.layers.drawnBoxes() ?? [];
   }
 
-  state(): { seq: number; shapes: number; behind: number } {
-    const behind = this.player ? this.behind : 0;
-    if (this.replay) return { seq: this.index.seqOf(this.replay.cursor.position), shapes: this.replay.cursor.ids().length, behind };
+  state(): { seq: number; shapes: number } {
+    if (this.replay) return { seq: this.index.seqOf(this.replay.cursor.position), shapes: this.replay.cursor.ids().length };
     const shapes = this.options.live.doc.getMap('shapes');
-    return { seq: -1, shapes: [...shapes.keys()].filter((id) => readShape(id, shapes.get(id))).length, behind };
+    return { seq: -1, shapes: [...shapes.keys()].filter((id) => readShape(id, shapes.get(id))).length };
   }
 
   dispose(): void {

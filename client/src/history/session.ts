@@ -30,17 +30,16 @@ export interface History {
  *  API; it may change with the page):
  *  - `seek(t)`: opens the history if needed and shows moment `t`, a seq (number or
  *    digits) or an ISO time; rejects if the history cannot be loaded.
- *  - `state()`: the replay shown, `{seq, shapes, behind}`: the seq of the moment (the last
- *    update at or before what was asked) and how many shapes it has; `seq` is -1 while
- *    live (then `shapes` counts the live document's); while playing, `behind` is how many
- *    updates the moment shown trails the one due (a burst played over a few frames).
+ *  - `state()`: the replay shown, `{seq, shapes}`: the seq of the moment (the last update
+ *    at or before what was asked) and how many shapes it has; `seq` is -1 while live
+ *    (then `shapes` counts the live document's).
  *  - `drawn()`: the replay's shapes as drawn on the map (one canvas, so not elements):
  *    `{id, left, top, right, bottom, selected}`, each outline's box in page pixels.
  *  - `loaded`: settles when the history has first been loaded (it is loaded on opening
  *    the panel: the button, a `&t=` link or `seek`); rejects if that failed. */
 export interface HistoryDebugHook {
   seek(t: number | string): Promise<void>;
-  state(): { seq: number; shapes: number; behind: number };
+  state(): { seq: number; shapes: number };
   drawn(): ReturnType<HistoryMode['drawn']>;
   loaded: Promise<void>;
 }
