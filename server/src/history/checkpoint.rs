@@ -56,7 +56,8 @@ pub fn pack_delta(seq: i64, replay: &Replay, base_seq: i64, base: &Snapshot) -> 
 }
 
 fn deflate(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = DeflateEncoder::new(Vec::with_capacity(bytes.len() / 3), Compression::default());
+    let mut encoder =
+        DeflateEncoder::new(Vec::with_capacity(bytes.len() / 3), Compression::default());
     encoder
         .write_all(bytes)
         .and_then(|()| encoder.finish())
