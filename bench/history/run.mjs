@@ -144,7 +144,7 @@ async function deliver(body, expected) {
   const wanted = canonical(expected);
   for (const p of pool) p.worker.postMessage({ type: 'arm', expected: wanted });
   for (const p of pool) await p.next(); // armed
-  receivers.arm();
+  await receivers.arm();
   const posted = now();
   const answer = await json(`${root}/restore`, { token: edit, method: 'POST', body });
   const answered = now();
@@ -197,7 +197,7 @@ const restore = await accounted(pid, async () => {
   return { out, back };
 });
 for (const p of pool) p.worker.postMessage({ type: 'close' });
-receivers.close();
+await receivers.close();
 
 const summary = (list, key) => median(list.map((r) => r[key]));
 console.log(
