@@ -44,8 +44,15 @@ pub fn pack(seq: i64, replay: &Replay) -> Checkpoint {
 
 /// A delta checkpoint at `seq`: what `replay`'s document holds beyond the checkpoint at
 /// `base_seq`, whose document stood at `base`.
-pub fn pack_delta(seq: i64, replay: &Replay, base_seq: i64, base: &Snapshot) -> Checkpoint {
-    let delta = replay.delta_v2(base);
+/// `now` is `replay.snapshot()`.
+pub fn pack_delta(
+    seq: i64,
+    replay: &Replay,
+    base_seq: i64,
+    base: &Snapshot,
+    now: &Snapshot,
+) -> Checkpoint {
+    let delta = replay.delta_v2(base, now);
     Checkpoint {
         seq,
         base: Some(base_seq),
@@ -287,7 +294,9 @@ mod tests {
             logged.push(update);
             if step % 100 == 99 {
                 let packed = match &base {
-                    Some((seq, snapshot)) => pack_delta(step, &replay, *seq, snapshot),
+                    Some((seq, snapshot)) => {
+                        pack_delta(step, &replay, *seq, snapshot, &replay.snapshot())
+                    }
                     None => pack(step, &replay),
                 };
                 base = Some((step, replay.snapshot()));
@@ -325,7 +334,7 @@ mod tests {
         // The delta carries only the deletions its base lacked, not the whole delete set.
         let (_, last_base) = base.as_ref().unwrap();
         let plain = yrs::ReadTxn::encode_diff_v2(&client.transact(), &last_base.state_map);
-        assert!(replay.delta_v2(last_base).len() < plain.len());
+        assert!(replay.delta_v2(last_base, &replay.snapshot()).len() < plain.len());
         // A delta whose whole state is missing does not open.
         assert!(open("p", &chain[1..], false).is_err());
     }

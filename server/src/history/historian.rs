@@ -285,9 +285,11 @@ impl Historian {
             at.bytes_since += row.update.len() as i64;
             let policy = self.inner.checkpoints;
             if checkpoint::due(&at, policy) {
+                // Where the document stands: what a delta is cut against, and the next base.
+                let now = replay.snapshot();
                 let kept = match base.as_ref() {
                     Some(b) if checkpoint::as_delta(&at, policy) => {
-                        checkpoint::pack_delta(row.seq, replay, b.seq, &b.snapshot)
+                        checkpoint::pack_delta(row.seq, replay, b.seq, &b.snapshot, &now)
                     }
                     _ => checkpoint::pack(row.seq, replay),
                 };
@@ -301,7 +303,7 @@ impl Historian {
                 at.bytes_since = 0;
                 *base = Some(Base {
                     seq: row.seq,
-                    snapshot: replay.snapshot(),
+                    snapshot: now,
                 });
                 batch.checkpoints.push(kept);
             }

@@ -133,8 +133,7 @@ impl Replay {
         observe: bool,
     ) -> Result<Replay, yrs::encoding::read::Error> {
         let replay = Replay::new(observe);
-        replay.integrate(Update::decode_v2(state)?);
-        replay.take_effects();
+        replay.apply_v2(state)?;
         Ok(replay)
     }
 
@@ -193,9 +192,9 @@ impl Replay {
     /// a v2 update: the blocks past base's state vector and the deletions base lacked.
     /// Applied to the document at `base`, it gives this one. (A plain diff carries the
     /// whole delete set, which on a long history weighs more than the new blocks.)
-    pub fn delta_v2(&self, base: &Snapshot) -> Vec<u8> {
+    /// `now` is this document's `snapshot()` (the caller keeps it as the next base).
+    pub fn delta_v2(&self, base: &Snapshot, now: &Snapshot) -> Vec<u8> {
         let txn = self.doc.transact();
-        let now = txn.snapshot();
         let diff = txn.encode_diff_v1(&base.state_map);
         // A v1 diff is the blocks, then the delete set: swap in only the new deletions.
         let whole_ds = now.delete_set.encode_v1();
