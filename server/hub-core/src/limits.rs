@@ -22,6 +22,17 @@ impl TokenBucket {
         }
     }
 
+    /// When the next token is there (`now` if one is).
+    pub fn ready_at(&self, now: Instant) -> Instant {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        let tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if tokens >= 1.0 || self.rate <= 0.0 {
+            return now;
+        }
+        // Rounded up a microsecond, so that a take at that time finds the token.
+        now + std::time::Duration::from_secs_f64((1.0 - tokens) / self.rate + 1e-6)
+    }
+
     /// Takes one token at `now`; false if there is none.
     pub fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();

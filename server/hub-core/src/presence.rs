@@ -28,16 +28,36 @@ pub struct Peer {
     pub seen: Instant,
 }
 
+/// Client ids one connection may speak for, unless set otherwise: a browser tab has
+/// one; a few more leave room for a client that reconnects its document.
+pub const CLAIMS_PER_CONNECTION: usize = 4;
+
 /// The awareness states of a room, by client id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Presence {
     peers: HashMap<ClientID, Peer>,
+    claims: usize,
+}
+
+impl Default for Presence {
+    fn default() -> Self {
+        Presence::new(CLAIMS_PER_CONNECTION)
+    }
 }
 
 impl Presence {
+    /// No one yet; a connection may hold `claims` client ids at once.
+    pub fn new(claims: usize) -> Self {
+        Presence {
+            peers: HashMap::new(),
+            claims,
+        }
+    }
+
     /// Takes the newer states of `update`, as sent by connection `from` (`REMOTE` for
     /// another node) at `now`. A client id belongs to the connection here that spoke for
-    /// it; other connections and other nodes cannot overwrite it.
+    /// it; other connections and other nodes cannot overwrite or remove it, and a
+    /// connection speaks for a few client ids at most.
     ///
     /// Only news is taken: a newer clock (or, at the same clock, a removal, as
     /// y-protocols does). Stock y-websocket clients send back every awareness change
@@ -47,11 +67,10 @@ impl Presence {
     pub fn merge(&mut self, update: &AwarenessUpdate, from: u64, now: Instant) -> Vec<ClientID> {
         let mut taken = Vec::new();
         for (client, entry) in &update.clients {
-            let current = self.peers.get(client);
-            // A client that moved here from another node takes its entry back.
-            if current.is_some_and(|p| p.connection != from && p.connection != REMOTE) {
-                continue; // someone else's client id
+            if !self.may_speak_for(*client, from) {
+                continue;
             }
+            let current = self.peers.get(client);
             let removal = &*entry.json == "null";
             let newer = match current {
                 None => !removal, // nothing to remove
@@ -76,6 +95,24 @@ impl Presence {
             }
         }
         taken
+    }
+
+    /// Whether connection `from` may set or remove the entry of `client`: its own, a
+    /// new one while it holds fewer than its share, or (a client that moved here from
+    /// another node) one held for another node.
+    pub fn may_speak_for(&self, client: ClientID, from: u64) -> bool {
+        match self.peers.get(&client) {
+            Some(p) if p.connection == from => true,
+            Some(p) if p.connection != REMOTE => false, // someone else's client id
+            _ => from == REMOTE || self.held_by(from) < self.claims,
+        }
+    }
+
+    fn held_by(&self, connection: u64) -> usize {
+        self.peers
+            .values()
+            .filter(|p| p.connection == connection)
+            .count()
     }
 
     /// The state held for `client`.
@@ -162,38 +199,65 @@ impl Presence {
     }
 }
 
-/// `update` with only the states of `taken`, encoded; `bytes` as they came when that is
-/// all of them and nothing was changed.
-pub fn only_taken(
-    mut update: AwarenessUpdate,
-    taken: &[ClientID],
-    bytes: &[u8],
-    changed: bool,
-) -> Vec<u8> {
-    if !changed && taken.len() == update.clients.len() {
-        return bytes.to_vec();
+/// Who made a change: the pseudonymous id of their browser, and the name and colour they
+/// had then. There are no accounts: these come from the person's awareness state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Author {
+    /// Random per browser, kept in its local storage.
+    pub id: String,
+    /// Display name at the time.
+    pub name: String,
+    /// CSS colour at the time.
+    pub color: String,
+}
+
+impl Author {
+    /// Who the sender of connection `connection` says it is in its awareness (`user:
+    /// {id, name, color}`): the state of the client id that wrote the update (`writer`),
+    /// else the one its connection sent, else the connection. Cut to sane lengths.
+    pub fn of(presence: &Presence, connection: u64, writer: Option<ClientID>) -> Author {
+        let user = presence.user(connection, writer);
+        let field = |key: &str, limit: usize| {
+            user[key]
+                .as_str()
+                .map(|s| s.chars().take(limit).collect::<String>())
+        };
+        Author {
+            id: field("id", 64).unwrap_or_default(),
+            name: field("name", 100).unwrap_or_else(|| format!("connection {connection}")),
+            color: field("color", 32).unwrap_or_default(),
+        }
     }
+}
+
+/// The awareness message of `update`'s states of `taken` (re-encoded: what is passed on
+/// is what was taken, never the bytes as they came).
+pub fn only_taken(mut update: AwarenessUpdate, taken: &[ClientID]) -> Vec<u8> {
     update.clients.retain(|client, _| taken.contains(client));
     Message::Awareness(update).encode_v1()
 }
 
 /// Sets `tour` to null in the states of `update` that announce one; whether any did.
 /// (The client's awareness field `tour`: the time the owner started a guided tour; only
-/// the owner leads tours.)
+/// the owner leads tours.) Decided on the parsed state, so no spelling of the key (JSON
+/// escapes such as `\u0074our`) gets past it.
 pub fn withhold_tour(update: &mut AwarenessUpdate) -> bool {
     let mut changed = false;
     for entry in update.clients.values_mut() {
-        if !entry.json.contains("\"tour\"") {
+        // A key spelled `tour` has those letters or an escape in it.
+        if !entry.json.contains("tour") && !entry.json.contains('\\') {
             continue;
         }
+        // As browsers read it: escapes decoded, the last of repeated keys wins.
         let Ok(serde_json::Value::Object(mut state)) = serde_json::from_str(&entry.json) else {
             continue;
         };
-        if state.get("tour").is_some_and(|t| !t.is_null()) {
-            state.insert("tour".into(), serde_json::Value::Null);
-            entry.json = serde_json::Value::Object(state).to_string().into();
-            changed = true;
+        if state.get("tour").is_none_or(serde_json::Value::is_null) {
+            continue;
         }
+        state.insert("tour".into(), serde_json::Value::Null);
+        entry.json = serde_json::Value::Object(state).to_string().into();
+        changed = true;
     }
     changed
 }
@@ -296,16 +360,34 @@ mod tests {
     }
 
     #[test]
-    fn only_news_is_passed_on_and_as_it_came_when_all_of_it_is() {
+    fn only_what_was_taken_is_passed_on_re_encoded() {
         let (ada, bo) = (ClientID::new(1), ClientID::new(2));
         let both = update(vec![(ada, entry(3, ADA)), (bo, entry(3, BO))]);
-        let bytes = Message::Awareness(both.clone()).encode_v1();
-        assert_eq!(only_taken(both.clone(), &[ada, bo], &bytes, false), bytes);
-        let one = only_taken(both, &[bo], &bytes, false);
+        let one = only_taken(both, &[bo]);
         let Ok(Message::Awareness(one)) = Message::decode_v1(&one) else {
             panic!("an awareness message");
         };
         assert_eq!(one.clients.keys().copied().collect::<Vec<_>>(), vec![bo]);
+    }
+
+    #[test]
+    fn a_connection_speaks_for_a_few_client_ids_and_never_for_anothers() {
+        let now = Instant::now();
+        let mut presence = Presence::new(2);
+        let many = update((1..=5000).map(|i| (ClientID::new(i), entry(1, ADA))).collect());
+        assert_eq!(presence.merge(&many, 7, now).len(), 2, "two claims at most");
+        let mine = presence.of_connection(7);
+        // Another connection can neither set nor remove them.
+        let theirs = update(mine.iter().map(|c| (*c, entry(9, "null"))).collect());
+        assert!(presence.merge(&theirs, 8, now).is_empty());
+        assert_eq!(presence.of_connection(7).len(), 2);
+        // Removing one of its own frees a claim.
+        let gone = update(vec![(mine[0], entry(2, "null"))]);
+        assert_eq!(presence.merge(&gone, 7, now), vec![mine[0]]);
+        let next = update(vec![(ClientID::new(9999), entry(1, BO))]);
+        assert_eq!(presence.merge(&next, 7, now).len(), 1);
+        // Other nodes are not held to a connection's share.
+        assert_eq!(presence.merge(&many, REMOTE, now).len(), 4999);
     }
 
     #[test]
@@ -334,5 +416,17 @@ mod tests {
             r#"{"user":{"name":"\"tour\""}}"#
         );
         assert!(!withhold_tour(&mut tour), "nothing left to withhold");
+        // However the key is spelled, and whichever of repeated keys a browser keeps.
+        for sneaky in [
+            r#"{"\u0074our":1764000000000}"#,
+            r#"{"tour":null,"tour":1764000000000}"#,
+            r#"{"t\u006fur":true}"#,
+        ] {
+            let mut tour = update(vec![(ClientID::new(4), entry(1, sneaky))]);
+            assert!(withhold_tour(&mut tour), "{sneaky}");
+            let state: serde_json::Value =
+                serde_json::from_str(&tour.clients[&ClientID::new(4)].json).expect("JSON");
+            assert_eq!(state["tour"], serde_json::Value::Null, "{sneaky}");
+        }
     }
 }

@@ -1,8 +1,44 @@
-//! What a role may change in the annotation document.
+//! The roles a link gives, and what each may change in the annotation document.
 
 use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+/// What a token lets its holder do, weakest first (so `>=` reads "at least").
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read, and presence.
+    View,
+    /// Comments.
+    Comment,
+    /// Shapes and comments.
+    Edit,
+    /// Everything: title, delete, links, tours.
+    Owner,
+}
+
+impl Role {
+    /// All roles, strongest first.
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Edit, Role::Comment, Role::View];
+
+    /// Lower-case name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::View => "view",
+            Role::Comment => "comment",
+            Role::Edit => "edit",
+            Role::Owner => "owner",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
 
 /// Every root of `doc` read as a map and turned into JSON, by name. Roots arriving in
 /// updates have no type until asked for one; every root of the document schema is a
