@@ -1,15 +1,29 @@
-//! A client's binary frame, as the hub receives it: decoded, then handled the way a room
-//! handles it (an update applied to a document in the annotation schema, a sync step 1
-//! answered, awareness states read).
+//! A client's binary frame, as the hub receives it: handled by the hub's own session
+//! (`hugepic_hub_core::Session::handle`, against a document in the annotation schema),
+//! then decoded and exercised further (an update applied, snapshotted and reloaded, a
+//! sync step 1 answered, awareness states read).
 
 #![no_main]
 
+use std::time::Instant;
+
+use hugepic_fuzz::core::{Document, Presence, Role, Session, SessionLimits};
 use hugepic_fuzz::wire::{decode_client, ClientMessage};
-use hugepic_fuzz::{exercise_update, seeded_doc};
+use hugepic_fuzz::{contained, exercise_update, report_panic, seed_state, seeded_doc};
 use libfuzzer_sys::fuzz_target;
 use yrs::{ReadTxn, Transact};
 
 fuzz_target!(|data: &[u8]| {
+    // The real session, as a room runs it, for each role.
+    for role in Role::ALL {
+        let now = Instant::now();
+        let (mut document, _) = Document::load(Some((0, seed_state())), []);
+        let mut presence = Presence::default();
+        let mut session = Session::new(1, role, SessionLimits::default(), now);
+        if let Err(at) = contained(|| session.handle(data, now, &mut document, &mut presence)) {
+            report_panic("Session::handle", &at, data);
+        }
+    }
     let Ok(message) = decode_client(data) else {
         return;
     };

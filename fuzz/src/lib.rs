@@ -2,6 +2,7 @@
 //! `hugepic-hub-core` crate), a small document in the annotation schema, and the steps
 //! the hub takes with a decoded message.
 
+pub use hugepic_hub_core as core;
 pub use hugepic_hub_core::roles::roots_as_json;
 pub use hugepic_hub_core::wire;
 
@@ -148,6 +149,12 @@ fn report(finding: &str, update: &[u8]) {
         eprintln!("finding: {finding}");
         eprintln!("finding-input: {finding}: update {hex}");
     }
+}
+
+/// Reports a panic that `contained` caught in `what` (yrs panics on some inputs; the
+/// finding names where).
+pub fn report_panic(what: &str, at: &str, input: &[u8]) {
+    report(&format!("{what} panicked at {at}"), input);
 }
 
 /// The clients a state vector has seen something of (an entry with clock 0 says nothing).

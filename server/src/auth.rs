@@ -5,41 +5,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// What a token lets its holder do, strongest first.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read, and presence.
-    View,
-    /// Comments.
-    Comment,
-    /// Shapes and comments.
-    Edit,
-    /// Everything: title, delete, links.
-    Owner,
-}
-
-impl Role {
-    /// All roles, strongest first.
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Edit, Role::Comment, Role::View];
-
-    /// Lower-case name, as stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::View => "view",
-            Role::Comment => "comment",
-            Role::Edit => "edit",
-            Role::Owner => "owner",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(name: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == name)
-    }
-}
+pub use hugepic_hub_core::roles::Role;
 
 /// Tokens (plain or hashed) by role.
 pub type RoleTokens = Vec<(Role, String)>;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use hugepic_hub_core::SessionLimits;
 use hugepic_workers::{Limits, S3Settings};
 
 use crate::auth::Role;
@@ -98,6 +99,13 @@ pub struct ServeArgs {
     /// Document updates one connection may send per second (bursts of 5× that).
     #[arg(long, env = "HUGEPIC_HUB_UPDATES_PER_SECOND", default_value_t = 60)]
     pub hub_updates_per_second: u32,
+    /// Awareness messages (cursors, views) one connection passes on per second; faster
+    /// ones are merged, latest state first, and a sender at ten times this is closed.
+    #[arg(long, env = "HUGEPIC_HUB_AWARENESS_PER_SECOND", default_value_t = 30)]
+    pub hub_awareness_per_second: u32,
+    /// Largest awareness state of one client, KiB (larger ones are dropped).
+    #[arg(long, env = "HUGEPIC_HUB_MAX_AWARENESS_KIB", default_value_t = 4)]
+    pub hub_max_awareness_kib: usize,
     /// Connections one picture's room takes.
     #[arg(long, env = "HUGEPIC_HUB_CONNECTIONS_PER_ROOM", default_value_t = 500)]
     pub hub_connections_per_room: usize,
@@ -264,6 +272,8 @@ impl Config {
         if args.hub_max_message_kib == 0
             || args.hub_max_document_mib == 0
             || args.hub_updates_per_second == 0
+            || args.hub_awareness_per_second == 0
+            || args.hub_max_awareness_kib == 0
             || args.hub_connections_per_room == 0
             || args.hub_repair_ms < 100
             || args.history_checkpoint_every == 0
@@ -275,9 +285,14 @@ impl Config {
         }
         let hub = HubLimits {
             max_message_bytes: args.hub_max_message_kib << 10,
-            max_document_bytes: args.hub_max_document_mib << 20,
-            updates_per_second: args.hub_updates_per_second,
-            update_burst: args.hub_updates_per_second.saturating_mul(5),
+            session: SessionLimits {
+                max_document_bytes: args.hub_max_document_mib << 20,
+                updates_per_second: args.hub_updates_per_second,
+                update_burst: args.hub_updates_per_second.saturating_mul(5),
+                awareness_per_second: args.hub_awareness_per_second,
+                awareness_flood: args.hub_awareness_per_second.saturating_mul(10),
+                max_awareness_bytes: args.hub_max_awareness_kib << 10,
+            },
             connections_per_room: args.hub_connections_per_room,
             idle_unload: std::time::Duration::from_secs(args.hub_idle_unload_secs),
             repair_every: std::time::Duration::from_millis(args.hub_repair_ms),

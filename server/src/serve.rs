@@ -213,7 +213,7 @@ pub async fn run_with(
         .await?;
     shutdown.cancel();
     tasks.wait().await;
-    hub.flush().await;
+    hub.shut_down().await;
     Ok(())
 }
 

@@ -131,7 +131,13 @@ impl Document {
 
     /// Applies a connection's update (`bytes`, decoded as `update`) as `role` may, the
     /// document held to `max_bytes`.
-    pub fn apply(&mut self, bytes: Vec<u8>, update: Update, role: Role, max_bytes: usize) -> Applied {
+    pub fn apply(
+        &mut self,
+        bytes: Vec<u8>,
+        update: Update,
+        role: Role,
+        max_bytes: usize,
+    ) -> Applied {
         let sv = self.doc.transact().state_vector();
         // An update that brings nothing the document lacks is not a write, whoever sends
         // it: a stock client's sync step 2 on connecting (empty, or the deletions the

@@ -360,6 +360,35 @@ mod tests {
     }
 
     #[test]
+    fn an_update_is_written_by_whoever_its_awareness_names() {
+        let (bo, cy) = (ClientID::new(20), ClientID::new(30));
+        let long = "x".repeat(500);
+        let cys = format!(r#"{{"user":{{"id":"{long}","name":"{long}"}}}}"#);
+        let mut presence = Presence::default();
+        presence.merge(
+            &update(vec![(bo, entry(1, BO)), (cy, entry(1, &cys))]),
+            2,
+            Instant::now(),
+        );
+        let author = Author::of(&presence, 2, Some(bo));
+        assert_eq!(
+            (
+                author.id.as_str(),
+                author.name.as_str(),
+                author.color.as_str()
+            ),
+            ("b2", "Bo", "#3f51b5")
+        );
+        let author = Author::of(&presence, 2, Some(cy));
+        assert_eq!(
+            (author.id.chars().count(), author.name.chars().count()),
+            (64, 100),
+            "cut to size"
+        );
+        assert_eq!(Author::of(&presence, 7, None).name, "connection 7");
+    }
+
+    #[test]
     fn only_what_was_taken_is_passed_on_re_encoded() {
         let (ada, bo) = (ClientID::new(1), ClientID::new(2));
         let both = update(vec![(ada, entry(3, ADA)), (bo, entry(3, BO))]);
@@ -374,7 +403,11 @@ mod tests {
     fn a_connection_speaks_for_a_few_client_ids_and_never_for_anothers() {
         let now = Instant::now();
         let mut presence = Presence::new(2);
-        let many = update((1..=5000).map(|i| (ClientID::new(i), entry(1, ADA))).collect());
+        let many = update(
+            (1..=5000)
+                .map(|i| (ClientID::new(i), entry(1, ADA)))
+                .collect(),
+        );
         assert_eq!(presence.merge(&many, 7, now).len(), 2, "two claims at most");
         let mine = presence.of_connection(7);
         // Another connection can neither set nor remove them.

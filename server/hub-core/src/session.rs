@@ -183,7 +183,10 @@ impl Session {
             ClientMessage::SyncStep1(sv) => Read::Document(DocumentRequest::Step1(sv)),
             ClientMessage::Update { bytes, update } => {
                 if !self.updates.take(now) {
-                    return Err(Close::new(1008, "too many updates; slow down and reconnect"));
+                    return Err(Close::new(
+                        1008,
+                        "too many updates; slow down and reconnect",
+                    ));
                 }
                 Read::Document(DocumentRequest::Update { bytes, update })
             }
@@ -193,18 +196,20 @@ impl Session {
         })
     }
 
-    /// Serves a document request; `presence` names the author of an update.
+    /// Serves a document request; `names` says who wrote an update (from presence:
+    /// `Author::of`), asked only when one is applied.
     pub fn on_document(
         &mut self,
         request: DocumentRequest,
         document: &mut Document,
-        presence: &Presence,
+        names: impl FnOnce(u64, Option<ClientID>) -> Author,
     ) -> Vec<Effect> {
         let (bytes, update) = match request {
             DocumentRequest::Step1(sv) => return vec![Effect::Reply(document.step2(&sv))],
             DocumentRequest::Update { bytes, update } => (bytes, update),
         };
-        let author = |writer| Author::of(presence, self.connection, writer);
+        let connection = self.connection;
+        let author = |writer| names(connection, writer);
         match document.apply(bytes, update, self.role, self.limits.max_document_bytes) {
             Applied::Nothing => Vec::new(),
             Applied::Changed { update, writer } => vec![Effect::Log {
@@ -318,7 +323,9 @@ impl Session {
         presence: &mut Presence,
     ) -> Vec<Effect> {
         match self.read(bytes, now) {
-            Ok(Read::Document(request)) => self.on_document(request, document, presence),
+            Ok(Read::Document(request)) => {
+                self.on_document(request, document, |c, w| Author::of(presence, c, w))
+            }
             Ok(Read::Presence(request)) => self.on_presence(request, now, presence),
             Ok(Read::Nothing) => Vec::new(),
             Err(close) => vec![Effect::Close(close)],
@@ -419,7 +426,11 @@ mod tests {
             Ok(Message::Sync(SyncMessage::SyncStep1(_)))
         ));
         let id = client.client_id().get();
-        let said = awareness(&[(id, 1, r##"{"user":{"id":"a1","name":"Ada","color":"#e91e63"}}"##)]);
+        let said = awareness(&[(
+            id,
+            1,
+            r##"{"user":{"id":"a1","name":"Ada","color":"#e91e63"}}"##,
+        )]);
         assert_eq!(shared(&room.send(&mut ada, &said)).len(), 1);
         let shapes = client.get_or_insert_map("shapes");
         let drawn = update_of(&client, |txn| {
@@ -448,10 +459,16 @@ mod tests {
             .transact_mut()
             .apply_update(Update::decode_v1(&diff).expect("decodes"))
             .expect("applies");
-        assert!(latecomer.get_or_insert_map("shapes").get(&latecomer.transact(), "s1").is_some());
+        assert!(latecomer
+            .get_or_insert_map("shapes")
+            .get(&latecomer.transact(), "s1")
+            .is_some());
         // Asking for awareness gets Ada's.
         let query = Message::AwarenessQuery.encode_v1();
-        assert!(matches!(&room.send(&mut bo, &query)[..], [Effect::Reply(_)]));
+        assert!(matches!(
+            &room.send(&mut bo, &query)[..],
+            [Effect::Reply(_)]
+        ));
     }
 
     #[test]
@@ -487,27 +504,45 @@ mod tests {
             Ok(Message::Sync(SyncMessage::SyncStep1(_)))
         ));
         assert!(!has_shape(&room.document, "b"));
-        assert!(matches!(&room.send(&mut editor, &sync_update(first.clone()))[..], [Effect::Log { .. }]));
-        assert!(matches!(&room.send(&mut editor, &sync_update(second))[..], [Effect::Log { .. }]));
+        assert!(matches!(
+            &room.send(&mut editor, &sync_update(first.clone()))[..],
+            [Effect::Log { .. }]
+        ));
+        assert!(matches!(
+            &room.send(&mut editor, &sync_update(second))[..],
+            [Effect::Log { .. }]
+        ));
         // Sending what the document has is no write, even from a view link.
         assert!(room.send(&mut viewer, &sync_update(first)).is_empty());
         // A comment link: comments yes, shapes no.
         let commented = update_of(&client, |txn| {
             comments.insert(txn, "t1", MapPrelim::from([("target", "a")]));
         });
-        assert!(matches!(&room.send(&mut commenter, &sync_update(commented))[..], [Effect::Log { .. }]));
+        assert!(matches!(
+            &room.send(&mut commenter, &sync_update(commented))[..],
+            [Effect::Log { .. }]
+        ));
         let drawn = update_of(&client, |txn| {
             shapes.remove(txn, "a");
         });
-        assert!(matches!(&room.send(&mut commenter, &sync_update(drawn))[..], [Effect::Refused, _]));
+        assert!(matches!(
+            &room.send(&mut commenter, &sync_update(drawn))[..],
+            [Effect::Refused, _]
+        ));
         assert!(has_shape(&room.document, "a"));
         // The document's size limit.
         let big = update_of(&client, |txn| {
             shapes.insert(txn, "big", "x".repeat(5000));
         });
-        assert!(matches!(&room.send(&mut editor, &sync_update(big))[..], [Effect::Refused, _]));
+        assert!(matches!(
+            &room.send(&mut editor, &sync_update(big))[..],
+            [Effect::Refused, _]
+        ));
         // Garbage closes its sender only.
-        assert_eq!(closed(&room.send(&mut editor, b"\x00\x02\xff\xff")), Some(1003));
+        assert_eq!(
+            closed(&room.send(&mut editor, b"\x00\x02\xff\xff")),
+            Some(1003)
+        );
     }
 
     #[test]
@@ -553,7 +588,10 @@ mod tests {
         // Held states merge: the latest wins, passed on when the rate allows.
         assert!(mover.flush(room.now, &mut room.presence).is_empty());
         let later = shared(&mover.flush(ready, &mut room.presence));
-        assert_eq!(&*later[0].clients[&ClientID::new(7)].json, r#"{"cursor":50}"#);
+        assert_eq!(
+            &*later[0].clients[&ClientID::new(7)].json,
+            r#"{"cursor":50}"#
+        );
         assert!(mover.held_until(ready).is_none());
         // Past the flood rate the sender is closed.
         let codes: Vec<_> = (51..=200)
@@ -567,24 +605,49 @@ mod tests {
         let mut room = Room::new();
         let mut honest = Session::new(1, Role::Edit, SessionLimits::default(), room.now);
         let mut attacker = Session::new(2, Role::View, SessionLimits::default(), room.now);
-        assert_eq!(shared(&room.send(&mut honest, &awareness(&[(10, 1, r#"{"user":{"name":"Ada"}}"#)]))).len(), 1);
+        assert_eq!(
+            shared(&room.send(
+                &mut honest,
+                &awareness(&[(10, 1, r#"{"user":{"name":"Ada"}}"#)])
+            ))
+            .len(),
+            1
+        );
         // Another's client id: neither set nor removed, nothing relayed.
-        assert!(room.send(&mut attacker, &awareness(&[(10, 5, r#"{"user":{"name":"Eve"}}"#)])).is_empty());
-        assert!(room.send(&mut attacker, &awareness(&[(10, 5, "null")])).is_empty());
-        assert_eq!(&*room.presence.get(ClientID::new(10)).expect("kept").json, r#"{"user":{"name":"Ada"}}"#);
+        assert!(room
+            .send(
+                &mut attacker,
+                &awareness(&[(10, 5, r#"{"user":{"name":"Eve"}}"#)])
+            )
+            .is_empty());
+        assert!(room
+            .send(&mut attacker, &awareness(&[(10, 5, "null")]))
+            .is_empty());
+        assert_eq!(
+            &*room.presence.get(ClientID::new(10)).expect("kept").json,
+            r#"{"user":{"name":"Ada"}}"#
+        );
         // Five thousand ids in one message: a few are taken, only those relayed.
         let many: Vec<(u64, u32, &str)> = (100..5100).map(|id| (id, 1, "{}")).collect();
         let relayed = shared(&room.send(&mut attacker, &awareness(&many)));
-        assert_eq!(relayed[0].clients.len(), crate::presence::CLAIMS_PER_CONNECTION);
+        assert_eq!(
+            relayed[0].clients.len(),
+            crate::presence::CLAIMS_PER_CONNECTION
+        );
         // A 10 KB state is dropped.
         let huge = format!(r#"{{"x":"{}"}}"#, "a".repeat(10_000));
-        assert!(room.send(&mut honest, &awareness(&[(10, 2, &huge)])).is_empty());
+        assert!(room
+            .send(&mut honest, &awareness(&[(10, 2, &huge)]))
+            .is_empty());
         // Leaving removes the connection's own people only.
         let removal = attacker.leave(&mut room.presence).expect("a removal");
         let Ok(Message::Awareness(removal)) = Message::decode_v1(&removal) else {
             panic!("awareness");
         };
-        assert_eq!(removal.clients.len(), crate::presence::CLAIMS_PER_CONNECTION);
+        assert_eq!(
+            removal.clients.len(),
+            crate::presence::CLAIMS_PER_CONNECTION
+        );
         assert!(room.presence.get(ClientID::new(10)).is_some());
         assert!(room.presence.of_connection(REMOTE).is_empty());
     }
@@ -600,9 +663,15 @@ mod tests {
                 serde_json::from_str(&states[0].clients[&ClientID::new(id)].json).expect("JSON");
             json["tour"].clone()
         };
-        let led = room.send(&mut owner, &awareness(&[(1, 1, r#"{"tour":1764000000000}"#)]));
+        let led = room.send(
+            &mut owner,
+            &awareness(&[(1, 1, r#"{"tour":1764000000000}"#)]),
+        );
         assert_eq!(tour(&led, 1), 1764000000000u64);
-        let sneaky = room.send(&mut editor, &awareness(&[(2, 1, r#"{"\u0074our":1764000000000}"#)]));
+        let sneaky = room.send(
+            &mut editor,
+            &awareness(&[(2, 1, r#"{"\u0074our":1764000000000}"#)]),
+        );
         assert!(tour(&sneaky, 2).is_null());
     }
 }

@@ -2,118 +2,95 @@
 //! y-websocket protocol (sync step 1/2, update, awareness, query-awareness; one message
 //! per frame), so stock `WebsocketProvider` clients work unchanged.
 //!
+//! This is the shell around `hugepic_hub_core`, which holds every rule (what a role may
+//! change, presence, limits, what each message does) without I/O. The shell owns the
+//! sockets (`connection`), the rooms and their locks (`room`), the update log's writer
+//! (`log`) and the other nodes (`nodes`, through a `Relay`). Its tasks run under the
+//! hub's `TaskTracker` and end on its cancellation token.
+//!
 //! A room is loaded on its first connection (latest snapshot, then the logged updates
 //! after it) and unloaded after it has been idle a while, with a final snapshot. Every
 //! accepted update is appended to the update log (with time, author, role and node)
-//! before it is fanned out, so an edit anyone has seen is stored. Roles are enforced
-//! here: `view` may only send awareness, `comment` may change only `comments`; a refused
-//! update is not applied, not logged, not fanned out, and its sender gets an auth message.
+//! before it is fanned out, so an edit anyone has seen is stored.
 //!
 //! Rooms of the same picture on other server nodes hear each other through a `Relay`
 //! (Redis pub/sub between nodes, in-process in embedded mode): updates and awareness are
 //! published as they are accepted, and every few seconds (and on every (re)subscription)
 //! each room publishes its state vector, so a node that missed something gets it back.
 
+mod connection;
+mod log;
+mod metrics;
+mod nodes;
 pub mod relay;
 mod room;
+#[cfg(test)]
+mod tests;
 pub use hugepic_hub_core::wire;
 
+pub use connection::close;
+pub use metrics::{Histogram, HubMetrics, LATENCY_BUCKETS};
 pub use relay::{LocalRelay, RedisRelay, Relay};
-pub use room::{close, HubLimits};
+pub use room::HubLimits;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::Role;
 use crate::store::{Author, MetaStore, StoreError};
 
 use room::Room;
 
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct HubMetrics {
-    /// Open connections.
-    pub connections: AtomicU64,
-    /// Loaded rooms.
-    pub rooms: AtomicU64,
-    /// Messages received.
-    pub messages_in: AtomicU64,
-    /// Messages sent.
-    pub messages_out: AtomicU64,
-    /// Bytes received.
-    pub bytes_in: AtomicU64,
-    /// Bytes sent.
-    pub bytes_out: AtomicU64,
-    /// Updates refused (roles, limits).
-    pub refused_updates: AtomicU64,
-    /// State vectors published to other nodes (repair asks).
-    pub repair_asks: AtomicU64,
-    /// Repairs: diffs from another node that brought something this node lacked.
-    pub repair_syncs: AtomicU64,
-    /// Messages for other nodes dropped because the relay was full or away.
-    pub relay_dropped: AtomicU64,
-    /// Delay from a node publishing an update or awareness to another applying it.
-    pub fanout_latency: Histogram,
-}
+/// Applied updates waiting for the log writer, from every room, before rooms wait
+/// (back-pressure on the senders, not memory growth).
+const LOG_QUEUE: usize = 4096;
 
-/// Upper bounds (seconds) of the fan-out latency buckets.
-pub const LATENCY_BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
-];
+/// The loaded rooms, by picture.
+type RoomTable = Mutex<HashMap<String, Arc<Room>>>;
 
-/// A Prometheus histogram with fixed buckets (`LATENCY_BUCKETS`).
-#[derive(Debug, Default)]
-pub struct Histogram {
-    counts: [AtomicU64; LATENCY_BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    /// Records one observation.
-    pub fn observe(&self, seconds: f64) {
-        let seconds = seconds.max(0.0);
-        if let Some(i) = LATENCY_BUCKETS.iter().position(|b| seconds <= *b) {
-            self.counts[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
-    }
-
-    /// The text exposition of the histogram `name`.
-    pub fn render(&self, name: &str, help: &str) -> String {
-        use std::fmt::Write;
-        let mut out = format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
-        let mut cumulative = 0;
-        for (bound, count) in LATENCY_BUCKETS.iter().zip(&self.counts) {
-            cumulative += count.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}");
-        let _ = writeln!(out, "{name}_count {count}");
-        out
-    }
-}
-
-/// All rooms of this node.
-#[derive(Clone)]
-pub struct Hub {
-    rooms: Arc<Mutex<HashMap<String, Arc<Room>>>>,
+/// What every room of a hub shares (the rooms do not hold the hub: it holds them).
+pub(crate) struct Context {
     store: Arc<dyn MetaStore>,
     limits: HubLimits,
     node: Arc<str>,
     node_id: u64,
     relay: Arc<dyn Relay>,
     metrics: Arc<HubMetrics>,
-    /// Applied updates of every room, for the log writer (`room::write_log`).
-    log: tokio::sync::mpsc::UnboundedSender<(Arc<Room>, room::Unlogged)>,
+    /// Applied updates of every room, for the log writer (`log::write`).
+    log: mpsc::Sender<(Arc<Room>, log::Unlogged)>,
     /// Told the picture each time updates of it are logged (the history indexer).
-    logged: Arc<OnceLock<tokio::sync::mpsc::UnboundedSender<String>>>,
+    logged: OnceLock<mpsc::UnboundedSender<String>>,
+    tasks: TaskTracker,
+    /// Cancelled first on shutdown: connections, sweepers and relay listeners end.
+    shutdown: CancellationToken,
+    /// Cancelled last, once every room's updates are logged: the log writer ends.
+    log_stop: CancellationToken,
+}
+
+impl Context {
+    /// Runs `task` under the hub's tracker.
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
+    }
+
+    fn tell_logged(&self, picture_id: &str) {
+        if let Some(listener) = self.logged.get() {
+            let _ = listener.send(picture_id.to_string());
+        }
+    }
+}
+
+/// All rooms of this node.
+#[derive(Clone)]
+pub struct Hub {
+    rooms: Arc<RoomTable>,
+    context: Arc<Context>,
 }
 
 impl Hub {
@@ -121,30 +98,30 @@ impl Hub {
     /// its log writer (call it inside the Tokio runtime).
     pub fn new(store: Arc<dyn MetaStore>, limits: HubLimits, relay: Arc<dyn Relay>) -> Self {
         let node_id = rand::random::<u64>();
-        let (log, queue) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(room::write_log(Arc::clone(&store), queue));
-        Hub {
-            rooms: Arc::default(),
-            store,
+        let (log, queue) = mpsc::channel(LOG_QUEUE);
+        let context = Arc::new(Context {
+            store: Arc::clone(&store),
             limits,
             node: format!("node-{node_id:016x}").into(),
             node_id,
             relay,
             metrics: Arc::default(),
             log,
-            logged: Arc::default(),
+            logged: OnceLock::new(),
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            log_stop: CancellationToken::new(),
+        });
+        context.spawn(log::write(store, queue, context.log_stop.clone()));
+        Hub {
+            rooms: Arc::default(),
+            context,
         }
     }
 
     /// Names each picture on `listener` whenever updates of it are logged (set once).
-    pub fn tell_logged_to(&self, listener: tokio::sync::mpsc::UnboundedSender<String>) {
-        let _ = self.logged.set(listener);
-    }
-
-    pub(crate) fn tell_logged(&self, picture_id: &str) {
-        if let Some(listener) = self.logged.get() {
-            let _ = listener.send(picture_id.to_string());
-        }
+    pub fn tell_logged_to(&self, listener: mpsc::UnboundedSender<String>) {
+        let _ = self.context.logged.set(listener);
     }
 
     /// Makes a change to a picture's document on the server's behalf (a restore): the
@@ -165,17 +142,17 @@ impl Hub {
 
     /// The hub's counters.
     pub fn metrics(&self) -> &HubMetrics {
-        &self.metrics
+        &self.context.metrics
     }
 
     /// This node's name in the update log.
     pub fn node(&self) -> &str {
-        &self.node
+        &self.context.node
     }
 
     /// The limits connections are held to.
     pub fn limits(&self) -> &HubLimits {
-        &self.limits
+        &self.context.limits
     }
 
     /// The room of `picture_id`, loading it if it is not loaded.
@@ -183,9 +160,14 @@ impl Hub {
         if let Some(room) = self.loaded(picture_id) {
             return Ok(room);
         }
-        let stored = self.store.load_document(picture_id).await?;
-        let (inbox, inbound) = tokio::sync::mpsc::channel(relay::INBOX);
-        let loaded = Arc::new(Room::load(picture_id, stored, self.clone()));
+        let stored = self.context.store.load_document(picture_id).await?;
+        let (inbox, inbound) = mpsc::channel(relay::INBOX);
+        let loaded = Arc::new(Room::load(
+            picture_id,
+            stored,
+            Arc::clone(&self.context),
+            Arc::downgrade(&self.rooms),
+        ));
         let room = {
             let mut rooms = self.rooms.lock().map_err(|_| poisoned())?;
             Arc::clone(
@@ -195,10 +177,10 @@ impl Hub {
             )
         };
         if Arc::ptr_eq(&room, &loaded) {
-            self.metrics.rooms.fetch_add(1, Ordering::Relaxed);
+            self.context.metrics.rooms.fetch_add(1, Ordering::Relaxed);
             room.start_sweeper();
             // Joined after loading: what was published in between, the repair brings.
-            self.relay.join(picture_id, inbox);
+            self.context.relay.join(picture_id, inbox);
             room.start_relay(inbound);
         }
         Ok(room)
@@ -208,19 +190,25 @@ impl Hub {
         self.rooms.lock().ok()?.get(picture_id).cloned()
     }
 
-    /// Forgets `room` if it is still the loaded one for its picture.
-    pub(crate) fn unload(&self, room: &Arc<Room>) {
-        if let Ok(mut rooms) = self.rooms.lock() {
-            if rooms.get(room.id()).is_some_and(|r| Arc::ptr_eq(r, room)) {
-                rooms.remove(room.id());
-                self.metrics.rooms.fetch_sub(1, Ordering::Relaxed);
-                self.relay.leave(room.id());
-            }
-        }
+    /// Serves one WebSocket connection with `role` in `room` until it closes (tracked:
+    /// shutting down closes it).
+    pub(crate) async fn serve(
+        &self,
+        room: Arc<Room>,
+        socket: axum::extract::ws::WebSocket,
+        role: Role,
+    ) {
+        self.context
+            .tasks
+            .track_future(connection::serve(room, socket, role))
+            .await;
     }
 
-    /// Logs what every loaded room applied and writes its snapshot (graceful shutdown).
-    pub async fn flush(&self) {
+    /// Shuts the hub down: connections are closed (clients reconnect, to another node
+    /// if there is one), every applied update is logged and every room's snapshot
+    /// written, and the hub's tasks end.
+    pub async fn shut_down(&self) {
+        self.context.shutdown.cancel();
         let rooms: Vec<Arc<Room>> = self
             .rooms
             .lock()
@@ -230,23 +218,19 @@ impl Hub {
             room.drain().await;
             room.snapshot().await;
         }
-    }
-
-    pub(crate) fn store(&self) -> &Arc<dyn MetaStore> {
-        &self.store
-    }
-
-    pub(crate) fn counters(&self) -> &Arc<HubMetrics> {
-        &self.metrics
-    }
-
-    pub(crate) fn node_id(&self) -> u64 {
-        self.node_id
+        self.context.log_stop.cancel();
+        self.context.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(5), self.context.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some hub tasks did not end within 5 s of shutdown");
+        }
     }
 
     /// How this hub reaches other nodes.
     pub fn relay(&self) -> &Arc<dyn Relay> {
-        &self.relay
+        &self.context.relay
     }
 }
 

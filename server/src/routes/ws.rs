@@ -40,6 +40,7 @@ pub async fn connect(
         Err(AppError::Unauthorized(reason)) => Err((4401, reason)),
         Err(e) => Err((1011, e.to_string())),
     };
+    let hub = state.hub.clone();
     upgrade
         // tungstenite zeroes the free part of its read buffer on every read: its 128 KiB
         // default cost a third of the hub's CPU under load (perf). Messages larger than
@@ -49,7 +50,7 @@ pub async fn connect(
         .max_frame_size(limit)
         .on_upgrade(move |mut socket| async move {
             match joined {
-                Ok((room, role)) => room.serve(socket, role).await,
+                Ok((room, role)) => hub.serve(room, socket, role).await,
                 Err((code, reason)) => crate::hub::close(&mut socket, code, &reason).await,
             }
         })

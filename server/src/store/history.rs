@@ -3,22 +3,11 @@
 //! The `HistoryStore` trait; SQLite and PostgreSQL implement it beside `MetaStore`.
 
 use async_trait::async_trait;
-use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::StoreError;
 
-/// Who made a change: the pseudonymous id of their browser, and the name and colour they
-/// had then. There are no accounts: these come from the person's awareness state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Author {
-    /// Random per browser, kept in its local storage.
-    pub id: String,
-    /// Display name at the time.
-    pub name: String,
-    /// CSS colour at the time.
-    pub color: String,
-}
+pub use hugepic_hub_core::presence::Author;
 
 /// One logged document update.
 #[derive(Debug, Clone)]

@@ -1,0 +1,304 @@
+//! One connection, from its seat in a room until it closes: the socket loop (generic over
+//! `Sink`/`Stream`, so tests drive it with channels), carrying out what the core's
+//! `Session` decides.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use hugepic_hub_core::presence::Author;
+use hugepic_hub_core::session::{Read, Session};
+use hugepic_hub_core::{Close, Effect};
+use tokio::sync::{broadcast, mpsc};
+
+use super::log::Unlogged;
+use super::room::{Outgoing, Room};
+use crate::auth::Role;
+
+/// Messages written to a connection before one flush.
+const WRITE_BATCH: usize = 64;
+
+/// Serves one connection with `role` in `room` until it closes.
+pub(super) async fn serve<S, E>(room: Arc<Room>, mut socket: S, role: Role)
+where
+    S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
+{
+    let limits = &room.context.limits;
+    if room.connections.fetch_add(1, Ordering::SeqCst) >= limits.connections_per_room {
+        room.connections.fetch_sub(1, Ordering::SeqCst);
+        close(
+            &mut socket,
+            1013,
+            "this picture has as many viewers as it takes; try again later",
+        )
+        .await;
+        return;
+    }
+    room.context
+        .metrics
+        .connections
+        .fetch_add(1, Ordering::Relaxed);
+    let me = room.next_connection.fetch_add(1, Ordering::Relaxed);
+    let session = Session::new(me, role, limits.session.clone(), Instant::now());
+    // Leaving is done when the seat is dropped, also if serving panics.
+    let mut seat = Seat {
+        room: Arc::clone(&room),
+        session,
+    };
+    let mut rx = room.tx.subscribe();
+    if let Err(Close { code, reason }) = run(&mut seat, &mut socket, &mut rx).await {
+        close(&mut socket, code, &reason).await;
+    }
+}
+
+async fn run<S, E>(
+    seat: &mut Seat,
+    socket: &mut S,
+    rx: &mut broadcast::Receiver<Outgoing>,
+) -> Result<(), Close>
+where
+    S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
+{
+    let room = Arc::clone(&seat.room);
+    let me = seat.session.connection();
+    // The server's side of the handshake: its state vector, and who is here.
+    let hello = {
+        let document = room.document.lock().await;
+        Session::greeting(&document, &room.presence())
+    };
+    for message in hello {
+        send(socket, message).await?;
+    }
+    let limits = &room.context.limits;
+    let mut ping = tokio::time::interval(limits.ping_every);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let metrics = Arc::clone(&room.context.metrics);
+    let shutdown = room.context.shutdown.clone();
+    // The log writer says here when an update of ours cannot be stored.
+    let (ends, mut ended) = mpsc::channel(1);
+    loop {
+        let held = seat.session.held_until(Instant::now());
+        tokio::select! {
+            Some(close) = ended.recv() => return Err(close),
+            _ = shutdown.cancelled() => {
+                return Err(Close::new(1012, "the server is restarting; reconnect"))
+            }
+            incoming = socket.next() => {
+                let frame = match incoming {
+                    None | Some(Err(_)) => return Ok(()),
+                    Some(Ok(frame)) => frame,
+                };
+                last_heard = Instant::now();
+                match frame {
+                    Frame::Binary(bytes) => {
+                        metrics.messages_in.fetch_add(1, Ordering::Relaxed);
+                        metrics.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        let effects = handle(&room, &mut seat.session, &bytes, &ends).await;
+                        carry_out(&room, me, effects, socket).await?;
+                    }
+                    Frame::Text(_) => {
+                        return Err(Close::new(1003, "this endpoint speaks the binary y-websocket protocol"))
+                    }
+                    Frame::Close(_) => return Ok(()),
+                    Frame::Ping(_) | Frame::Pong(_) => {}
+                }
+            }
+            outgoing = rx.recv() => forward(outgoing, rx, me, socket, &metrics).await?,
+            _ = sleep_until(held), if held.is_some() => {
+                let effects = seat.session.flush(Instant::now(), &mut room.presence());
+                carry_out(&room, me, effects, socket).await?;
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > limits.ping_every * 3 {
+                    return Err(Close::new(1001, "no answer to pings"));
+                }
+                socket.send(Frame::Ping(Vec::new().into())).await.map_err(|_| gone())?;
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// One message through the core: a document request with the document locked (and any
+/// update queued for the log under that lock, so the log keeps the order applied), the
+/// rest with presence alone. The effects left for the socket and the room.
+async fn handle(
+    room: &Arc<Room>,
+    session: &mut Session,
+    bytes: &[u8],
+    ends: &mpsc::Sender<Close>,
+) -> Vec<Effect> {
+    let now = Instant::now();
+    match session.read(bytes, now) {
+        Err(close) => vec![Effect::Close(close)],
+        Ok(Read::Nothing) => Vec::new(),
+        Ok(Read::Presence(request)) => session.on_presence(request, now, &mut room.presence()),
+        Ok(Read::Document(request)) => {
+            let mut document = room.document.lock().await;
+            let names = |connection, writer| Author::of(&room.presence(), connection, writer);
+            let effects = session.on_document(request, &mut document, names);
+            let mut rest = Vec::with_capacity(effects.len());
+            for effect in effects {
+                let Effect::Log { update, author } = effect else {
+                    rest.push(effect);
+                    continue;
+                };
+                let unlogged = Unlogged {
+                    update,
+                    author,
+                    role: session.role(),
+                    from: session.connection(),
+                    ends: ends.clone(),
+                    restored_to: None,
+                    seq: None,
+                };
+                room.queue_log(unlogged).await;
+            }
+            rest
+        }
+    }
+}
+
+/// Carries out what is left of a message's effects after `handle`.
+async fn carry_out<S, E>(
+    room: &Room,
+    me: u64,
+    effects: Vec<Effect>,
+    socket: &mut S,
+) -> Result<(), Close>
+where
+    S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
+{
+    let metrics = &room.context.metrics;
+    for effect in effects {
+        match effect {
+            Effect::Reply(bytes) => {
+                metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+                metrics
+                    .bytes_out
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                send(socket, bytes).await?;
+            }
+            Effect::Share(bytes) => room.share(me, bytes),
+            Effect::Refused => {
+                metrics.refused_updates.fetch_add(1, Ordering::Relaxed);
+            }
+            Effect::Close(close) => return Err(close),
+            Effect::Log { .. } => {} // queued by `handle`
+        }
+    }
+    Ok(())
+}
+
+/// Writes what the room sent, and whatever else is already waiting, in one flush.
+async fn forward<S, E>(
+    first: Result<Outgoing, broadcast::error::RecvError>,
+    rx: &mut broadcast::Receiver<Outgoing>,
+    me: u64,
+    socket: &mut S,
+    metrics: &super::HubMetrics,
+) -> Result<(), Close>
+where
+    S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
+{
+    use broadcast::error::{RecvError, TryRecvError};
+    let mut next = Some(first);
+    let mut queued = 0;
+    while let Some(outgoing) = next.take() {
+        match outgoing {
+            Ok(message) if message.from != me => {
+                metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+                metrics
+                    .bytes_out
+                    .fetch_add(message.bytes.len() as u64, Ordering::Relaxed);
+                socket
+                    .feed(Frame::Binary(message.bytes))
+                    .await
+                    .map_err(|_| gone())?;
+                queued += 1;
+            }
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => {
+                return Err(Close::new(
+                    1013,
+                    "the connection fell too far behind; reconnect to resync",
+                ))
+            }
+            Err(RecvError::Closed) => return Ok(()),
+        }
+        if queued < WRITE_BATCH {
+            next = match rx.try_recv() {
+                Ok(message) => Some(Ok(message)),
+                Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                Err(_) => None,
+            };
+        }
+    }
+    if queued > 0 {
+        socket.flush().await.map_err(|_| gone())?;
+    }
+    Ok(())
+}
+
+/// A connection's place in a room; dropping it is leaving (its people go with it).
+struct Seat {
+    room: Arc<Room>,
+    session: Session,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let room = &self.room;
+        let removal = self.session.leave(&mut room.presence());
+        if let Some(removal) = removal {
+            room.share(self.session.connection(), removal);
+        }
+        room.context
+            .metrics
+            .connections
+            .fetch_sub(1, Ordering::Relaxed);
+        if room.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
+            Arc::clone(room).unload_when_idle();
+        }
+    }
+}
+
+/// The socket went away.
+fn gone() -> Close {
+    Close::new(1006, "")
+}
+
+async fn send<S>(socket: &mut S, bytes: Vec<u8>) -> Result<(), Close>
+where
+    S: Sink<Frame> + Unpin,
+{
+    socket
+        .send(Frame::Binary(bytes.into()))
+        .await
+        .map_err(|_| gone())
+}
+
+/// Sends a close frame; the reason is cut to what a control frame holds (123 bytes).
+pub async fn close<S>(socket: &mut S, code: u16, reason: &str)
+where
+    S: Sink<Frame> + Unpin,
+{
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let _ = socket
+        .send(Frame::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from(&reason[..end]),
+        })))
+        .await;
+}

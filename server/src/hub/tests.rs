@@ -1,0 +1,369 @@
+//! The shell driven without sockets: connections over channels, rooms on SQLite.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use axum::extract::ws::Message as Frame;
+use futures_util::{Sink, Stream};
+use tokio::sync::mpsc;
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{ClientID, Doc, Map, MapPrelim, ReadTxn, StateVector, Transact};
+
+use super::room::Room;
+use super::{Hub, HubLimits, LocalRelay};
+use crate::auth::Role;
+
+/// A connection's two ends as channels: what the test sends arrives as frames, what
+/// the hub writes comes out.
+struct Duplex {
+    incoming: mpsc::UnboundedReceiver<Frame>,
+    outgoing: mpsc::UnboundedSender<Frame>,
+}
+
+impl Stream for Duplex {
+    type Item = Result<Frame, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        self.incoming.poll_recv(cx).map(|frame| frame.map(Ok))
+    }
+}
+
+impl Sink<Frame> for Duplex {
+    type Error = mpsc::error::SendError<Frame>;
+
+    fn poll_ready(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, frame: Frame) -> Result<(), Self::Error> {
+        self.outgoing.send(frame)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The test's side of a connection.
+struct Client {
+    to_hub: Option<mpsc::UnboundedSender<Frame>>,
+    from_hub: mpsc::UnboundedReceiver<Frame>,
+}
+
+impl Client {
+    /// Connects to `room` with `role`.
+    fn join(room: &Arc<Room>, role: Role) -> Client {
+        let (to_hub, incoming) = mpsc::unbounded_channel();
+        let (outgoing, from_hub) = mpsc::unbounded_channel();
+        let duplex = Duplex { incoming, outgoing };
+        tokio::spawn(super::connection::serve(Arc::clone(room), duplex, role));
+        Client {
+            to_hub: Some(to_hub),
+            from_hub,
+        }
+    }
+
+    fn send(&self, bytes: Vec<u8>) {
+        if let Some(to_hub) = &self.to_hub {
+            let _ = to_hub.send(Frame::Binary(bytes.into()));
+        }
+    }
+
+    /// The next frame from the hub.
+    async fn next(&mut self) -> Frame {
+        tokio::time::timeout(Duration::from_secs(5), self.from_hub.recv())
+            .await
+            .expect("a frame within 5 s")
+            .expect("the connection is open")
+    }
+
+    /// The next binary message, decoded.
+    async fn message(&mut self) -> Message {
+        loop {
+            match self.next().await {
+                Frame::Binary(bytes) => return Message::decode_v1(&bytes).expect("decodes"),
+                Frame::Ping(_) => continue,
+                other => panic!("a message, not {other:?}"),
+            }
+        }
+    }
+}
+
+fn update_of(doc: &Doc, change: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
+    let before = doc.transact().state_vector();
+    change(&mut doc.transact_mut());
+    doc.transact().encode_diff_v1(&before)
+}
+
+fn awareness(client: ClientID, clock: u32, json: &str) -> Vec<u8> {
+    let entry = AwarenessUpdateEntry {
+        clock,
+        json: json.into(),
+    };
+    Message::Awareness(AwarenessUpdate {
+        clients: [(client, entry)].into(),
+    })
+    .encode_v1()
+}
+
+async fn hub_on_sqlite(dir: &tempfile::TempDir, limits: HubLimits) -> Hub {
+    let store = crate::store::SqliteStore::with_test_picture(dir.path()).await;
+    Hub::new(store, limits, Arc::new(LocalRelay::default()))
+}
+
+/// Whether `room`'s `shapes` has `key`.
+async fn has_shape(room: &Room, key: &str) -> bool {
+    let document = room.document.lock().await;
+    let shapes = document.doc().get_or_insert_map("shapes");
+    let txn = document.doc().transact();
+    shapes.get(&txn, key).is_some()
+}
+
+#[tokio::test]
+async fn a_connection_over_channels_syncs_edits_shares_presence_is_refused_and_closed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hub = hub_on_sqlite(&dir, HubLimits::default()).await;
+    let room = hub.room("p").await.expect("room");
+    let mut editor = Client::join(&room, Role::Edit);
+    assert!(matches!(
+        editor.message().await,
+        Message::Sync(SyncMessage::SyncStep1(_))
+    ));
+    // Sync: the editor asks for what it lacks.
+    editor.send(Message::Sync(SyncMessage::SyncStep1(StateVector::default())).encode_v1());
+    assert!(matches!(
+        editor.message().await,
+        Message::Sync(SyncMessage::SyncStep2(_))
+    ));
+    // Presence: the viewer hears who is here on joining, then the editor's moves.
+    let doc = Doc::new();
+    let ada = doc.client_id();
+    editor.send(awareness(
+        ada,
+        1,
+        r#"{"user":{"id":"a1","name":"Ada"},"cursor":[1,2]}"#,
+    ));
+    let mut viewer = Client::join(&room, Role::View);
+    assert!(matches!(
+        viewer.message().await,
+        Message::Sync(SyncMessage::SyncStep1(_))
+    ));
+    let Message::Awareness(present) = viewer.message().await else {
+        panic!("who is here");
+    };
+    assert!(present.clients.contains_key(&ada));
+    editor.send(awareness(
+        ada,
+        2,
+        r#"{"user":{"id":"a1","name":"Ada"},"cursor":[3,4]}"#,
+    ));
+    let Message::Awareness(moved) = viewer.message().await else {
+        panic!("the move");
+    };
+    assert_eq!(moved.clients[&ada].clock, 2);
+    // An update: logged before the viewer sees it, under Ada's name.
+    let shapes = doc.get_or_insert_map("shapes");
+    let drawn = update_of(&doc, |txn| {
+        shapes.insert(txn, "s1", MapPrelim::from([("type", "marker")]));
+    });
+    editor.send(Message::Sync(SyncMessage::Update(drawn.clone())).encode_v1());
+    let Message::Sync(SyncMessage::Update(seen)) = viewer.message().await else {
+        panic!("the update");
+    };
+    assert_eq!(seen, drawn);
+    let history = hub
+        .context
+        .store
+        .log_rows("p", 0, None, 10)
+        .await
+        .expect("the log");
+    assert_eq!(history.len(), 1, "logged before it was seen");
+    assert_eq!(history[0].author.name, "Ada");
+    // The viewer's own change is refused, with a reason, and counted.
+    let other = Doc::new();
+    let theirs = other.get_or_insert_map("shapes");
+    let forced = update_of(&other, |txn| {
+        theirs.insert(txn, "x", MapPrelim::from([("type", "marker")]));
+    });
+    viewer.send(Message::Sync(SyncMessage::Update(forced)).encode_v1());
+    let Message::Auth(Some(reason)) = viewer.message().await else {
+        panic!("a refusal");
+    };
+    assert!(reason.contains("view-only"), "{reason}");
+    assert!(!has_shape(&room, "x").await);
+    assert_eq!(hub.metrics().refused_updates.load(Ordering::Relaxed), 1);
+    // A text frame closes its sender with 1003; the other stays.
+    let _ = viewer
+        .to_hub
+        .as_ref()
+        .map(|to_hub| to_hub.send(Frame::Text("hello".into())));
+    let Frame::Close(Some(close)) = viewer.next().await else {
+        panic!("a close frame");
+    };
+    assert_eq!(close.code, 1003);
+    // The editor leaving takes Ada's presence with it; the room hears it.
+    let mut watcher = room.tx.subscribe();
+    editor.to_hub = None;
+    let removal = tokio::time::timeout(Duration::from_secs(5), watcher.recv())
+        .await
+        .expect("a removal")
+        .expect("received");
+    let Ok(Message::Awareness(removal)) = Message::decode_v1(&removal.bytes) else {
+        panic!("awareness");
+    };
+    assert_eq!(&*removal.clients[&ada].json, "null");
+}
+
+#[tokio::test]
+async fn updates_are_logged_in_order_before_anyone_sees_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hub = hub_on_sqlite(&dir, HubLimits::default()).await;
+    let room = hub.room("p").await.expect("room");
+    let mut others = room.tx.subscribe();
+    let editor = Client::join(&room, Role::Edit);
+    let client = Doc::new();
+    let shapes = client.get_or_insert_map("shapes");
+    let mut sent = Vec::new();
+    for i in 0..40 {
+        let bytes = update_of(&client, |txn| {
+            shapes.insert(txn, format!("s{i}"), MapPrelim::from([("type", "marker")]));
+        });
+        editor.send(Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1());
+        sent.push(bytes);
+    }
+    for (i, bytes) in sent.iter().enumerate() {
+        let seen = tokio::time::timeout(Duration::from_secs(5), others.recv())
+            .await
+            .expect("sent on")
+            .expect("received");
+        assert_eq!(
+            &seen.bytes[..],
+            &Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1()[..]
+        );
+        let logged = hub
+            .context
+            .store
+            .load_document("p")
+            .await
+            .expect("log")
+            .updates;
+        assert!(
+            logged.len() > i,
+            "update {i} was sent on before it was logged"
+        );
+        assert_eq!(&logged[i].1, bytes, "the log keeps the order applied");
+    }
+    assert_eq!(room.unlogged.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_flooding_sender_is_closed_and_its_victims_hear_every_honest_cursor() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hub = hub_on_sqlite(&dir, HubLimits::default()).await;
+    let room = hub.room("p").await.expect("room");
+    let flooder = Client::join(&room, Role::View);
+    let honest = Client::join(&room, Role::Edit);
+    let mut reader = Client::join(&room, Role::View);
+    let _ = reader.message().await; // sync step 1
+    let (eve, ada) = (ClientID::new(666), ClientID::new(1));
+    let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(3000));
+    for clock in 1..=2000 {
+        flooder.send(awareness(eve, clock, &big));
+        if clock % 100 == 0 {
+            honest.send(awareness(ada, clock / 100, r#"{"cursor":1}"#));
+        }
+    }
+    // The reader stays, and has every cursor state of Ada's (merged at most).
+    let mut last_ada = 0;
+    let mut eves = 0;
+    while last_ada < 20 {
+        match reader.next().await {
+            Frame::Binary(bytes) => {
+                let Ok(Message::Awareness(update)) = Message::decode_v1(&bytes) else {
+                    continue;
+                };
+                if let Some(entry) = update.clients.get(&ada) {
+                    last_ada = entry.clock;
+                }
+                eves += usize::from(update.clients.contains_key(&eve));
+            }
+            Frame::Close(close) => panic!("the reader was closed: {close:?}"),
+            _ => {}
+        }
+    }
+    assert!(eves <= 300, "the flood was relayed: {eves} of Eve's states");
+    let mut tries = 0;
+    while room.connections.load(Ordering::SeqCst) != 2 {
+        tries += 1;
+        assert!(tries < 250, "the flooder is still connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn eventually(what: &str, check: impl AsyncFn() -> bool) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn nodes_repair_dropped_updates_and_deletions_by_comparing_state() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store: Arc<dyn crate::store::MetaStore> = Arc::new(
+        crate::store::SqliteStore::open(&dir.path().join("hub.sqlite"))
+            .await
+            .expect("store"),
+    );
+    let relay = Arc::new(LocalRelay::default());
+    let limits = HubLimits {
+        repair_every: Duration::from_millis(50),
+        ..HubLimits::default()
+    };
+    let one = Hub::new(Arc::clone(&store), limits.clone(), relay.clone());
+    let two = Hub::new(store, limits, relay);
+    let a = one.room("p").await.expect("room on one");
+    let b = two.room("p").await.expect("room on two");
+
+    // A change reaches node one, but what it published is lost.
+    let client = Doc::new();
+    let shapes = client.get_or_insert_map("shapes");
+    let added = update_of(&client, |txn| {
+        shapes.insert(txn, "s1", MapPrelim::from([("type", "marker")]));
+        shapes.insert(txn, "s2", MapPrelim::from([("type", "circle")]));
+    });
+    assert!(a.merge_remote(&added).await);
+    assert!(!has_shape(&b, "s1").await);
+    eventually("node two to get the lost shapes", async || {
+        has_shape(&b, "s1").await
+    })
+    .await;
+    let repaired = two.metrics().repair_syncs.load(Ordering::Relaxed);
+    assert!(repaired >= 1);
+
+    // A deletion moves no state vector; the delete digest finds it.
+    let deleted = update_of(&client, |txn| {
+        shapes.remove(txn, "s2");
+    });
+    assert!(a.merge_remote(&deleted).await);
+    eventually("node two to lose the deleted shape", async || {
+        !has_shape(&b, "s2").await
+    })
+    .await;
+    assert!(has_shape(&b, "s1").await);
+    assert!(two.metrics().repair_syncs.load(Ordering::Relaxed) > repaired);
+}
