@@ -118,7 +118,8 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         Some(url) => Arc::new(RedisRelay::new(url).map_err(crate::progress::BusError::from)?),
         None => Arc::new(LocalRelay::default()),
     };
-    let hub = crate::hub::Hub::new(Arc::clone(&store), config.hub.clone(), relay);
+    let documents: Arc<dyn crate::store::DocStore> = store.clone();
+    let hub = crate::hub::Hub::new(documents, config.hub.clone(), relay);
     let history = Historian::new(
         Arc::clone(&store),
         CheckpointPolicy {

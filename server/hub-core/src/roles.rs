@@ -38,6 +38,16 @@ impl Role {
     pub fn parse(name: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == name)
     }
+
+    /// The role's bit in a set of roles (`u8`).
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    /// The set of `roles`, as bits.
+    pub fn set(roles: &[Role]) -> u8 {
+        roles.iter().fold(0, |set, role| set | role.bit())
+    }
 }
 
 /// Every root of `doc` read as a map and turned into JSON, by name. Roots arriving in

@@ -370,6 +370,16 @@ pub enum Body {
         /// The missing part.
         update: Vec<u8>,
     },
+    /// Close the room's connections of these roles (a link was revoked, the picture was
+    /// deleted): `roles` is a set of `Role::bit`s.
+    Close {
+        /// Whose connections.
+        roles: u8,
+        /// The WebSocket close code.
+        code: u16,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 const VERSION: u8 = 1;
@@ -384,6 +394,7 @@ impl Envelope {
             Body::Awareness(_) => 1,
             Body::Ask { .. } => 2,
             Body::Diff { .. } => 3,
+            Body::Close { .. } => 4,
         });
         out.extend_from_slice(&self.node.to_le_bytes());
         out.extend_from_slice(&self.sent_micros.to_le_bytes());
@@ -403,6 +414,15 @@ impl Envelope {
                 out.extend_from_slice(&to.to_le_bytes());
                 out.extend_from_slice(update);
             }
+            Body::Close {
+                roles,
+                code,
+                reason,
+            } => {
+                out.push(*roles);
+                out.extend_from_slice(&code.to_le_bytes());
+                out.extend_from_slice(reason.as_bytes());
+            }
         }
         out
     }
@@ -412,6 +432,7 @@ impl Envelope {
             Body::Update(b) | Body::Awareness(b) => b.len(),
             Body::Ask { state_vector, .. } => state_vector.len(),
             Body::Diff { update, .. } => update.len(),
+            Body::Close { reason, .. } => reason.len(),
         }
     }
 
@@ -450,6 +471,17 @@ impl Envelope {
                 Body::Diff {
                     to,
                     update: rest.to_vec(),
+                }
+            }
+            4 => {
+                let (&roles, rest) = rest.split_first().ok_or_else(short)?;
+                let (code, rest) = rest.split_at_checked(2).ok_or_else(short)?;
+                let reason = std::str::from_utf8(rest)
+                    .map_err(|_| WireError("a close reason that is not UTF-8".into()))?;
+                Body::Close {
+                    roles,
+                    code: u16::from_le_bytes([code[0], code[1]]),
+                    reason: reason.to_string(),
                 }
             }
             other => return Err(WireError(format!("unknown node message kind {other}"))),
@@ -523,6 +555,11 @@ mod tests {
             Body::Diff {
                 to: 7,
                 update: vec![9; 40],
+            },
+            Body::Close {
+                roles: 0b0111,
+                code: 4401,
+                reason: "the link was changed; ask the owner for the new one".into(),
             },
         ];
         for body in bodies {

@@ -14,14 +14,14 @@ use hugepic_hub_core::{Close, Effect};
 use tokio::sync::{broadcast, mpsc};
 
 use super::log::Unlogged;
-use super::room::{Outgoing, Room};
+use super::room::{Closing, Outgoing, Room};
 use crate::auth::Role;
 
 /// Messages written to a connection before one flush.
 const WRITE_BATCH: usize = 64;
 
 /// Serves one connection with `role` in `room` until it closes.
-pub(super) async fn serve<S, E>(room: Arc<Room>, mut socket: S, role: Role)
+pub(super) async fn serve<S, E>(room: Arc<Room>, mut socket: S, role: Role, linked: bool)
 where
     S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
 {
@@ -46,9 +46,13 @@ where
     let mut seat = Seat {
         room: Arc::clone(&room),
         session,
+        linked,
     };
+    // Subscribed before anything is sent: nothing meant for this connection is missed.
     let mut rx = room.tx.subscribe();
-    if let Err(Close { code, reason }) = run(&mut seat, &mut socket, &mut rx).await {
+    let mut closing = room.closing.subscribe();
+    let ended = run(&mut seat, &mut socket, &mut rx, &mut closing).await;
+    if let Err(Close { code, reason }) = ended {
         close(&mut socket, code, &reason).await;
     }
 }
@@ -57,6 +61,7 @@ async fn run<S, E>(
     seat: &mut Seat,
     socket: &mut S,
     rx: &mut broadcast::Receiver<Outgoing>,
+    closing: &mut broadcast::Receiver<(Closing, Close)>,
 ) -> Result<(), Close>
 where
     S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
@@ -79,10 +84,16 @@ where
     let shutdown = room.context.shutdown.clone();
     // The log writer says here when an update of ours cannot be stored.
     let (ends, mut ended) = mpsc::channel(1);
+    let (role, linked) = (seat.session.role(), seat.linked);
     loop {
         let held = seat.session.held_until(Instant::now());
         tokio::select! {
             Some(close) = ended.recv() => return Err(close),
+            Ok((which, close)) = closing.recv() => {
+                if which.applies(role, linked) {
+                    return Err(close);
+                }
+            }
             _ = shutdown.cancelled() => {
                 return Err(Close::new(1012, "the server is restarting; reconnect"))
             }
@@ -252,6 +263,8 @@ where
 struct Seat {
     room: Arc<Room>,
     session: Session,
+    /// Joined with a link's token.
+    linked: bool,
 }
 
 impl Drop for Seat {

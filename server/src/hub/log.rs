@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::room::Room;
 use crate::auth::Role;
-use crate::store::{Author, MetaStore, NewUpdate};
+use crate::store::{Author, DocStore, NewUpdate};
 
 /// Updates logged in one transaction at most.
 const BATCH: usize = 1024;
@@ -34,6 +34,15 @@ pub(super) struct Unlogged {
 
 type Queued = (Arc<Room>, Unlogged);
 
+/// What became of one room's part of a batch.
+struct Written {
+    room: Arc<Room>,
+    /// Every update of it is in the log.
+    logged: bool,
+    /// Who sent them, told if they could not be stored.
+    ends: Vec<mpsc::Sender<Close>>,
+}
+
 /// Logs what rooms applied, in batches: everything that arrived (from every room) while
 /// the last batch was written goes in one transaction. Only then is it sent on; the
 /// connections that sent it go on meanwhile. A room whose updates cannot be logged
@@ -41,7 +50,7 @@ type Queued = (Arc<Room>, Unlogged);
 /// database is away for everyone, the batch is retried a few times. Ends when `stop` is
 /// cancelled and the queue is empty.
 pub(super) async fn write(
-    store: Arc<dyn MetaStore>,
+    store: Arc<dyn DocStore>,
     mut queue: mpsc::Receiver<Queued>,
     stop: CancellationToken,
 ) {
@@ -53,23 +62,23 @@ pub(super) async fn write(
             _ = stop.cancelled() => return,
         }
         let seqs = append(&*store, &batch).await;
-        // Keyed by address: the rooms of this batch, whether theirs were logged, and
-        // who sent to each.
-        let mut rooms: HashMap<usize, (Arc<Room>, bool, Vec<mpsc::Sender<Close>>)> = HashMap::new();
+        // Keyed by address: the rooms of this batch.
+        let mut rooms: HashMap<usize, Written> = HashMap::new();
         for ((room, mut u), seq) in batch.drain(..).zip(seqs) {
             if let Some(told) = u.seq.take() {
                 let _ = told.send(seq);
             }
             // The document has it either way: everyone gets it.
             room.logged(u.update, u.from);
-            let entry =
-                rooms
-                    .entry(Arc::as_ptr(&room) as usize)
-                    .or_insert((room, true, Vec::new()));
-            entry.1 &= seq.is_some();
-            entry.2.push(u.ends);
+            let written = rooms.entry(Arc::as_ptr(&room) as usize).or_insert(Written {
+                room,
+                logged: true,
+                ends: Vec::new(),
+            });
+            written.logged &= seq.is_some();
+            written.ends.push(u.ends);
         }
-        for (room, logged, ends) in rooms.into_values() {
+        for Written { room, logged, ends } in rooms.into_values() {
             let context = Arc::clone(&room.context);
             if logged {
                 context.tell_logged(&room.id);
@@ -100,7 +109,7 @@ pub(super) async fn write(
 /// logged. If the whole batch fails, each room's part is tried alone: a room whose
 /// picture is gone is given up at once; the others' parts are retried a few times (the
 /// database is away).
-async fn append(store: &dyn MetaStore, batch: &[Queued]) -> Vec<Option<i64>> {
+async fn append(store: &dyn DocStore, batch: &[Queued]) -> Vec<Option<i64>> {
     let rows = |indices: &[usize]| -> Vec<NewUpdate<'_>> {
         indices
             .iter()
@@ -163,6 +172,6 @@ async fn append(store: &dyn MetaStore, batch: &[Queued]) -> Vec<Option<i64>> {
 }
 
 /// Whether `picture` is known to be deleted (not merely unreadable now).
-async fn gone(store: &dyn MetaStore, picture: &str) -> bool {
-    matches!(store.picture(picture).await, Ok(None))
+async fn gone(store: &dyn DocStore, picture: &str) -> bool {
+    matches!(store.document_gone(picture).await, Ok(true))
 }

@@ -43,9 +43,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Role;
-use crate::store::{Author, MetaStore, StoreError};
+use crate::store::{Author, DocStore, StoreError};
 
-use room::Room;
+use hugepic_hub_core::Close;
+use room::{Closing, Room};
 
 /// Applied updates waiting for the log writer, from every room, before rooms wait
 /// (back-pressure on the senders, not memory growth).
@@ -56,7 +57,7 @@ type RoomTable = Mutex<HashMap<String, Arc<Room>>>;
 
 /// What every room of a hub shares (the rooms do not hold the hub: it holds them).
 pub(crate) struct Context {
-    store: Arc<dyn MetaStore>,
+    store: Arc<dyn DocStore>,
     limits: HubLimits,
     node: Arc<str>,
     node_id: u64,
@@ -96,7 +97,7 @@ pub struct Hub {
 impl Hub {
     /// A hub storing documents in `store`, reaching other nodes through `relay`. Starts
     /// its log writer (call it inside the Tokio runtime).
-    pub fn new(store: Arc<dyn MetaStore>, limits: HubLimits, relay: Arc<dyn Relay>) -> Self {
+    pub fn new(store: Arc<dyn DocStore>, limits: HubLimits, relay: Arc<dyn Relay>) -> Self {
         let node_id = rand::random::<u64>();
         let (log, queue) = mpsc::channel(LOG_QUEUE);
         let context = Arc::new(Context {
@@ -191,17 +192,64 @@ impl Hub {
     }
 
     /// Serves one WebSocket connection with `role` in `room` until it closes (tracked:
-    /// shutting down closes it).
+    /// shutting down closes it); `linked` when it joined with a link's token (replacing
+    /// the links closes it).
     pub(crate) async fn serve(
         &self,
         room: Arc<Room>,
         socket: axum::extract::ws::WebSocket,
         role: Role,
+        linked: bool,
     ) {
         self.context
             .tasks
-            .track_future(connection::serve(room, socket, role))
+            .track_future(connection::serve(room, socket, role, linked))
             .await;
+    }
+
+    /// Closes, on every node, the connections to `picture_id` that joined with a link
+    /// of one of `roles` (the links were replaced): code 4401, `reason`.
+    pub fn links_revoked(&self, picture_id: &str, roles: &[Role], reason: &str) {
+        let which = Closing {
+            roles: Role::set(roles),
+            deleted: false,
+        };
+        self.close_everywhere(picture_id, which, Close::new(4401, reason));
+    }
+
+    /// Closes every connection to `picture_id` on every node, and its rooms, with
+    /// nothing more stored: the picture was deleted.
+    pub fn deleted(&self, picture_id: &str) {
+        let which = Closing {
+            roles: Role::set(&Role::ALL),
+            deleted: true,
+        };
+        self.close_everywhere(
+            picture_id,
+            which,
+            Close::new(4404, "this picture was deleted"),
+        );
+    }
+
+    fn close_everywhere(&self, picture_id: &str, which: Closing, close: Close) {
+        if let Some(room) = self.loaded(picture_id) {
+            room.close_connections(which, close.clone());
+        }
+        let envelope = wire::Envelope {
+            node: self.context.node_id,
+            sent_micros: room::now_micros(),
+            body: wire::Body::Close {
+                roles: which.bits(),
+                code: close.code,
+                reason: close.reason,
+            },
+        };
+        if self.context.relay.publish(picture_id, envelope).is_err() {
+            self.context
+                .metrics
+                .relay_dropped
+                .fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Shuts the hub down: connections are closed (clients reconnect, to another node

@@ -9,13 +9,14 @@ use std::time::Instant;
 use hugepic_hub_core::document::Merged;
 use hugepic_hub_core::presence::{only_taken, REMOTE};
 use hugepic_hub_core::wire::{Body, Envelope};
+use hugepic_hub_core::Close;
 use tokio::sync::mpsc;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 
 use super::relay::Inbound;
-use super::room::{now_micros, Room};
+use super::room::{now_micros, Closing, Room};
 
 impl Room {
     /// Publishes this room's state vector and a digest of its deletions, so other
@@ -67,7 +68,7 @@ impl Room {
     }
 
     /// A message from the same room on another node.
-    async fn on_envelope(&self, envelope: Envelope) {
+    async fn on_envelope(self: &Arc<Self>, envelope: Envelope) {
         if envelope.node == self.context.node_id {
             return; // our own, back from the channel
         }
@@ -94,6 +95,11 @@ impl Room {
                     self.fan_out(REMOTE, only_taken(update, &taken));
                 }
             }
+            Body::Close {
+                roles,
+                code,
+                reason,
+            } => self.close_connections(Closing::from_bits(roles), Close::new(code, reason)),
             Body::Ask {
                 state_vector,
                 deletes,

@@ -1,14 +1,14 @@
 //! One picture's room: its document and the awareness of the people in it behind their
 //! locks, the channel its connections hear from, snapshots, and server-made changes.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use hugepic_hub_core::presence::REMOTE;
 use hugepic_hub_core::wire::Body;
-use hugepic_hub_core::{Document, Presence, SessionLimits};
+use hugepic_hub_core::{Close, Document, Presence, SessionLimits};
 use tokio::sync::{broadcast, mpsc, Mutex};
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::Encode;
@@ -71,6 +71,10 @@ pub struct Room {
     pub(super) document: Mutex<Document>,
     presence: std::sync::Mutex<Presence>,
     pub(super) tx: broadcast::Sender<Outgoing>,
+    /// Tells connections to close: which (`Closing`), and why.
+    pub(super) closing: broadcast::Sender<(Closing, Close)>,
+    /// Set once the picture is deleted: nothing more is stored.
+    deleted: AtomicBool,
     /// Updates applied and not logged yet.
     pub(super) unlogged: AtomicUsize,
     /// Held while a snapshot is written.
@@ -105,11 +109,14 @@ impl Room {
             );
         }
         let (tx, _) = broadcast::channel(context.limits.send_queue);
+        let (closing, _) = broadcast::channel(8);
         Room {
             id: picture_id.to_string(),
             document: Mutex::new(document),
             presence: std::sync::Mutex::default(),
             tx,
+            closing,
+            deleted: AtomicBool::new(false),
             unlogged: AtomicUsize::new(0),
             snapshotting: Mutex::new(()),
             asked_at: AtomicU64::new(0),
@@ -199,6 +206,9 @@ impl Room {
     /// on to this node's connections) before the state is encoded.
     /// Whether the document is stored (by this snapshot or an earlier one).
     pub async fn snapshot(&self) -> bool {
+        if self.deleted.load(Ordering::SeqCst) {
+            return true; // nothing to keep
+        }
         let _one_at_a_time = self.snapshotting.lock().await;
         if self.document.lock().await.since_snapshot == 0 {
             return true;
@@ -267,6 +277,16 @@ impl Room {
                 self.unload();
             }
         });
+    }
+
+    /// Closes the connections that `which` names, with `close`. When the picture is
+    /// gone (`which.deleted`), the room is unloaded at once, with nothing stored.
+    pub(super) fn close_connections(self: &Arc<Self>, which: Closing, close: Close) {
+        let _ = self.closing.send((which, close));
+        if which.deleted {
+            self.deleted.store(true, Ordering::SeqCst);
+            self.unload();
+        }
     }
 
     /// Forgets this room if it is still the loaded one for its picture.
@@ -338,6 +358,35 @@ impl Room {
                 .metrics
                 .relay_dropped
                 .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Which connections of a room to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Closing {
+    /// Those that joined with a link of one of these roles (`Role::set`).
+    pub(crate) roles: u8,
+    /// Every connection, and the room with them: the picture is deleted.
+    pub(crate) deleted: bool,
+}
+
+impl Closing {
+    /// Whether a connection with `role`, joined with a link or not (`linked`), is one.
+    pub(super) fn applies(&self, role: Role, linked: bool) -> bool {
+        self.deleted || (linked && self.roles & role.bit() != 0)
+    }
+
+    /// As sent to other nodes (`Body::Close`): the deleted flag is the top bit.
+    pub(super) fn bits(&self) -> u8 {
+        self.roles | if self.deleted { 0x80 } else { 0 }
+    }
+
+    /// From `bits`.
+    pub(super) fn from_bits(bits: u8) -> Closing {
+        Closing {
+            roles: bits & 0x7f,
+            deleted: bits & 0x80 != 0,
         }
     }
 }

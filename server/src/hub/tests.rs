@@ -1,4 +1,5 @@
-//! The shell driven without sockets: connections over channels, rooms on SQLite.
+//! The shell driven without sockets or a database: connections over channels, documents
+//! in memory.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -19,6 +20,7 @@ use yrs::{ClientID, Doc, Map, MapPrelim, ReadTxn, StateVector, Transact};
 use super::room::Room;
 use super::{Hub, HubLimits, LocalRelay};
 use crate::auth::Role;
+use crate::store::MemoryDocStore;
 
 /// A connection's two ends as channels: what the test sends arrives as frames, what
 /// the hub writes comes out.
@@ -62,12 +64,17 @@ struct Client {
 }
 
 impl Client {
-    /// Connects to `room` with `role`.
+    /// Connects to `room` with `role`, as if with a link.
     fn join(room: &Arc<Room>, role: Role) -> Client {
         let (to_hub, incoming) = mpsc::unbounded_channel();
         let (outgoing, from_hub) = mpsc::unbounded_channel();
         let duplex = Duplex { incoming, outgoing };
-        tokio::spawn(super::connection::serve(Arc::clone(room), duplex, role));
+        tokio::spawn(super::connection::serve(
+            Arc::clone(room),
+            duplex,
+            role,
+            true,
+        ));
         Client {
             to_hub: Some(to_hub),
             from_hub,
@@ -117,9 +124,11 @@ fn awareness(client: ClientID, clock: u32, json: &str) -> Vec<u8> {
     .encode_v1()
 }
 
-async fn hub_on_sqlite(dir: &tempfile::TempDir, limits: HubLimits) -> Hub {
-    let store = crate::store::SqliteStore::with_test_picture(dir.path()).await;
-    Hub::new(store, limits, Arc::new(LocalRelay::default()))
+/// A hub on documents in memory, with picture "p".
+fn hub_in_memory(limits: HubLimits) -> (Hub, Arc<MemoryDocStore>) {
+    let store = Arc::new(MemoryDocStore::with_pictures(["p"]));
+    let hub = Hub::new(store.clone(), limits, Arc::new(LocalRelay::default()));
+    (hub, store)
 }
 
 /// Whether `room`'s `shapes` has `key`.
@@ -132,8 +141,7 @@ async fn has_shape(room: &Room, key: &str) -> bool {
 
 #[tokio::test]
 async fn a_connection_over_channels_syncs_edits_shares_presence_is_refused_and_closed() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let hub = hub_on_sqlite(&dir, HubLimits::default()).await;
+    let (hub, store) = hub_in_memory(HubLimits::default());
     let room = hub.room("p").await.expect("room");
     let mut editor = Client::join(&room, Role::Edit);
     assert!(matches!(
@@ -182,14 +190,9 @@ async fn a_connection_over_channels_syncs_edits_shares_presence_is_refused_and_c
         panic!("the update");
     };
     assert_eq!(seen, drawn);
-    let history = hub
-        .context
-        .store
-        .log_rows("p", 0, None, 10)
-        .await
-        .expect("the log");
-    assert_eq!(history.len(), 1, "logged before it was seen");
-    assert_eq!(history[0].author.name, "Ada");
+    let log = store.log("p");
+    assert_eq!(log.len(), 1, "logged before it was seen");
+    assert_eq!(log[0].2.name, "Ada");
     // The viewer's own change is refused, with a reason, and counted.
     let other = Doc::new();
     let theirs = other.get_or_insert_map("shapes");
@@ -227,8 +230,7 @@ async fn a_connection_over_channels_syncs_edits_shares_presence_is_refused_and_c
 
 #[tokio::test]
 async fn updates_are_logged_in_order_before_anyone_sees_them() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let hub = hub_on_sqlite(&dir, HubLimits::default()).await;
+    let (hub, _) = hub_in_memory(HubLimits::default());
     let room = hub.room("p").await.expect("room");
     let mut others = room.tx.subscribe();
     let editor = Client::join(&room, Role::Edit);
@@ -269,8 +271,7 @@ async fn updates_are_logged_in_order_before_anyone_sees_them() {
 
 #[tokio::test]
 async fn a_flooding_sender_is_closed_and_its_victims_hear_every_honest_cursor() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let hub = hub_on_sqlite(&dir, HubLimits::default()).await;
+    let (hub, _) = hub_in_memory(HubLimits::default());
     let room = hub.room("p").await.expect("room");
     let flooder = Client::join(&room, Role::View);
     let honest = Client::join(&room, Role::Edit);
@@ -323,18 +324,13 @@ async fn eventually(what: &str, check: impl AsyncFn() -> bool) {
 
 #[tokio::test]
 async fn nodes_repair_dropped_updates_and_deletions_by_comparing_state() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn crate::store::MetaStore> = Arc::new(
-        crate::store::SqliteStore::open(&dir.path().join("hub.sqlite"))
-            .await
-            .expect("store"),
-    );
+    let store = Arc::new(MemoryDocStore::with_pictures(["p"]));
     let relay = Arc::new(LocalRelay::default());
     let limits = HubLimits {
         repair_every: Duration::from_millis(50),
         ..HubLimits::default()
     };
-    let one = Hub::new(Arc::clone(&store), limits.clone(), relay.clone());
+    let one = Hub::new(store.clone(), limits.clone(), relay.clone());
     let two = Hub::new(store, limits, relay);
     let a = one.room("p").await.expect("room on one");
     let b = two.room("p").await.expect("room on two");
@@ -366,4 +362,97 @@ async fn nodes_repair_dropped_updates_and_deletions_by_comparing_state() {
     .await;
     assert!(has_shape(&b, "s1").await);
     assert!(two.metrics().repair_syncs.load(Ordering::Relaxed) > repaired);
+}
+
+/// Waits for the close frame, skipping what comes before it.
+async fn closed_with(client: &mut Client) -> u16 {
+    loop {
+        if let Frame::Close(close) = client.next().await {
+            return close.map_or(0, |c| c.code);
+        }
+    }
+}
+
+#[tokio::test]
+async fn replaced_links_close_their_sockets_and_a_deleted_picture_closes_its_room() {
+    let store = Arc::new(MemoryDocStore::with_pictures(["p"]));
+    let relay = Arc::new(LocalRelay::default());
+    let hub = Hub::new(store.clone(), HubLimits::default(), relay.clone());
+    let elsewhere = Hub::new(store.clone(), HubLimits::default(), relay);
+    let room = hub.room("p").await.expect("room");
+    let mut owner = Client::join(&room, Role::Owner);
+    let mut editor = Client::join(&room, Role::Edit);
+    let far_room = elsewhere.room("p").await.expect("room on another node");
+    let mut far_viewer = Client::join(&far_room, Role::View);
+    let mut far_owner = Client::join(&far_room, Role::Owner);
+    for client in [&mut owner, &mut editor, &mut far_viewer, &mut far_owner] {
+        let _ = client.message().await;
+    }
+    hub.links_revoked("p", &[Role::Edit, Role::Comment, Role::View], "new links");
+    assert_eq!(closed_with(&mut editor).await, 4401);
+    assert_eq!(closed_with(&mut far_viewer).await, 4401, "on the other node too");
+    // The owner's link was not replaced: it goes on.
+    owner.send(Message::AwarenessQuery.encode_v1());
+    owner.send(awareness(ClientID::new(5), 1, "{}"));
+    let mut watcher = room.tx.subscribe();
+    owner.send(awareness(ClientID::new(5), 2, "{}"));
+    assert!(tokio::time::timeout(Duration::from_secs(5), watcher.recv())
+        .await
+        .is_ok());
+    store.delete("p");
+    hub.deleted("p");
+    assert_eq!(closed_with(&mut owner).await, 4404);
+    assert_eq!(closed_with(&mut far_owner).await, 4404, "on the other node too");
+    assert!(hub.loaded("p").is_none(), "the room is unloaded");
+    assert!(elsewhere.loaded("p").is_none(), "on the other node too");
+}
+
+#[tokio::test]
+async fn updates_that_can_never_be_logged_do_not_hold_up_other_rooms() {
+    let store = Arc::new(MemoryDocStore::with_pictures(["p", "q"]));
+    let hub = Hub::new(
+        store.clone(),
+        HubLimits::default(),
+        Arc::new(LocalRelay::default()),
+    );
+    let doomed = hub.room("q").await.expect("room q");
+    let live = hub.room("p").await.expect("room p");
+    let mut writer = Client::join(&doomed, Role::Edit);
+    let _ = writer.message().await;
+    // q is deleted behind the hub's back: its updates can never be logged.
+    store.delete("q");
+    let client = Doc::new();
+    let shapes = client.get_or_insert_map("shapes");
+    for i in 0..20 {
+        let bytes = update_of(&client, |txn| {
+            shapes.insert(txn, format!("s{i}"), MapPrelim::from([("type", "marker")]));
+        });
+        writer.send(Message::Sync(SyncMessage::Update(bytes)).encode_v1());
+    }
+    // Meanwhile p's updates go through, without waiting for q's retries.
+    let editor = Client::join(&live, Role::Edit);
+    let mut others = live.tx.subscribe();
+    let other = Doc::new();
+    let theirs = other.get_or_insert_map("shapes");
+    let mut slowest = Duration::ZERO;
+    for i in 0..5 {
+        let bytes = update_of(&other, |txn| {
+            theirs.insert(txn, format!("p{i}"), MapPrelim::from([("type", "marker")]));
+        });
+        let sent = std::time::Instant::now();
+        editor.send(Message::Sync(SyncMessage::Update(bytes)).encode_v1());
+        tokio::time::timeout(Duration::from_secs(5), others.recv())
+            .await
+            .expect("p's update is sent on")
+            .expect("received");
+        slowest = slowest.max(sent.elapsed());
+    }
+    // The log writer's retries would take over 1.3 s.
+    assert!(
+        slowest < Duration::from_millis(1000),
+        "p waited {slowest:?}"
+    );
+    assert_eq!(store.log("p").len(), 5);
+    // q's writer is told its changes were not stored.
+    assert_eq!(closed_with(&mut writer).await, 1011);
 }

@@ -353,6 +353,7 @@ pub async fn delete(
     )
     .await?;
     state.store.delete_picture(&id).await?;
+    state.hub.deleted(&id);
     state
         .queue
         .delete_picture(&id)
@@ -379,6 +380,11 @@ pub async fn new_links(
     .await?;
     let (plain, hashed) = fresh_tokens(&[Role::Edit, Role::Comment, Role::View]);
     state.store.replace_tokens(&id, &hashed).await?;
+    state.hub.links_revoked(
+        &id,
+        &[Role::Edit, Role::Comment, Role::View],
+        "the owner replaced this picture's links; ask them for the new one",
+    );
     let urls = BaseUrls::from_request(&state.config, &headers);
     Ok(Json(json!({
         "tokens": plain.iter().map(|(r, t)| (r.as_str().to_string(), Value::from(t.clone()))).collect::<serde_json::Map<_, _>>(),

@@ -41,6 +41,7 @@ pub async fn connect(
         Err(e) => Err((1011, e.to_string())),
     };
     let hub = state.hub.clone();
+    let linked = crate::auth::token_from(&headers, query.token.as_deref()).is_some();
     upgrade
         // tungstenite zeroes the free part of its read buffer on every read: its 128 KiB
         // default cost a third of the hub's CPU under load (perf). Messages larger than
@@ -50,7 +51,7 @@ pub async fn connect(
         .max_frame_size(limit)
         .on_upgrade(move |mut socket| async move {
             match joined {
-                Ok((room, role)) => hub.serve(room, socket, role).await,
+                Ok((room, role)) => hub.serve(room, socket, role, linked).await,
                 Err((code, reason)) => crate::hub::close(&mut socket, code, &reason).await,
             }
         })

@@ -1,11 +1,14 @@
 //! Picture metadata, tokens, uploads and annotation documents (update log, snapshots): the `MetaStore` trait and its implementations
 //! (SQLite for the embedded mode, PostgreSQL for the distributed one).
 
+mod documents;
 mod history;
 mod migrate;
 mod postgres;
+mod postgres_documents;
 mod postgres_history;
 mod sqlite;
+mod sqlite_documents;
 mod sqlite_history;
 pub mod times;
 
@@ -14,6 +17,7 @@ pub use history::{
     LogBounds, LogRow, ShapeChange, ShapeChangeRow, VersionRow,
 };
 
+pub use documents::{DocStore, MemoryDocStore, NewUpdate, StoredDocument};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -21,32 +25,6 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
-
-/// One update for a picture's document log.
-#[derive(Debug, Clone)]
-pub struct NewUpdate<'a> {
-    /// The picture.
-    pub picture_id: &'a str,
-    /// Yjs update, v1 encoding.
-    pub update: &'a [u8],
-    /// Who sent it (from their awareness state; a name like "connection 3" if none).
-    pub author: &'a Author,
-    /// The role of their connection.
-    pub role: &'a str,
-    /// The server node that received it.
-    pub node: &'a str,
-    /// Set when the update is a restore: the seq it went back to.
-    pub restored_to: Option<i64>,
-}
-
-/// What is stored of a document.
-#[derive(Debug, Clone, Default)]
-pub struct StoredDocument {
-    /// Latest snapshot and the last sequence number it includes.
-    pub snapshot: Option<(Vec<u8>, i64)>,
-    /// Updates after the snapshot: (sequence, update).
-    pub updates: Vec<(i64, Vec<u8>)>,
-}
 
 /// Why the metadata store failed. Always the server's fault, never the client's.
 #[derive(Debug, thiserror::Error)]
@@ -169,9 +147,10 @@ pub struct UploadRecord {
     pub picture_id: Option<String>,
 }
 
-/// The metadata store (and, through `HistoryStore`, what the annotation history reads).
+/// The metadata store (and, through `DocStore`, the annotation documents, and through
+/// `HistoryStore`, what the annotation history reads).
 #[async_trait]
-pub trait MetaStore: HistoryStore + Send + Sync {
+pub trait MetaStore: HistoryStore + DocStore + Send + Sync {
     /// Inserts a picture with its token hashes.
     async fn create_picture(
         &self,
@@ -239,20 +218,4 @@ pub trait MetaStore: HistoryStore + Send + Sync {
     async fn status_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// A cheap query, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
-
-    /// Appends document updates to their pictures' logs, in order, in one transaction
-    /// (a room's log writer hands over everything that arrived while it last wrote); the
-    /// sequence number each got, in the same order. A picture's updates are numbered in
-    /// the order they commit, also with several nodes writing.
-    async fn append_updates(&self, updates: &[NewUpdate<'_>]) -> Result<Vec<i64>, StoreError>;
-    /// The latest snapshot of a picture's document (state, last sequence it includes)
-    /// and every logged update after it, in order.
-    async fn load_document(&self, picture_id: &str) -> Result<StoredDocument, StoreError>;
-    /// Records a compacted state including every update up to `upto_seq`.
-    async fn save_snapshot(
-        &self,
-        picture_id: &str,
-        state: &[u8],
-        upto_seq: i64,
-    ) -> Result<(), StoreError>;
 }
