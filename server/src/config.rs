@@ -109,6 +109,18 @@ pub struct ServeArgs {
     /// Connections one picture's room takes.
     #[arg(long, env = "HUGEPIC_HUB_CONNECTIONS_PER_ROOM", default_value_t = 500)]
     pub hub_connections_per_room: usize,
+    /// Of a room's seats, this many are kept for owner and edit links: view links and
+    /// visitors without a link cannot take them.
+    #[arg(long, env = "HUGEPIC_HUB_RESERVED_SEATS", default_value_t = 100)]
+    pub hub_reserved_seats: usize,
+    /// Hub connections one address may hold at once (on one node; loopback, such as a
+    /// reverse proxy on the same machine, is not capped).
+    #[arg(
+        long,
+        env = "HUGEPIC_HUB_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    pub hub_connections_per_address: usize,
     /// A room nobody is in is unloaded (with a snapshot) after this many seconds.
     #[arg(long, env = "HUGEPIC_HUB_IDLE_UNLOAD_SECS", default_value_t = 60)]
     pub hub_idle_unload_secs: u64,
@@ -275,6 +287,7 @@ impl Config {
             || args.hub_awareness_per_second == 0
             || args.hub_max_awareness_kib == 0
             || args.hub_connections_per_room == 0
+            || args.hub_connections_per_address == 0
             || args.hub_repair_ms < 100
             || args.history_checkpoint_every == 0
         {
@@ -294,6 +307,8 @@ impl Config {
                 max_awareness_bytes: args.hub_max_awareness_kib << 10,
             },
             connections_per_room: args.hub_connections_per_room,
+            reserved_seats: args.hub_reserved_seats.min(args.hub_connections_per_room),
+            connections_per_address: args.hub_connections_per_address,
             idle_unload: std::time::Duration::from_secs(args.hub_idle_unload_secs),
             repair_every: std::time::Duration::from_millis(args.hub_repair_ms),
             ..HubLimits::default()

@@ -2,6 +2,7 @@
 //! `Sink`/`Stream`, so tests drive it with channels), carrying out what the core's
 //! `Session` decides.
 
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,33 +21,36 @@ use crate::auth::Role;
 /// Messages written to a connection before one flush.
 const WRITE_BATCH: usize = 64;
 
-/// Serves one connection with `role` in `room` until it closes.
-pub(super) async fn serve<S, E>(room: Arc<Room>, mut socket: S, role: Role, linked: bool)
+/// Who is connecting.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Guest {
+    /// What their link (or none) lets them do.
+    pub(crate) role: Role,
+    /// Joined with a link's token (replacing the links closes the connection).
+    pub(crate) linked: bool,
+    /// Where from, when known.
+    pub(crate) address: Option<IpAddr>,
+}
+
+impl Guest {
+    /// Owner and edit links have seats kept for them: a crowd of viewers (or of
+    /// tokenless sockets) cannot lock the people who work on the picture out.
+    fn reserved(&self) -> bool {
+        self.linked && self.role >= Role::Edit
+    }
+}
+
+/// Serves one connection of `guest` in `room` until it closes.
+pub(super) async fn serve<S, E>(room: Arc<Room>, mut socket: S, guest: Guest)
 where
     S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
 {
-    let limits = &room.context.limits;
-    if room.connections.fetch_add(1, Ordering::SeqCst) >= limits.connections_per_room {
-        room.connections.fetch_sub(1, Ordering::SeqCst);
-        close(
-            &mut socket,
-            1013,
-            "this picture has as many viewers as it takes; try again later",
-        )
-        .await;
-        return;
-    }
-    room.context
-        .metrics
-        .connections
-        .fetch_add(1, Ordering::Relaxed);
-    let me = room.next_connection.fetch_add(1, Ordering::Relaxed);
-    let session = Session::new(me, role, limits.session.clone(), Instant::now());
-    // Leaving is done when the seat is dropped, also if serving panics.
-    let mut seat = Seat {
-        room: Arc::clone(&room),
-        session,
-        linked,
+    let mut seat = match Seat::take(&room, guest) {
+        Ok(seat) => seat,
+        Err(why) => {
+            close(&mut socket, why.code, &why.reason).await;
+            return;
+        }
     };
     // Subscribed before anything is sent: nothing meant for this connection is missed.
     let mut rx = room.tx.subscribe();
@@ -68,6 +72,7 @@ where
 {
     let room = Arc::clone(&seat.room);
     let me = seat.session.connection();
+    let (role, linked) = (seat.guest.role, seat.guest.linked);
     // The server's side of the handshake: its state vector, and who is here.
     let hello = {
         let document = room.document.lock().await;
@@ -84,7 +89,6 @@ where
     let shutdown = room.context.shutdown.clone();
     // The log writer says here when an update of ours cannot be stored.
     let (ends, mut ended) = mpsc::channel(1);
-    let (role, linked) = (seat.session.role(), seat.linked);
     loop {
         let held = seat.session.held_until(Instant::now());
         tokio::select! {
@@ -263,8 +267,49 @@ where
 struct Seat {
     room: Arc<Room>,
     session: Session,
-    /// Joined with a link's token.
-    linked: bool,
+    guest: Guest,
+    /// Counted in the hub's open connections.
+    counted: bool,
+}
+
+impl Seat {
+    /// A seat for `guest`, if the room and the guest's address have one.
+    fn take(room: &Arc<Room>, guest: Guest) -> Result<Seat, Close> {
+        let limits = &room.context.limits;
+        let open_seats = limits
+            .connections_per_room
+            .saturating_sub(limits.reserved_seats);
+        if !room.context.enter_from(guest.address) {
+            return Err(Close::new(1008, "too many connections from your address"));
+        }
+        let taken = room.connections.fetch_add(1, Ordering::SeqCst);
+        let open = if guest.reserved() {
+            0
+        } else {
+            room.open_connections.fetch_add(1, Ordering::SeqCst) + 1
+        };
+        let me = room.next_connection.fetch_add(1, Ordering::Relaxed);
+        let session = Session::new(me, guest.role, limits.session.clone(), Instant::now());
+        // From here on, dropping the seat gives everything back.
+        let mut seat = Seat {
+            room: Arc::clone(room),
+            session,
+            guest,
+            counted: false,
+        };
+        if taken >= limits.connections_per_room || open > open_seats {
+            return Err(Close::new(
+                1013,
+                "this picture has as many viewers as it takes; try again later",
+            ));
+        }
+        room.context
+            .metrics
+            .connections
+            .fetch_add(1, Ordering::Relaxed);
+        seat.counted = true;
+        Ok(seat)
+    }
 }
 
 impl Drop for Seat {
@@ -274,10 +319,16 @@ impl Drop for Seat {
         if let Some(removal) = removal {
             room.share(self.session.connection(), removal);
         }
-        room.context
-            .metrics
-            .connections
-            .fetch_sub(1, Ordering::Relaxed);
+        room.context.leave_from(self.guest.address);
+        if self.counted {
+            room.context
+                .metrics
+                .connections
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+        if !self.guest.reserved() {
+            room.open_connections.fetch_sub(1, Ordering::SeqCst);
+        }
         if room.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
             Arc::clone(room).unload_when_idle();
         }

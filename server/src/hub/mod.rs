@@ -29,11 +29,13 @@ mod tests;
 pub use hugepic_hub_core::wire;
 
 pub use connection::close;
+pub(crate) use connection::Guest;
 pub use metrics::{Histogram, HubMetrics, LATENCY_BUCKETS};
 pub use relay::{LocalRelay, RedisRelay, Relay};
 pub use room::HubLimits;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -72,12 +74,47 @@ pub(crate) struct Context {
     shutdown: CancellationToken,
     /// Cancelled last, once every room's updates are logged: the log writer ends.
     log_stop: CancellationToken,
+    /// Open connections by address.
+    addresses: Mutex<HashMap<IpAddr, usize>>,
 }
 
 impl Context {
     /// Runs `task` under the hub's tracker.
     fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
         self.tasks.spawn(task);
+    }
+
+    /// Counts a connection from `address` in, unless it has as many as it may.
+    /// Loopback is not counted: it is a reverse proxy on the same machine (whose
+    /// clients all share its address) or the machine's own tools.
+    fn enter_from(&self, address: Option<IpAddr>) -> bool {
+        let Some(address) = address.filter(|a| !a.is_loopback()) else {
+            return true;
+        };
+        let Ok(mut addresses) = self.addresses.lock() else {
+            return true;
+        };
+        let open = addresses.entry(address).or_default();
+        if *open >= self.limits.connections_per_address {
+            return false;
+        }
+        *open += 1;
+        true
+    }
+
+    /// Counts a connection from `address` out.
+    fn leave_from(&self, address: Option<IpAddr>) {
+        let Some(address) = address.filter(|a| !a.is_loopback()) else {
+            return;
+        };
+        if let Ok(mut addresses) = self.addresses.lock() {
+            if let Some(open) = addresses.get_mut(&address) {
+                *open = open.saturating_sub(1);
+                if *open == 0 {
+                    addresses.remove(&address);
+                }
+            }
+        }
     }
 
     fn tell_logged(&self, picture_id: &str) {
@@ -112,6 +149,7 @@ impl Hub {
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             log_stop: CancellationToken::new(),
+            addresses: Mutex::default(),
         });
         context.spawn(log::write(store, queue, context.log_stop.clone()));
         Hub {
@@ -191,19 +229,17 @@ impl Hub {
         self.rooms.lock().ok()?.get(picture_id).cloned()
     }
 
-    /// Serves one WebSocket connection with `role` in `room` until it closes (tracked:
-    /// shutting down closes it); `linked` when it joined with a link's token (replacing
-    /// the links closes it).
+    /// Serves one WebSocket connection of `guest` in `room` until it closes (tracked:
+    /// shutting down closes it).
     pub(crate) async fn serve(
         &self,
         room: Arc<Room>,
         socket: axum::extract::ws::WebSocket,
-        role: Role,
-        linked: bool,
+        guest: Guest,
     ) {
         self.context
             .tasks
-            .track_future(connection::serve(room, socket, role, linked))
+            .track_future(connection::serve(room, socket, guest))
             .await;
     }
 

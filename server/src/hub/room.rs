@@ -28,6 +28,10 @@ pub struct HubLimits {
     pub session: SessionLimits,
     /// Connections one room takes.
     pub connections_per_room: usize,
+    /// Of those, seats kept for owner and edit links (others cannot take them).
+    pub reserved_seats: usize,
+    /// Connections to the hub from one address at once.
+    pub connections_per_address: usize,
     /// A room with nobody in it is unloaded after this.
     pub idle_unload: Duration,
     /// A snapshot is written after this many updates.
@@ -48,6 +52,8 @@ impl Default for HubLimits {
             max_message_bytes: 1 << 20,
             session: SessionLimits::default(),
             connections_per_room: 500,
+            reserved_seats: 100,
+            connections_per_address: 64,
             idle_unload: Duration::from_secs(60),
             snapshot_every: 500,
             awareness_timeout: Duration::from_secs(30),
@@ -82,6 +88,8 @@ pub struct Room {
     /// When this room last asked other nodes for a repair (microseconds since 1970).
     pub(super) asked_at: AtomicU64,
     pub(super) connections: AtomicUsize,
+    /// Connections that are not on reserved seats.
+    pub(super) open_connections: AtomicUsize,
     pub(super) next_connection: AtomicU64,
     pub(super) context: Arc<Context>,
     rooms: Weak<RoomTable>,
@@ -121,6 +129,7 @@ impl Room {
             snapshotting: Mutex::new(()),
             asked_at: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
+            open_connections: AtomicUsize::new(0),
             next_connection: AtomicU64::new(1),
             context,
             rooms,

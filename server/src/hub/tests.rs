@@ -66,15 +66,20 @@ struct Client {
 impl Client {
     /// Connects to `room` with `role`, as if with a link.
     fn join(room: &Arc<Room>, role: Role) -> Client {
+        let guest = super::Guest {
+            role,
+            linked: true,
+            address: None,
+        };
+        Client::join_as(room, guest)
+    }
+
+    /// Connects to `room` as `guest`.
+    fn join_as(room: &Arc<Room>, guest: super::Guest) -> Client {
         let (to_hub, incoming) = mpsc::unbounded_channel();
         let (outgoing, from_hub) = mpsc::unbounded_channel();
         let duplex = Duplex { incoming, outgoing };
-        tokio::spawn(super::connection::serve(
-            Arc::clone(room),
-            duplex,
-            role,
-            true,
-        ));
+        tokio::spawn(super::connection::serve(Arc::clone(room), duplex, guest));
         Client {
             to_hub: Some(to_hub),
             from_hub,
@@ -390,7 +395,11 @@ async fn replaced_links_close_their_sockets_and_a_deleted_picture_closes_its_roo
     }
     hub.links_revoked("p", &[Role::Edit, Role::Comment, Role::View], "new links");
     assert_eq!(closed_with(&mut editor).await, 4401);
-    assert_eq!(closed_with(&mut far_viewer).await, 4401, "on the other node too");
+    assert_eq!(
+        closed_with(&mut far_viewer).await,
+        4401,
+        "on the other node too"
+    );
     // The owner's link was not replaced: it goes on.
     owner.send(Message::AwarenessQuery.encode_v1());
     owner.send(awareness(ClientID::new(5), 1, "{}"));
@@ -402,7 +411,11 @@ async fn replaced_links_close_their_sockets_and_a_deleted_picture_closes_its_roo
     store.delete("p");
     hub.deleted("p");
     assert_eq!(closed_with(&mut owner).await, 4404);
-    assert_eq!(closed_with(&mut far_owner).await, 4404, "on the other node too");
+    assert_eq!(
+        closed_with(&mut far_owner).await,
+        4404,
+        "on the other node too"
+    );
     assert!(hub.loaded("p").is_none(), "the room is unloaded");
     assert!(elsewhere.loaded("p").is_none(), "on the other node too");
 }
@@ -455,4 +468,57 @@ async fn updates_that_can_never_be_logged_do_not_hold_up_other_rooms() {
     assert_eq!(store.log("p").len(), 5);
     // q's writer is told its changes were not stored.
     assert_eq!(closed_with(&mut writer).await, 1011);
+}
+
+#[tokio::test]
+async fn seats_are_kept_for_edit_links_and_one_address_cannot_fill_a_room() {
+    let limits = HubLimits {
+        connections_per_room: 10,
+        reserved_seats: 4,
+        connections_per_address: 3,
+        ..HubLimits::default()
+    };
+    let (hub, _) = hub_in_memory(limits);
+    let room = hub.room("p").await.expect("room");
+    let from = |i: u8| Some(std::net::IpAddr::from([10, 0, 0, i]));
+    let tokenless = |i| super::Guest {
+        role: Role::View,
+        linked: false,
+        address: from(i),
+    };
+    // Six tokenless visitors from six addresses fill the open seats.
+    let mut crowd = Vec::new();
+    for i in 0..6 {
+        let mut visitor = Client::join_as(&room, tokenless(i));
+        assert!(matches!(visitor.message().await, Message::Sync(_)));
+        crowd.push(visitor);
+    }
+    let mut seventh = Client::join_as(&room, tokenless(6));
+    assert_eq!(closed_with(&mut seventh).await, 1013);
+    // The owner and an editor still get in.
+    let mut owner = Client::join(&room, Role::Owner);
+    assert!(matches!(owner.message().await, Message::Sync(_)));
+    let mut editor = Client::join(&room, Role::Edit);
+    assert!(matches!(editor.message().await, Message::Sync(_)));
+    // One address has three connections at most (across rooms).
+    let (hub, _) = hub_in_memory(HubLimits {
+        connections_per_address: 3,
+        ..HubLimits::default()
+    });
+    let room = hub.room("p").await.expect("room");
+    let mut same = Vec::new();
+    for _ in 0..3 {
+        let mut visitor = Client::join_as(&room, tokenless(1));
+        assert!(matches!(visitor.message().await, Message::Sync(_)));
+        same.push(visitor);
+    }
+    let mut fourth = Client::join_as(&room, tokenless(1));
+    assert_eq!(closed_with(&mut fourth).await, 1008);
+    let mut elsewhere = Client::join_as(&room, tokenless(2));
+    assert!(matches!(elsewhere.message().await, Message::Sync(_)));
+    // Leaving gives the address its place back.
+    same.pop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut again = Client::join_as(&room, tokenless(1));
+    assert!(matches!(again.message().await, Message::Sync(_)));
 }

@@ -3,14 +3,17 @@
 //! upgraded and then closed with a code and a reason a person can read, since browsers
 //! show WebSocket clients nothing of a refused HTTP handshake.
 
+use std::net::SocketAddr;
+
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{Extensions, HeaderMap};
 use axum::response::Response;
 
 use super::access::picture_and_role;
 use super::pictures::TokenQuery;
 use crate::error::AppError;
+use crate::hub::Guest;
 use crate::state::AppState;
 
 /// Bytes read from a connection's socket at a time.
@@ -22,6 +25,7 @@ pub async fn connect(
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(query): Query<TokenQuery>,
+    extensions: Extensions,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let limit = state.hub.limits().max_message_bytes;
@@ -42,6 +46,9 @@ pub async fn connect(
     };
     let hub = state.hub.clone();
     let linked = crate::auth::token_from(&headers, query.token.as_deref()).is_some();
+    let address = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
     upgrade
         // tungstenite zeroes the free part of its read buffer on every read: its 128 KiB
         // default cost a third of the hub's CPU under load (perf). Messages larger than
@@ -51,7 +58,14 @@ pub async fn connect(
         .max_frame_size(limit)
         .on_upgrade(move |mut socket| async move {
             match joined {
-                Ok((room, role)) => hub.serve(room, socket, role, linked).await,
+                Ok((room, role)) => {
+                    let guest = Guest {
+                        role,
+                        linked,
+                        address,
+                    };
+                    hub.serve(room, socket, guest).await
+                }
                 Err((code, reason)) => crate::hub::close(&mut socket, code, &reason).await,
             }
         })
