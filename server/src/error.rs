@@ -42,9 +42,9 @@ pub enum AppError {
     /// 503: a service we depend on (the object store) failed; try again later.
     #[error("{0}")]
     Unavailable(String),
-    /// 500: our fault; the cause is logged, not shown.
+    /// 500: our fault; the cause (kept as the error's source) is logged, not shown.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl AppError {
@@ -83,13 +83,13 @@ impl AppError {
 
     /// An internal error from any displayable cause.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        AppError::Internal(cause.to_string())
+        AppError::Internal(cause.to_string().into())
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        AppError::Internal(e.to_string())
+        AppError::Internal(Box::new(e))
     }
 }
 
@@ -97,7 +97,7 @@ impl From<ObjectError> for AppError {
     fn from(e: ObjectError) -> Self {
         match e {
             ObjectError::InvalidKey(key) => AppError::NotFound(format!("no object {key:?}")),
-            ObjectError::Io(e) => AppError::Internal(e.to_string()),
+            ObjectError::Io(e) => AppError::Internal(Box::new(e)),
             ObjectError::Storage(e) => {
                 tracing::error!(error = %e, "object store failed");
                 AppError::Unavailable("the picture store did not answer; try again shortly".into())
@@ -108,7 +108,7 @@ impl From<ObjectError> for AppError {
 
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
-        AppError::Internal(e.to_string())
+        AppError::Internal(Box::new(e))
     }
 }
 

@@ -26,11 +26,13 @@ pub mod import;
 pub mod jobs;
 pub mod metrics;
 pub mod objects;
+pub mod pictures;
 pub mod progress;
 pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod uploads;
 pub mod urls;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -40,7 +42,8 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::routes::{
-    events, health, history as past, openapi, pages, pictures, tiles, uploads, ws,
+    events, health, history as past, openapi, pages, pictures as picture_api, tiles,
+    uploads as tus, ws,
 };
 use crate::state::AppState;
 
@@ -53,14 +56,17 @@ pub fn app(state: AppState) -> Router {
             .unwrap_or(usize::MAX),
     );
     Router::new()
-        .route("/api/pictures", get(pictures::list).post(pictures::create))
+        .route(
+            "/api/pictures",
+            get(picture_api::list).post(picture_api::create),
+        )
         .route(
             "/api/pictures/{id}",
-            get(pictures::get)
-                .patch(pictures::update)
-                .delete(pictures::delete),
+            get(picture_api::get)
+                .patch(picture_api::update)
+                .delete(picture_api::delete),
         )
-        .route("/api/pictures/{id}/links", post(pictures::new_links))
+        .route("/api/pictures/{id}/links", post(picture_api::new_links))
         .route("/api/pictures/{id}/events", get(events::events))
         .route("/api/pictures/{id}/history", get(past::activity))
         .route("/api/pictures/{id}/history/frames", get(past::frames))
@@ -74,15 +80,12 @@ pub fn app(state: AppState) -> Router {
             get(past::versions).post(past::create_version),
         )
         .route("/api/pictures/{id}/restore", post(past::restore))
-        .route(
-            "/api/uploads",
-            post(uploads::create).options(uploads::options),
-        )
+        .route("/api/uploads", post(tus::create).options(tus::options))
         .route(
             "/api/uploads/{id}",
-            axum::routing::head(uploads::head)
-                .patch(uploads::patch)
-                .delete(uploads::delete),
+            axum::routing::head(tus::head)
+                .patch(tus::patch)
+                .delete(tus::delete),
         )
         .route("/ws/pictures/{id}", get(ws::connect))
         .route("/tiles/{id}/{*key}", get(tiles::tile))

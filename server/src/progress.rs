@@ -61,6 +61,34 @@ struct Redis {
     connection: ConnectionManager,
 }
 
+/// One listener of a picture's progress.
+pub struct Listener {
+    receiver: broadcast::Receiver<ProgressEvent>,
+    picture: String,
+    channels: Arc<Mutex<HashMap<String, broadcast::Sender<ProgressEvent>>>>,
+}
+
+impl Listener {
+    /// The next event.
+    pub async fn recv(&mut self) -> Result<ProgressEvent, broadcast::error::RecvError> {
+        self.receiver.recv().await
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Ok(mut channels) = self.channels.lock() {
+            // This listener's receiver is still counted: one means nobody else.
+            let last = channels
+                .get(&self.picture)
+                .is_some_and(|sender| sender.receiver_count() <= 1);
+            if last {
+                channels.remove(&self.picture);
+            }
+        }
+    }
+}
+
 /// Events buffered per listener; a slow listener skips to newer ones.
 const BUFFER: usize = 64;
 
@@ -112,15 +140,25 @@ impl ProgressHub {
         }
     }
 
-    /// Listens to `picture_id`.
-    pub fn subscribe(&self, picture_id: &str) -> broadcast::Receiver<ProgressEvent> {
-        match self.channels.lock() {
+    /// Listens to `picture_id`; the picture's channel goes when its last listener does.
+    pub fn subscribe(&self, picture_id: &str) -> Listener {
+        let receiver = match self.channels.lock() {
             Ok(mut channels) => channels
                 .entry(picture_id.to_string())
                 .or_insert_with(|| broadcast::channel(BUFFER).0)
                 .subscribe(),
             Err(_) => broadcast::channel(1).1,
+        };
+        Listener {
+            receiver,
+            picture: picture_id.to_string(),
+            channels: Arc::clone(&self.channels),
         }
+    }
+
+    /// Pictures with a channel (someone listening).
+    pub fn listened(&self) -> usize {
+        self.channels.lock().map_or(0, |c| c.len())
     }
 
     /// Whether the bus works (for `/readyz`); `None` without Redis.
@@ -176,5 +214,36 @@ impl ProgressHub {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pictures_channel_goes_with_its_last_listener() {
+        let hub = ProgressHub::default();
+        // Listeners of pictures that do not exist (the events route answers 404 after
+        // subscribing) leave nothing behind.
+        for i in 0..20_000 {
+            drop(hub.subscribe(&format!("unknown-{i}")));
+        }
+        assert_eq!(hub.listened(), 0);
+        let first = hub.subscribe("p");
+        let mut second = hub.subscribe("p");
+        drop(first);
+        assert_eq!(hub.listened(), 1, "one listener is left");
+        let event = ProgressEvent {
+            status: crate::store::Status::Tiling,
+            stage: "tiling".into(),
+            done: 1,
+            total: 2,
+            error: None,
+        };
+        hub.publish("p", event).await;
+        assert_eq!(second.recv().await.map(|e| e.done).ok(), Some(1));
+        drop(second);
+        assert_eq!(hub.listened(), 0);
     }
 }

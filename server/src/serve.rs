@@ -18,9 +18,9 @@ use crate::jobs::{JobContext, JobQueue};
 use crate::metrics::Metrics;
 use crate::objects::{LocalObjects, Objects, S3Objects};
 use crate::progress::ProgressHub;
-use crate::routes::uploads::{expire, UploadLocks};
 use crate::state::AppState;
 use crate::store::{MetaStore, PostgresStore, SqliteStore};
+use crate::uploads::{expire, UploadLocks};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

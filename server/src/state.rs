@@ -8,8 +8,8 @@ use crate::jobs::JobQueue;
 use crate::metrics::Metrics;
 use crate::objects::Objects;
 use crate::progress::ProgressHub;
-use crate::routes::uploads::UploadLocks;
 use crate::store::MetaStore;
+use crate::uploads::UploadLocks;
 
 /// Shared state of the HTTP server.
 #[derive(Clone)]

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::stack::{config as parse, Running, TestDatabase};
 use hugepic::config::Config;
+use hugepic::store::DocStore;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 

@@ -16,6 +16,33 @@ use crate::progress::ProgressEvent;
 use crate::store::Status;
 use crate::urls::BaseUrls;
 
+/// Why one try of a pyramid job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Decoding or tiling the original.
+    #[error(transparent)]
+    Tile(#[from] TileError),
+    /// The metadata store.
+    #[error("the metadata store failed: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The object store.
+    #[error("the object store failed: {0}")]
+    Objects(#[from] crate::objects::ObjectError),
+    /// The picture has no original to tile.
+    #[error("the original is not stored")]
+    NoOriginal,
+    /// The tiling thread panicked or was cancelled.
+    #[error("the tiling thread stopped: {0}")]
+    Thread(#[from] tokio::task::JoinError),
+}
+
+impl JobError {
+    /// The picture is at fault (corrupt, unsupported, too big): trying again is no use.
+    fn is_input_error(&self) -> bool {
+        matches!(self, JobError::Tile(e) if e.is_input_error())
+    }
+}
+
 /// Tries of one job before the picture is marked failed.
 const ATTEMPTS: u32 = 3;
 /// Progress reports at most this often.
@@ -143,21 +170,14 @@ async fn report(
 
 /// One try: fetch the original, decode and tile on a blocking thread while this task
 /// relays progress, then wait for the last uploads (publishing).
-async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
-    let other = |e: String| TileError::Io(std::io::Error::other(e));
-    let store_error = |e: crate::store::StoreError| other(e.to_string());
-    context
-        .store
-        .set_status(id, Status::Tiling, None)
-        .await
-        .map_err(store_error)?;
+async fn run_once(id: &str, context: &JobContext) -> Result<(), JobError> {
+    context.store.set_status(id, Status::Tiling, None).await?;
     report(context, id, Status::Tiling, "fetching", 0, 0).await;
     let original = context
         .objects
         .fetch_original(id, &context.scratch_dir)
-        .await
-        .map_err(|e| other(e.to_string()))?
-        .ok_or_else(|| TileError::Io(std::io::Error::other("the original is not stored")))?;
+        .await?
+        .ok_or(JobError::NoOriginal)?;
     report(context, id, Status::Tiling, "decoding", 0, 0).await;
 
     let (progress_tx, mut progress_rx) = watch::channel(Progress::default());
@@ -174,9 +194,7 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
         let mut source = decode::open(original.path(), &limits)?;
         let format = if source.channels() == 4 { "png" } else { "jpg" };
         let _ = size_tx.send((source.width(), source.height(), format));
-        let target = objects
-            .sink(&picture, runtime)
-            .map_err(|e| TileError::Io(std::io::Error::other(e.to_string())))?;
+        let target = objects.sink(&picture, runtime)?;
         let _ = uploads_tx.send(target.uploads.clone());
         let options = TileOptions {
             layout: Layout::ALL,
@@ -185,7 +203,7 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
             ..TileOptions::default()
         };
         // The relay below throttles; the latest value simply replaces the last.
-        tile_source(
+        let summary = tile_source(
             source.as_mut(),
             target.sink.as_ref(),
             &options,
@@ -193,21 +211,21 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
             &|p: &Progress| {
                 progress_tx.send_replace(*p);
             },
-        )
+        )?;
+        Ok::<_, JobError>(summary)
     });
     if let Ok((width, height, format)) = size_rx.await {
         context
             .store
             .set_dimensions(id, width, height, format)
-            .await
-            .map_err(store_error)?;
+            .await?;
     }
     let uploads = uploads_rx.await.ok().flatten();
     let mut work = work;
     let mut publishing = false;
     let summary = loop {
         tokio::select! {
-            result = &mut work => break result.map_err(|e| other(e.to_string()))??,
+            result = &mut work => break result??,
             changed = progress_rx.changed() => {
                 if changed.is_ok() {
                     let p = *progress_rx.borrow_and_update();
@@ -217,7 +235,7 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
                         Some(counts) if tiled => {
                             if !publishing {
                                 publishing = true;
-                                context.store.set_status(id, Status::Publishing, None).await.map_err(store_error)?;
+                                context.store.set_status(id, Status::Publishing, None).await?;
                             }
                             let (done, total) = (counts.uploaded.load(Ordering::Relaxed), counts.queued.load(Ordering::Relaxed));
                             report(context, id, Status::Publishing, "publishing", done, total).await;
@@ -237,8 +255,7 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
         context
             .store
             .set_status(id, Status::Publishing, None)
-            .await
-            .map_err(store_error)?;
+            .await?;
     }
     let stored = uploads
         .as_ref()
@@ -252,11 +269,7 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), TileError> {
         stored,
     )
     .await;
-    context
-        .store
-        .set_status(id, Status::Ready, None)
-        .await
-        .map_err(store_error)?;
+    context.store.set_status(id, Status::Ready, None).await?;
     report(
         context,
         id,

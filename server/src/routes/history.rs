@@ -32,7 +32,7 @@ use crate::store::{ActivityQuery, ActivityRow, Author, LogRow, VersionRow};
 
 impl From<HistoryError> for AppError {
     fn from(e: HistoryError) -> Self {
-        AppError::Internal(e.to_string())
+        AppError::Internal(Box::new(e))
     }
 }
 
@@ -657,8 +657,8 @@ pub async fn restore(
         })
         .await?;
     if seq.is_none() && !dry_run && !planned.is_empty() {
-        return Err(AppError::Internal(
-            "the restore was applied but could not be logged".into(),
+        return Err(AppError::internal(
+            "the restore was applied but could not be logged",
         ));
     }
     Ok(Json(json!({

@@ -8,10 +8,11 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 use super::access::{owner_only, picture_and_role};
-use crate::auth::{hash_token, new_id, new_token, Role, RoleTokens};
+use crate::auth::{Role, RoleTokens};
 use crate::error::AppError;
+use crate::pictures::{fresh_tokens, new_picture, picture_from_file};
 use crate::state::AppState;
-use crate::store::{PictureRecord, Status};
+use crate::store::PictureRecord;
 use crate::urls::BaseUrls;
 
 /// A picture as the API shows it.
@@ -32,76 +33,31 @@ pub fn picture_json(p: &PictureRecord, urls: &BaseUrls) -> Value {
     })
 }
 
-/// Now, RFC 3339.
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+/// Largest text field of a form (the title), bytes.
+pub const TEXT_FIELD_BYTES: usize = 64 << 10;
 
-/// Fresh tokens for `roles`: plaintext to show once, hashes to store.
-pub fn fresh_tokens(roles: &[Role]) -> (RoleTokens, RoleTokens) {
-    let plain: RoleTokens = roles.iter().map(|&r| (r, new_token())).collect();
-    let hashed = plain.iter().map(|(r, t)| (*r, hash_token(t))).collect();
-    (plain, hashed)
-}
-
-/// Makes a picture of a complete file in `uploads_dir`, queues its pyramid, and
-/// returns its record. The file is moved into the picture's objects.
-pub async fn picture_from_file(
-    state: &AppState,
-    file: &std::path::Path,
-    title: &str,
-    source_name: &str,
-    token_hashes: &[(Role, String)],
-) -> Result<PictureRecord, AppError> {
-    let bytes = tokio::fs::metadata(file).await?.len();
-    let record = new_picture(state, title, source_name, bytes, token_hashes).await?;
-    attach_original(state, &record.id, file).await?;
-    Ok(record)
-}
-
-/// Moves a complete original into a picture's objects and queues its pyramid.
-pub async fn attach_original(
-    state: &AppState,
-    id: &str,
-    file: &std::path::Path,
-) -> Result<(), AppError> {
-    state.objects.store_original(id, file).await?;
-    state
-        .queue
-        .build_pyramid(id, None)
+/// A small text field of a multipart form, read up to `TEXT_FIELD_BYTES` (a larger one
+/// is refused as it arrives, never held whole).
+async fn small_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
         .await
-        .map_err(AppError::internal)
-}
-
-/// Records a new queued picture with its token hashes.
-pub async fn new_picture(
-    state: &AppState,
-    title: &str,
-    source_name: &str,
-    bytes: u64,
-    token_hashes: &[(Role, String)],
-) -> Result<PictureRecord, AppError> {
-    let id = new_id();
-    let record = PictureRecord {
-        id: id.clone(),
-        status: Status::Queued,
-        title: title.to_string(),
-        description: String::new(),
-        width: None,
-        height: None,
-        error: None,
-        created_at: now_rfc3339(),
-        stage: Some("queued".into()),
-        done: 0,
-        total: 0,
-        tile_format: None,
-        source_name: source_name.to_string(),
-        source_bytes: bytes,
-    };
-    state.store.create_picture(&record, token_hashes).await?;
-    Ok(record)
+        .map_err(|e| AppError::BadRequest(format!("the multipart body is malformed: {e}")))?
+    {
+        if bytes.len() + chunk.len() > TEXT_FIELD_BYTES {
+            return Err(AppError::TooLarge(format!(
+                "the {name} field is over {} KiB",
+                TEXT_FIELD_BYTES >> 10
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::BadRequest(format!("the {name} field is not UTF-8 text")))
 }
 
 /// Import request body.
@@ -146,13 +102,7 @@ pub async fn create(
         .map_err(|e| AppError::BadRequest(format!("the multipart body is malformed: {e}")))?
     {
         match field.name() {
-            Some("title") => {
-                title = field
-                    .text()
-                    .await
-                    .map_err(|e| AppError::BadRequest(e.to_string()))?;
-                title.truncate(300);
-            }
+            Some("title") => title = small_field(&mut field, "title").await?,
             Some("file") => {
                 let name = field.file_name().unwrap_or("picture").to_string();
                 let temp = tempfile::Builder::new()

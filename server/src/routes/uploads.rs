@@ -4,9 +4,6 @@
 //! finished upload becomes a picture: the final PATCH (and later HEADs) answer its id in
 //! `Picture-Id`; the owner token comes with the creation response.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -15,50 +12,18 @@ use base64::Engine;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::pictures::{fresh_tokens, now_rfc3339, picture_from_file};
 use crate::auth::{hash_token, new_id, new_token, Role};
 use crate::error::AppError;
+use crate::pictures::{fresh_tokens, picture_from_file};
 use crate::state::AppState;
+use crate::store::times::now_rfc3339;
 use crate::store::UploadRecord;
+use crate::uploads::{now_unix, remove_upload};
 use crate::urls::BaseUrls;
 
 const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,expiration";
 const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
-
-/// Uploads a request is writing to right now: one writer per upload.
-#[derive(Clone, Default)]
-pub struct UploadLocks(Arc<Mutex<HashSet<String>>>);
-
-/// Held while a request writes to an upload.
-struct LockGuard(UploadLocks, String);
-
-impl UploadLocks {
-    fn lock(&self, id: &str) -> Option<LockGuard> {
-        let mut held = self.0.lock().ok()?;
-        held.insert(id.to_string())
-            .then(|| LockGuard(self.clone(), id.to_string()))
-    }
-
-    /// Waits (up to `limit`) until no request writes to `id`: a PATCH whose connection
-    /// just dropped is still recording how far it got.
-    async fn settled(&self, id: &str, limit: std::time::Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.0.lock().is_ok_and(|held| held.contains(id))
-            && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if let Ok(mut held) = (self.0).0.lock() {
-            held.remove(&self.1);
-        }
-    }
-}
 
 fn tus_response(status: StatusCode) -> Response {
     let mut r = status.into_response();
@@ -137,10 +102,6 @@ fn metadata(raw: &str) -> Result<Vec<(String, String)>, AppError> {
             Ok((key, String::from_utf8_lossy(&value).into_owned()))
         })
         .collect()
-}
-
-fn now_unix() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// `OPTIONS /api/uploads`: what this server supports.
@@ -426,27 +387,6 @@ pub async fn delete(
     }
     .await;
     result.unwrap_or_else(tus_error)
-}
-
-/// Removes an upload's file and record.
-pub async fn remove_upload(state: &AppState, id: &str) -> Result<(), AppError> {
-    match tokio::fs::remove_file(state.uploads_dir.join(format!("{id}.part"))).await {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-        _ => {}
-    }
-    state.store.delete_upload(id).await?;
-    Ok(())
-}
-
-/// Removes unfinished uploads whose time ran out (the expiration extension).
-pub async fn expire(state: &AppState) -> Result<usize, AppError> {
-    let expired = state.store.expired_uploads(now_unix()).await?;
-    for id in &expired {
-        if let Some(_guard) = state.upload_locks.lock(id) {
-            remove_upload(state, id).await?;
-        }
-    }
-    Ok(expired.len())
 }
 
 #[cfg(test)]

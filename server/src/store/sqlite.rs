@@ -430,7 +430,7 @@ impl SqliteStore {
             width: Some(100),
             height: Some(100),
             error: None,
-            created_at: crate::routes::pictures::now_rfc3339(),
+            created_at: super::times::now_rfc3339(),
             stage: None,
             done: 0,
             total: 0,

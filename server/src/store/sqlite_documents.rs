@@ -91,7 +91,7 @@ impl DocStore for SqliteStore {
         )
         .bind(picture_id)
         .bind(upto_seq)
-        .bind(crate::routes::pictures::now_rfc3339())
+        .bind(super::times::now_rfc3339())
         .bind(state)
         .execute(&self.pool)
         .await?;

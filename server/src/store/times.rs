@@ -5,6 +5,13 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// Now, RFC 3339 (seconds precision and more, as `time` writes it).
+pub fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
 /// Now, in microseconds since 1970.
 pub fn now_micros() -> i64 {
     let now = OffsetDateTime::now_utc();

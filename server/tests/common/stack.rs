@@ -242,6 +242,8 @@ pub struct Server {
     pub data: tempfile::TempDir,
     /// The distributed parts, in that mode.
     pub distributed: Option<Distributed>,
+    /// The server's state (shared with the running server).
+    pub state: hugepic::state::AppState,
 }
 
 impl Server {
@@ -285,7 +287,7 @@ impl Server {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         tokio::spawn(hugepic::serve::run_with(
-            state,
+            state.clone(),
             listener,
             shutdown.clone(),
             mode == Mode::Embedded,
@@ -296,6 +298,7 @@ impl Server {
             shutdown,
             data,
             distributed,
+            state,
         }
     }
 
