@@ -1,6 +1,6 @@
 // `/`: the gallery of ready pictures, newest first, paginated.
 import { listPictures } from './api';
-import { ago, h, megapixels } from './dom';
+import { ago, h, megapixels } from './ui/dom';
 
 const PER_PAGE = 24;
 

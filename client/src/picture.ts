@@ -1,13 +1,13 @@
 // `/p/{id}` (the viewer with its page: title, owner tools, share/embed dialog) and
 // `/embed/{id}` (the viewer alone, for iframes).
+import { startAnnotations } from './annotations/session';
 import { ApiError, deletePicture, getPicture, stageText, tokenFor, tokens, updatePicture, watchProgress } from './api';
 import type { Picture } from './api';
-import { copyField, h, megapixels } from './dom';
-import { startAnnotations } from './annotations/session';
 import { startHistory } from './history/session';
-import { DRAWING_KEYS, HISTORY_KEYS, shortcutHelp, VIEWER_KEYS } from './shortcuts';
-import { openViewer } from './viewer';
-import type { Viewer } from './viewer';
+import { openViewer } from './map/viewer';
+import type { Viewer } from './map/viewer';
+import { copyField, h, megapixels } from './ui/dom';
+import { DRAWING_KEYS, HISTORY_KEYS, shortcutHelp, VIEWER_KEYS } from './ui/shortcuts';
 import { hashExtras, viewToHash } from './view';
 
 /** Waits (showing progress) until a picture is ready; rejects if it failed. */

@@ -8,7 +8,7 @@ import '@uppy/core/css/style.min.css';
 import '@uppy/dashboard/css/style.min.css';
 
 import { ApiError, friendly, importUrl, newLinks, stageText, tokens, watchProgress } from './api';
-import { copyField, h } from './dom';
+import { copyField, h } from './ui/dom';
 
 /** What the tus server says about itself (its size limit). */
 async function maxUploadBytes(): Promise<number | null> {

@@ -27,6 +27,18 @@ pub struct ServeArgs {
     /// Base URL tiles are served from (a CDN in front of the tile store); default: this server.
     #[arg(long, env = "HUGEPIC_PUBLIC_TILE_URL")]
     pub public_tile_url: Option<String>,
+    /// Trust `X-Forwarded-Proto`/`X-Forwarded-Host` (the server is behind a proxy that
+    /// sets them); otherwise they are ignored, so a client cannot choose the URLs the
+    /// server writes.
+    #[arg(long, env = "HUGEPIC_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// New pictures, imports, uploads begun and link replacements one address may make
+    /// per minute (bursts of as many); loopback is not limited.
+    #[arg(long, env = "HUGEPIC_WRITES_PER_MINUTE", default_value_t = 60)]
+    pub writes_per_minute: u32,
+    /// Bearer token `/metrics` asks for; without one it answers loopback clients only.
+    #[arg(long, env = "HUGEPIC_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
     /// PostgreSQL for metadata and jobs (`postgres://…`); default: SQLite in the data folder.
     #[arg(long, env = "HUGEPIC_DATABASE_URL")]
     pub database_url: Option<String>,
@@ -159,6 +171,12 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Public tile base URL without a trailing slash.
     pub public_tile_url: Option<String>,
+    /// Forwarded headers are honoured.
+    pub trust_proxy: bool,
+    /// What `/metrics` asks for, if anything (else: loopback only).
+    pub metrics_token: Option<String>,
+    /// Writes per address per minute.
+    pub writes_per_minute: u32,
     /// Built client folder.
     pub client_dir: PathBuf,
     /// PostgreSQL URL, in the distributed mode.
@@ -330,6 +348,9 @@ impl Config {
             bind: args.bind,
             data_dir: args.data_dir,
             public_url: url("HUGEPIC_PUBLIC_URL (--public-url)", args.public_url)?,
+            trust_proxy: args.trust_proxy,
+            metrics_token: args.metrics_token.filter(|t| !t.is_empty()),
+            writes_per_minute: args.writes_per_minute.max(1),
             public_tile_url: url(
                 "HUGEPIC_PUBLIC_TILE_URL (--public-tile-url)",
                 args.public_tile_url,

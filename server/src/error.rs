@@ -39,6 +39,14 @@ pub enum AppError {
     /// 415: wrong Content-Type.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429: too many requests of this kind from this address; `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What to tell the person.
+        message: String,
+        /// Seconds until one more is allowed.
+        retry_after: u64,
+    },
     /// 503: a service we depend on (the object store) failed; try again later.
     #[error("{0}")]
     Unavailable(String),
@@ -59,6 +67,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,6 +85,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::TooLarge(_) => "too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -121,10 +131,16 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
-        (
+        let mut response = (
             status,
             Json(json!({"error": self.kind(), "detail": detail})),
         )
-            .into_response()
+            .into_response();
+        if let AppError::TooManyRequests { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+        }
+        response
     }
 }

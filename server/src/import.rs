@@ -18,6 +18,8 @@ use crate::error::AppError;
 const MAX_REDIRECTS: usize = 5;
 /// Time to connect and get the answer's headers.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest wait for a name to resolve (the request waits for it).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One allow-list entry: a host name, an address, or a CIDR range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +106,13 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("shared (carrier-grade NAT)")
     } else if o[0] == 192 && o[1] == 0 && o[2] == 0 {
         Some("reserved (IETF)")
+    } else if o[0] == 198 && (o[1] & 0xFE) == 18 {
+        Some("reserved (benchmarking)")
+    } else if matches!(
+        (o[0], o[1], o[2]),
+        (192, 0, 2) | (198, 51, 100) | (203, 0, 113)
+    ) {
+        Some("documentation")
     } else {
         None
     }
@@ -124,6 +133,13 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("unique-local")
     } else if (s[0] & 0xffc0) == 0xfe80 {
         Some("link-local")
+    } else if (s[0] & 0xffc0) == 0xfec0 {
+        Some("site-local")
+    } else if s[0] == 0x2001 && s[1] == 0 {
+        // Teredo tunnels to an address of the server's choosing.
+        Some("Teredo")
+    } else if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        Some("local-use NAT64")
     } else if s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0 {
         // IPv4-compatible (deprecated) forms embed an IPv4 address.
         forbidden_v4(Ipv4Addr::new(
@@ -271,8 +287,9 @@ async fn resolve_checked(
 ) -> Result<SocketAddr, AppError> {
     let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host, port))
+        Err(_) => tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
             .await
+            .map_err(|_| refuse(format!("cannot resolve {host}: no answer in time")))?
             .map_err(|e| refuse(format!("cannot resolve {host}: {e}")))?
             .collect(),
     };
@@ -352,6 +369,13 @@ mod tests {
             "64:ff9b::a00:1",
             "2002:7f00:1::",
             "::127.0.0.1",
+            "198.18.0.1",
+            "198.19.255.254",
+            "192.0.2.7",
+            "203.0.113.9",
+            "64:ff9b:1::808:808",
+            "fec0::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(forbidden_kind(ip).is_some(), "{ip} must be refused");

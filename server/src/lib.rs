@@ -20,6 +20,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod headers;
 pub mod history;
 pub mod hub;
 pub mod import;
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod objects;
 pub mod pictures;
 pub mod progress;
+pub mod rate;
 pub mod routes;
 pub mod serve;
 pub mod state;
@@ -36,6 +38,7 @@ pub mod uploads;
 pub mod urls;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -49,16 +52,18 @@ use crate::state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    // Streaming bodies enforce the configured cap themselves; axum's default 2 MB cap
-    // would cut every picture.
-    let body_cap = DefaultBodyLimit::max(
+    // Request bodies are small (JSON, a few fields) except a picture's multipart upload,
+    // which may be as large as an upload may be; its file part streams to disk (tus
+    // streams its own bodies and enforces the cap itself).
+    let upload_cap = DefaultBodyLimit::max(
         usize::try_from(state.config.max_upload_bytes.saturating_add(1 << 20))
             .unwrap_or(usize::MAX),
     );
+    let body_cap = DefaultBodyLimit::max(routes::SMALL_BODY_BYTES);
     Router::new()
         .route(
             "/api/pictures",
-            get(picture_api::list).post(picture_api::create),
+            get(picture_api::list).post(picture_api::create.layer(upload_cap)),
         )
         .route(
             "/api/pictures/{id}",
@@ -97,6 +102,14 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .fallback(pages::client)
         .layer(body_cap)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate::limit_writes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::headers::secure,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

@@ -103,6 +103,7 @@ async fn create_data_dir(config: &Config) -> Result<(), StartError> {
 
 /// Builds the state for `config`.
 pub async fn state(config: Config) -> Result<AppState, StartError> {
+    let write_limits = Arc::new(crate::rate::WriteLimits::new(config.writes_per_minute));
     let data = config.data_dir.clone();
     create_data_dir(&config).await?;
     let (store, queue) = store_and_queue(&config).await?;
@@ -142,6 +143,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         uploads_dir: data.join("uploads"),
         metrics: Arc::new(Metrics::default()),
         upload_locks: UploadLocks::default(),
+        write_limits,
     })
 }
 

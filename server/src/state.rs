@@ -34,4 +34,6 @@ pub struct AppState {
     pub history: crate::history::Historian,
     /// Uploads being written to.
     pub upload_locks: UploadLocks,
+    /// Writes per address (`rate::limit_writes`).
+    pub write_limits: Arc<crate::rate::WriteLimits>,
 }

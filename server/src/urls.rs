@@ -1,5 +1,6 @@
 //! Absolute URLs the server writes (share links, tile and IIIF URLs): from
-//! `HUGEPIC_PUBLIC_URL` when set, else from the request, behind a proxy too.
+//! `HUGEPIC_PUBLIC_URL` when set, else from the request (behind a proxy, from its
+//! `X-Forwarded-*` headers when `--trust-proxy` says it sets them).
 
 use axum::http::HeaderMap;
 
@@ -19,6 +20,9 @@ impl BaseUrls {
     /// Works out the bases from configuration and the request's headers.
     pub fn from_request(config: &Config, headers: &HeaderMap) -> Self {
         let header = |name: &str| {
+            if name.starts_with("x-forwarded-") && !config.trust_proxy {
+                return None; // anyone could send them
+            }
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
@@ -118,7 +122,13 @@ mod tests {
         assert_eq!(urls.dzi("p1"), "http://localhost:9000/tiles/p1/image.dzi");
         headers.insert("x-forwarded-proto", "https".parse().unwrap());
         headers.insert("x-forwarded-host", "pics.example".parse().unwrap());
-        let urls = BaseUrls::from_request(&config(&[]), &headers);
+        let untrusted = BaseUrls::from_request(&config(&[]), &headers);
+        assert_eq!(
+            untrusted.iiif_id("p1"),
+            "http://localhost:9000/iiif/p1",
+            "forwarded headers are ignored unless the proxy is trusted"
+        );
+        let urls = BaseUrls::from_request(&config(&["--trust-proxy"]), &headers);
         assert_eq!(urls.iiif_id("p1"), "https://pics.example/iiif/p1");
         assert_eq!(
             urls.share_link("p1", "t"),

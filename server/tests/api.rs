@@ -37,7 +37,8 @@ async fn tus_patch(
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
 
 async fn multipart_upload_to_served_tiles(mode: Mode) {
-    let server = Server::start_in(mode, &[]).await;
+    // Behind a proxy that sets X-Forwarded-* (the IIIF check below).
+    let server = Server::start_in(mode, &["--trust-proxy"]).await;
     let created = server.upload("photo.jpg", jpeg(1000, 700)).await;
     assert_eq!(created.status(), StatusCode::ACCEPTED);
     let picture: Value = created.json().await.unwrap();

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
+import { readPeer } from '../sync/awareness';
+import type { Shape } from '../sync/shapes';
+import { Threads, type Thread } from '../sync/threads';
 import { bubblesOf, shapeCorner } from './bubbleModel';
 import { authorColor, inkOn, liveColors, stableColor } from './colors';
 import { ThreadSelection } from './selection';
-import type { Shape } from './shapes';
-import { Threads, type Thread } from './threads';
 import { PALETTE } from './user';
 
 const ADA = { id: 'ada0000000000001', name: 'Ada' };
@@ -60,9 +61,9 @@ describe('comment bubbles', () => {
     const away = bubblesOf(list(), options())[0].color;
     expect(away).toBe(stableColor(ADA.id));
     expect(PALETTE).toContain(away);
-    const here = bubblesOf(list(), options({ colors: liveColors([{ user: { id: ADA.id, color: '#123456' } }, { user: { id: BO.id, color: 'red;x' } }, {}]) }));
+    const here = bubblesOf(list(), options({ colors: liveColors([readPeer(1, { user: { id: ADA.id, color: '#123456' } }), readPeer(2, { user: { id: BO.id, color: 'red;x' } }), readPeer(3, {})]) }));
     expect(here[0].color).toBe('#123456');
-    expect(liveColors([{ user: { id: BO.id, color: 'red;x' } }]).size).toBe(0);
+    expect(liveColors([readPeer(2, { user: { id: BO.id, color: 'red;x' } })]).size).toBe(0);
     // Old messages without ids: stable by name.
     expect(authorColor({ author: 'Ada' }, new Map())).toBe(authorColor({ author: 'Ada' }, new Map([[ADA.id, '#000000']])));
     expect(stableColor('x')).toBe(stableColor('x'));

@@ -2,11 +2,11 @@
 // point target, a badge at the top-right corner of a shape's bounds for a thread on a
 // shape, each with its message count, unread count, resolved state and the colour of
 // the thread's first author. Which of them are shown follows "Show annotations" (per
-// author, like shapes) and "Show resolved". Pure; ./bubbleLayer draws them.
+// author, like shapes) and "Show resolved". Pure; ../map/bubbleLayer draws them.
+import type { Shape, ShapeType } from '../sync/shapes';
+import type { Thread } from '../sync/threads';
 import { authorColor, inkOn } from './colors';
 import { bounds } from './geometry';
-import type { Shape, ShapeType } from './shapes';
-import type { Thread } from './threads';
 
 export interface Bubble {
   /** The thread's id. */

@@ -1,7 +1,7 @@
 // Where the card of a thread goes on the map, next to its bubble: above it when it fits,
 // else below, else on the side with more room (its messages then scroll); across, centred
 // on the bubble but kept inside the map, with its pointer still on the bubble. Pure:
-// container pixels in, a position out (./mapCard applies it).
+// container pixels in, a position out (../map/mapCard applies it).
 
 export interface CardPlacement {
   left: number;

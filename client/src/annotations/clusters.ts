@@ -1,7 +1,7 @@
 // Screen-space clustering of comment bubbles: bubbles whose anchors are closer than a
 // radius (CSS pixels at the current zoom) merge into one that shows how many it holds,
 // and where a click on such a cluster takes the map so they spread apart. Pure: points
-// in, groups out; the map layer (./bubbleLayer) projects and draws.
+// in, groups out; the map layer (../map/bubbleLayer) projects and draws.
 
 /** A point to cluster, in screen (layer) pixels. */
 export interface ScreenPoint {

@@ -2,10 +2,9 @@
 // they chose, as their awareness says while they are here, else one picked from the
 // palette by their stable id (by name for messages written before ids existed), so an
 // absent author keeps the same colour on every screen and every visit.
-import type { Message } from './threads';
+import type { Peer } from '../sync/awareness';
+import type { Message } from '../sync/threads';
 import { PALETTE } from './user';
-
-const HEX = /^#[0-9a-fA-F]{3,8}$/;
 
 /** A palette colour fixed by `key` (FNV-1a of its UTF-16 code units). */
 export function stableColor(key: string): string {
@@ -17,13 +16,12 @@ export function stableColor(key: string): string {
   return PALETTE[hash % PALETTE.length];
 }
 
-/** Author id → colour of everyone here, from awareness states (`{user: {id, color}}`);
- *  colours that are not plain hex are left out (they come from anyone). */
-export function liveColors(states: Iterable<Record<string, unknown>>): Map<string, string> {
+/** Author id → colour of everyone here, from their awareness (`user.id`, `user.color`);
+ *  colours that are not plain hex were left out when read (they come from anyone). */
+export function liveColors(peers: Iterable<Peer>): Map<string, string> {
   const colors = new Map<string, string>();
-  for (const state of states) {
-    const user = state.user as { id?: unknown; color?: unknown } | undefined;
-    if (user && typeof user.id === 'string' && typeof user.color === 'string' && HEX.test(user.color)) colors.set(user.id, user.color);
+  for (const { user } of peers) {
+    if (user?.id != null && user.color != null) colors.set(user.id, user.color);
   }
   return colors;
 }

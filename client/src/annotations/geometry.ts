@@ -1,8 +1,8 @@
 // Shape geometry between image pixels (what the document stores) and the map's
 // coordinates (Leaflet CRS.Simple, see ../view.ts). A circle's radius is in map units,
 // the same on both axes, so a circle stays a circle at every zoom.
+import type { CircleGeometry, Geometry, Point, PointGeometry, Rect, ShapeType } from '../sync/shapes';
 import { latLngToPixel, pixelToLatLng, type LatLngLike } from '../view';
-import type { CircleGeometry, Geometry, Point, PointGeometry, Rect, ShapeType } from './shapes';
 
 export type MapGeometry =
   | { kind: 'line'; latlngs: LatLngLike[] }

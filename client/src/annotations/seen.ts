@@ -6,8 +6,8 @@
 // deleted since, by time after `at`. Your own messages are never unread. The first time
 // a browser opens a picture, what is already there counts as seen: unread means new
 // since you have been looking. No DOM here: the store is any `getItem`/`setItem`.
-import type { Author } from './shapes';
-import { ownedBy, type Message } from './threads';
+import type { Author } from '../sync/shapes';
+import { ownedBy, type Message } from '../sync/threads';
 
 /** What was seen of one thread. */
 export interface SeenRecord {

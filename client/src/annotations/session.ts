@@ -1,35 +1,33 @@
-// Live annotation on a picture, wired together: the picture's Y.Doc over the hub's
-// WebSocket (stock y-websocket provider), its shapes on the map (./layers), drawing
-// tools for links that may draw (./tools), presence (./presence), following and tours
-// (./follow), comments: threads (./threads) as bubbles on the picture (./bubbleLayer)
-// and in the side panel (./panel), one selected thread for both (./selection), read
-// state in this browser (./seen); who you are (./user), and the connection state.
-// Edits made while offline stay in the document and go out when the connection is back
-// (the provider resyncs).
-import L from 'leaflet';
-import { readAuthMessage } from 'y-protocols/auth';
-import { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
+// Live annotation on a picture, wired together: the picture's Y.Doc and awareness over
+// the hub's WebSocket (../sync/connection), its shapes on the map
+// (../map/shapeLayers), drawing tools for links that may draw (../map/drawingTools),
+// presence (../map/presence), following (../map/follower) and tours (../ui/tour),
+// comments: threads (../sync/threads) as bubbles on the picture (../map/bubbleLayer)
+// and in the side panel (../ui/sidePanel), one selected thread for both (./selection),
+// read state in this browser (./seen); who you are (./user), and the connection state
+// (../ui/connectionStatus).
+import type * as Y from 'yjs';
 
 import type { Picture } from '../api';
-import { h } from '../dom';
-import { latLngToPixel } from '../view';
-import type { Viewer } from '../viewer';
-import { BubbleLayer } from './bubbleLayer';
-import { Follower, tours } from './follow';
-import { ShapeLayers } from './layers';
-import { sidePanel, type Panel } from './panel';
-import { sharePresence, showPresence } from './presence';
+import { BubbleLayer } from '../map/bubbleLayer';
+import { commentTool } from '../map/commentTool';
+import { drawingTools, type DrawingTools } from '../map/drawingTools';
+import { Follower } from '../map/follower';
+import { sharePresence, showPresence } from '../map/presence';
+import { ShapeLayers } from '../map/shapeLayers';
+import type { Viewer } from '../map/viewer';
+import type { User } from '../sync/awareness';
+import { hubUrl, PictureConnection } from '../sync/connection';
+import { commentsOf, shapesOf } from '../sync/document';
+import { bindShapes, ShapeEditor } from '../sync/shapes';
+import { Threads } from '../sync/threads';
+import { showConnection } from '../ui/connectionStatus';
+import { sidePanel, type Panel } from '../ui/sidePanel';
+import { tours } from '../ui/tour';
+import { visibilityControls } from '../ui/visibility';
 import { SeenMessages, type KeyValueStore } from './seen';
 import { ThreadSelection } from './selection';
-import { bindShapes, ShapeEditor } from './shapes';
-import { Threads } from './threads';
-import { drawingTools, type DrawingTools } from './tools';
-import { loadUser, saveUser, type User } from './user';
-import { visibilityControls } from './visibility';
-
-/** y-websocket's message type for auth (y-protocols/auth): a refused change. */
-const MESSAGE_AUTH = 2;
+import { loadUser, saveUser } from './user';
 
 export type Role = 'owner' | 'edit' | 'comment' | 'view';
 
@@ -48,7 +46,8 @@ export interface AnnotationOptions {
 
 export interface Annotations {
   doc: Y.Doc;
-  provider: WebsocketProvider;
+  /** The document's connection to the hub, with the awareness. */
+  connection: PictureConnection;
   layers: ShapeLayers;
   /** Comment threads on the picture. */
   bubbles: BubbleLayer;
@@ -61,15 +60,11 @@ export interface Annotations {
 export function startAnnotations(options: AnnotationOptions): Annotations {
   const { picture, viewer, token, role } = options;
   const { map, top } = viewer;
-  const doc = new Y.Doc();
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const provider = new WebsocketProvider(`${scheme}://${location.host}/ws/pictures`, picture.id, doc, {
-    params: token ? { token } : {},
-  });
+  const connection = new PictureConnection(hubUrl(location), picture.id, token);
+  const { doc, awareness } = connection;
   const user = loadUser();
-  const awareness = provider.awareness;
-  if (!options.readOnly) awareness.setLocalStateField('user', { ...user });
-  else awareness.setLocalState(null);
+  if (!options.readOnly) awareness.setUser(user);
+  else awareness.withdraw();
   const canDraw = !options.readOnly && (role === 'owner' || role === 'edit');
   const canComment = !options.readOnly && role !== 'view';
   const editor = canDraw ? new ShapeEditor(doc, () => user) : null;
@@ -81,7 +76,7 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   const threads = new Threads(doc, () => user);
   const selection = new ThreadSelection();
   const seen = new SeenMessages(browserStore, picture.id, () => user);
-  cleanups.push(keepSeen(provider, threads, selection, seen));
+  cleanups.push(keepSeen(connection, threads, selection, seen));
   let bubbles: BubbleLayer | null = null;
   let panel: Panel | null = null;
   if (options.panelHost && follower) {
@@ -90,7 +85,7 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
       user.name = changed.name;
       user.color = changed.color;
       saveUser(user);
-      awareness.setLocalStateField('user', { ...user });
+      awareness.setUser(user);
     };
     panel = sidePanel({
       doc,
@@ -123,40 +118,18 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   // Shapes say how many comments they carry.
   layers.commentCount = (id) => threads.list().reduce((n, t) => n + (t.target === id ? t.messages.length : 0), 0);
   const relabel = () => layers.relabel();
-  doc.getMap('comments').observeDeep(relabel);
-  cleanups.push(() => doc.getMap('comments').unobserveDeep(relabel));
+  commentsOf(doc).observeDeep(relabel);
+  cleanups.push(() => commentsOf(doc).unobserveDeep(relabel));
   const bubbleLayer = new BubbleLayer({ map, top, doc, threads, seen, selection, awareness, layers, me: () => user, canComment });
   bubbles = bubbleLayer;
   cleanups.push(() => bubbleLayer.dispose());
   if (options.panelHost) options.panelHost.prepend(visibilityControls(layers, bubbleLayer));
-  if (canComment && panel) cleanups.push(commentTool(map, top, panel));
-
-  // Connection state, and the server's word when it refuses a change (a link whose
-  // role does not allow it: the change stays on this screen only).
-  if (options.status) {
-    const status = options.status;
-    // Once it was live, each retry shows as offline, not as a flicker of "Connecting…".
-    let wasLive = false;
-    const show = (state: string) => {
-      wasLive ||= state === 'connected';
-      const shown = state === 'connecting' && wasLive ? 'disconnected' : state;
-      status.dataset.state = shown;
-      status.textContent = shown === 'connected' ? 'Live' : shown === 'connecting' ? 'Connecting…' : 'Offline, retrying… (your changes are kept)';
-    };
-    show('connecting');
-    provider.on('status', ({ status: state }: { status: string }) => show(state));
-    // A refused change stays in this page's document, and Yjs changes build on each
-    // other, so this page's later changes cannot be accepted either: reloading starts
-    // again from what the server holds.
-    const refused = h('span', { class: 'refused', role: 'alert', hidden: true });
-    status.after(refused);
-    provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) => {
-      readAuthMessage(decoder, doc, (_doc, reason) => {
-        refused.hidden = false;
-        refused.replaceChildren(`Not saved: ${reason}. `, h('button', { type: 'button', class: 'link', onclick: () => location.reload() }, 'Reload'));
-      });
-    };
+  if (canComment && panel) {
+    const commentsPanel = panel;
+    cleanups.push(commentTool(map, top, (point) => commentsPanel.openPoint(point)));
   }
+
+  if (options.status) showConnection(options.status, connection);
 
   if (!options.readOnly) cleanups.push(sharePresence(viewer, awareness));
   cleanups.push(showPresence(viewer, awareness));
@@ -170,11 +143,11 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
   // For tests and the curious: the document, and what this page shows of it.
   (window as unknown as { hugepicAnnotations?: unknown }).hugepicAnnotations = {
     doc,
-    provider,
-    shapes: () => doc.getMap('shapes').toJSON(),
-    people: () => Array.from(awareness.getStates().entries()).filter(([id]) => id !== doc.clientID).map(([id, s]) => ({ ...s, clientID: id })),
+    provider: connection.provider,
+    shapes: () => shapesOf(doc).toJSON(),
+    people: () => awareness.rawOthers(),
     me: () => doc.clientID,
-    status: () => (provider.wsconnected ? 'connected' : 'disconnected'),
+    status: () => (connection.connected ? 'connected' : 'disconnected'),
     selected: () => layers.selectedId(),
     following: () => follower?.following ?? null,
     threads: () => threads.list(),
@@ -188,15 +161,14 @@ export function startAnnotations(options: AnnotationOptions): Annotations {
 
   return {
     doc,
-    provider,
+    connection,
     layers,
     bubbles: bubbleLayer,
     editor,
     tools,
     destroy() {
       for (const cleanup of cleanups) cleanup();
-      provider.destroy();
-      doc.destroy();
+      connection.destroy();
     },
   };
 }
@@ -211,52 +183,21 @@ const browserStore: KeyValueStore = {
 /** Keeps the read state. On the first sync: for a picture this browser never opened,
  *  what is there counts as read; for one it knows, threads gone since are forgotten.
  *  Then the thread open on the map or in the panel is read as its messages arrive. */
-function keepSeen(provider: WebsocketProvider, threads: Threads, selection: ThreadSelection, seen: SeenMessages): () => void {
-  let synced = false;
-  const onSync = (isSynced: boolean) => {
-    if (!isSynced || synced) return;
-    synced = true;
+function keepSeen(connection: PictureConnection, threads: Threads, selection: ThreadSelection, seen: SeenMessages): () => void {
+  const stopWaiting = connection.onFirstSync(() => {
     const all = threads.list();
     if (!seen.known) seen.baseline(all);
     else seen.retain(all.map((t) => t.id));
-  };
+  });
   const markOpen = () => {
     const thread = selection.id ? threads.get(selection.id) : null;
     if (thread) seen.markSeen(thread);
   };
-  provider.on('sync', onSync);
   threads.comments.observeDeep(markOpen);
   selection.listeners.add(markOpen);
   return () => {
-    provider.off('sync', onSync);
+    stopWaiting();
     threads.comments.unobserveDeep(markOpen);
     selection.listeners.delete(markOpen);
-  };
-}
-
-/** "Comment": the next click on the picture starts a thread there. */
-function commentTool(map: L.Map, top: number, panel: Panel): () => void {
-  const button = h('button', { type: 'button', 'aria-pressed': 'false', title: 'Comment on a point of the picture' }, 'Comment');
-  const click = (e: L.LeafletMouseEvent) => {
-    button.setAttribute('aria-pressed', 'false');
-    panel.openPoint(latLngToPixel(e.latlng, top));
-  };
-  button.addEventListener('click', () => {
-    const on = button.getAttribute('aria-pressed') !== 'true';
-    button.setAttribute('aria-pressed', String(on));
-    if (on) map.once('click', click);
-    else map.off('click', click);
-  });
-  const bar = h('div', { class: 'hugepic-tools leaflet-bar' }, button);
-  const Control = L.Control.extend({
-    onAdd: () => {
-      L.DomEvent.disableClickPropagation(bar);
-      return bar;
-    },
-  });
-  const control = new Control({ position: 'topright' }).addTo(map);
-  return () => {
-    map.off('click', click);
-    control.remove();
   };
 }

@@ -1,13 +1,8 @@
 // Who this browser is to the others: a stable random id (there are no accounts, so it
 // is what makes a shape or a message yours, whatever name you go by), a name and a
-// colour, kept together in localStorage `hugepic:user`.
-
-export interface User {
-  /** Stable and pseudonymous: who wrote a shape or a message, whatever their name was then. */
-  id: string;
-  name: string;
-  color: string;
-}
+// colour, kept together in localStorage `hugepic:user`. The same three go into the
+// awareness state (../sync/awareness), where the others see them.
+import type { User } from '../sync/awareness';
 
 const KEY = 'hugepic:user';
 /** The colours people get by default, and authors who are not here are drawn in. */

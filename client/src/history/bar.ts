@@ -3,7 +3,7 @@
 // and next change, play and pause, speed, time-lapse, one author's changes only), the
 // writing actions for links that may (./restore), the activity (./feed) and the selected
 // shape's history (./shapeLog). It shows what it is told and reports what is pressed.
-import { h } from '../dom';
+import { h } from '../ui/dom';
 import type { Author } from './api';
 import { ActivityFeed, type FeedHandlers } from './feed';
 import { SPEEDS, type PlayMode } from './playback';

@@ -1,7 +1,7 @@
 // The activity list: who did what, when, newest first, a page at a time ("Show older").
 // Clicking an entry goes to the moment after it and to the shapes it touched; the entry
 // holding the moment shown is marked current.
-import { h } from '../dom';
+import { h } from '../ui/dom';
 import { entryLine } from './activity';
 import type { Activity, ActivityEntry } from './api';
 

@@ -3,14 +3,11 @@
 // deltas on it, each a line of its own, applied in order), updates, an end line.
 // Read defensively (anything else is skipped or named as the server's fault) from any
 // ReadableStream of bytes, so tests drive it with hand-cut chunks.
+import type { User } from '../sync/awareness';
 import { NdjsonDecoder } from './ndjson';
 
 /** Who sent an update: the awareness `user` of the connection (id '' if it had none). */
-export interface Author {
-  id: string;
-  name: string;
-  color: string;
-}
+export type Author = User;
 
 /** The document at `seq`, as a Yjs v1 update: whole, or (with `base`) what it gained
  *  since the checkpoint at `base`, the line before. */

@@ -3,8 +3,8 @@
 // (read-only), and flying to the shapes an activity entry touched.
 import L from 'leaflet';
 import { bounds } from '../annotations/geometry';
-import { ShapeLayers } from '../annotations/layers';
-import type { Shape } from '../annotations/shapes';
+import { ShapeLayers } from '../map/shapeLayers';
+import type { Shape } from '../sync/shapes';
 import { pixelToLatLng } from '../view';
 
 const CLOCK = '<path d="M12 7v5l3 2"/><path d="M3.5 12a8.5 8.5 0 1 0 2.5-6"/><path d="M3 3v4h4"/>';

@@ -4,7 +4,7 @@
 // is the same interface the live layers implement.
 import type * as Y from 'yjs';
 
-import { bindShapes, type Shape, type ShapeView } from '../annotations/shapes';
+import { bindShapes, type Shape, type ShapeView } from '../sync/shapes';
 import type { ReplayIndex } from './replay';
 
 /** Sends a ShapeView the shapes of the current replay document. */

@@ -7,9 +7,10 @@
 // kept in the hash (./permalink). Playback, the activity, one shape's history,
 // restoring and named versions hang off the same state.
 // The page's wiring (button, keys, links naming a moment, debug hook) is ./session.
-import type { ShapeLayers } from '../annotations/layers';
-import { readShape } from '../annotations/shapes';
 import { loadUser } from '../annotations/user';
+import type { ShapeLayers } from '../map/shapeLayers';
+import { shapesOf } from '../sync/document';
+import { readShape } from '../sync/shapes';
 import { longDate, shortDate } from './activity';
 import { getActivity, getShapeHistory, getVersions, restore, saveVersion, type ActivityEntry, type Version } from './api';
 import { ticks, TimelineAxis } from './axis';
@@ -381,7 +382,7 @@ export class HistoryMode {
 
   state(): { seq: number; shapes: number } {
     if (this.replay) return { seq: this.index.seqOf(this.replay.cursor.position), shapes: this.replay.cursor.ids().length };
-    const shapes = this.options.live.doc.getMap('shapes');
+    const shapes = shapesOf(this.options.live.doc);
     return { seq: -1, shapes: [...shapes.keys()].filter((id) => readShape(id, shapes.get(id))).length };
   }
 

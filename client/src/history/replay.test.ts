@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
-import { ShapeEditor, type ShapeView } from '../annotations/shapes';
-import { Threads } from '../annotations/threads';
+import { ShapeEditor, type ShapeView } from '../sync/shapes';
+import { Threads } from '../sync/threads';
 import { ReplayCursor } from './cursor';
 import type { UpdateFrame } from './frames';
 import { ReplayShapes } from './mirror';

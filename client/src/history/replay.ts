@@ -13,7 +13,8 @@
 // a time are resolved to positions here and nowhere else.
 import * as Y from 'yjs';
 
-import { readShape, touchedShapes, type Shape } from '../annotations/shapes';
+import { shapesOf } from '../sync/document';
+import { readShape, touchedShapes, type Shape } from '../sync/shapes';
 import type { Author, UpdateFrame } from './frames';
 
 /** Updates between two checkpoints: bounds the work of any seek. */
@@ -75,7 +76,7 @@ export class ReplayIndex {
   /** Logs the shapes each update of the head document touches, as they are after it. */
   private observeHead(): void {
     this.unobserve();
-    const shapes = this.head.getMap('shapes');
+    const shapes = shapesOf(this.head);
     const observer = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
       for (const id of touchedShapes(shapes, events)) this.logShape(id, this.length, readShape(id, shapes.get(id)));
     };

@@ -2,7 +2,7 @@
 // confirmation dialog that first asks the server what would change (a dry run) and
 // only then restores, for the whole picture or only the selected shape; and "Save
 // version", an inline form for naming the moment shown.
-import { h } from '../dom';
+import { h } from '../ui/dom';
 import { restoreText } from './activity';
 import type { RestoreResult } from './api';
 

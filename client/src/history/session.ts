@@ -1,9 +1,9 @@
 // The History of a picture page or embed, wired together: the History button on the
 // map, the panel opened at the moment a link's `&t=` names, Escape for "Back to live",
 // and a thin debug hook for browser tests. The state itself is ./mode.
-import type { Picture } from '../api';
 import type { Annotations } from '../annotations/session';
-import type { Viewer } from '../viewer';
+import type { Picture } from '../api';
+import type { Viewer } from '../map/viewer';
 import { historyButton } from './map';
 import { HistoryMode } from './mode';
 import { momentInHash, type Moment } from './moment';

@@ -1,6 +1,6 @@
 // One shape's history, for the shape selected in the replay: each version with who,
 // when and what changed; clicking one goes to that moment.
-import { h } from '../dom';
+import { h } from '../ui/dom';
 import { changeSentence, shortDate } from './activity';
 import type { ShapeHistory } from './api';
 

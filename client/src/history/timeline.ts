@@ -3,7 +3,7 @@
 // and the scrubber: a slider dragged with mouse, pen or finger (pointer events; a 44 px
 // target), whose arrow keys step from change to change. Seeks while dragging are sent
 // at most once an animation frame.
-import { h } from '../dom';
+import { h } from '../ui/dom';
 import { TimelineAxis } from './axis';
 
 /** A tick as drawn: where, what colour, how many updates. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
-import { readShape, ShapeEditor, type Shape, type ShapeView } from '../annotations/shapes';
-import { Threads } from '../annotations/threads';
+import { readShape, ShapeEditor, type Shape, type ShapeView } from '../sync/shapes';
+import { Threads } from '../sync/threads';
 import type { UpdateFrame } from './frames';
 import { ReplayView } from './mirror';
 import { ReplayIndex } from './replay';

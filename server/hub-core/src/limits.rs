@@ -22,6 +22,22 @@ impl TokenBucket {
         }
     }
 
+    /// `rate` a second (fractions allowed), bursts of `burst`, full at `now`.
+    pub fn with_rate(rate: f64, burst: u32, now: Instant) -> Self {
+        TokenBucket {
+            rate: rate.max(0.0),
+            burst: f64::from(burst.max(1)),
+            tokens: f64::from(burst.max(1)),
+            at: now,
+        }
+    }
+
+    /// Whether the bucket is full at `now` (its owner has been quiet).
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens + elapsed * self.rate >= self.burst
+    }
+
     /// When the next token is there (`now` if one is).
     pub fn ready_at(&self, now: Instant) -> Instant {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();

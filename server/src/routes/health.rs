@@ -1,11 +1,14 @@
 //! Liveness, readiness and metrics.
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, Extensions, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// `GET /healthz`: the process answers.
@@ -39,8 +42,29 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Whether a `/metrics` request may read: with the configured bearer token, or (none
+/// configured) from loopback.
+fn may_scrape(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> bool {
+    match &state.config.metrics_token {
+        Some(token) => crate::auth::token_from(headers, None).is_some_and(|given| given == *token),
+        None => extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_none_or(|info| info.0.ip().is_loopback()),
+    }
+}
+
+/// `GET /metrics`: Prometheus text (see `may_scrape` for who may read it).
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+) -> Response {
+    if !may_scrape(&state, &headers, &extensions) {
+        return AppError::Unauthorized(
+            "/metrics needs the metrics token (Authorization: Bearer …)".into(),
+        )
+        .into_response();
+    }
     let counts = state.store.status_counts().await.unwrap_or_default();
     let pairs: Vec<(&str, u64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
     let mut text = state.metrics.render(&pairs);
@@ -135,5 +159,5 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "hugepic_hub_fanout_latency_seconds",
         "Delay from one node publishing an update or awareness to another applying it.",
     ));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

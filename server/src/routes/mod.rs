@@ -10,3 +10,6 @@ pub mod pictures;
 pub mod tiles;
 pub mod uploads;
 pub mod ws;
+
+/// Largest request body of every route but a picture's upload (JSON, form fields), bytes.
+pub const SMALL_BODY_BYTES: usize = 64 << 10;

@@ -34,7 +34,7 @@ pub fn picture_json(p: &PictureRecord, urls: &BaseUrls) -> Value {
 }
 
 /// Largest text field of a form (the title), bytes.
-pub const TEXT_FIELD_BYTES: usize = 64 << 10;
+pub const TEXT_FIELD_BYTES: usize = super::SMALL_BODY_BYTES;
 
 /// A small text field of a multipart form, read up to `TEXT_FIELD_BYTES` (a larger one
 /// is refused as it arrives, never held whole).
@@ -80,7 +80,7 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if is_json {
-        let bytes = axum::body::to_bytes(request.into_body(), 64 << 10)
+        let bytes = axum::body::to_bytes(request.into_body(), super::SMALL_BODY_BYTES)
             .await
             .map_err(|_| AppError::TooLarge("the JSON body is over 64 KiB".into()))?;
         let import: ImportRequest = serde_json::from_slice(&bytes)
@@ -259,8 +259,9 @@ pub async fn update(
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(query): Query<TokenQuery>,
-    body: Result<Json<PictureEdit>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Body,
 ) -> Result<Json<Value>, AppError> {
+    // The owner is checked before a byte of the body is read.
     owner_only(
         &state,
         &id,
@@ -269,7 +270,15 @@ pub async fn update(
         "editing the title",
     )
     .await?;
-    let Json(edit) = body.map_err(|e| {
+    let bytes = axum::body::to_bytes(body, super::SMALL_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            AppError::TooLarge(format!(
+                "the body is over {} KiB",
+                super::SMALL_BODY_BYTES >> 10
+            ))
+        })?;
+    let edit: PictureEdit = serde_json::from_slice(&bytes).map_err(|e| {
         AppError::BadRequest(format!("expected JSON {{\"title\", \"description\"}}: {e}"))
     })?;
     let check = |v: &Option<String>, max: usize, what: &str| match v {

@@ -46,9 +46,8 @@ pub async fn connect(
     };
     let hub = state.hub.clone();
     let linked = crate::auth::token_from(&headers, query.token.as_deref()).is_some();
-    let address = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>();
+    let address = crate::rate::client_address(&state.config, &headers, peer);
     upgrade
         // tungstenite zeroes the free part of its read buffer on every read: its 128 KiB
         // default cost a third of the hub's CPU under load (perf). Messages larger than

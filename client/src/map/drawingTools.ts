@@ -5,20 +5,13 @@
 // on small maps, folds after each choice so it never covers the minimap.
 import L from 'leaflet';
 
-import { h } from '../dom';
+import { thin } from '../annotations/geometry';
+import { selectionSentence } from '../annotations/wording';
+import { DEFAULT_STYLE, type Geometry, type Shape, type ShapeEditor, type ShapeType, type Style } from '../sync/shapes';
+import { h } from '../ui/dom';
 import { latLngToPixel } from '../view';
-import { thin } from './geometry';
-import { editLabel, type LabelEditor } from './labels';
-import type { ShapeLayers } from './layers';
-import {
-  DEFAULT_STYLE,
-  selectionSentence,
-  type Geometry,
-  type Shape,
-  type ShapeEditor,
-  type ShapeType,
-  type Style,
-} from './shapes';
+import { editLabel, type LabelEditor } from './labelEditor';
+import type { ShapeLayers } from './shapeLayers';
 
 const DRAW_MODES: Partial<Record<ShapeType, string>> = {
   polyline: 'Line',

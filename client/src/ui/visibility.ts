@@ -1,10 +1,10 @@
 // "Show annotations", all or per author: one set of switches for the shapes
-// (./layers) and the comment bubbles (./bubbleLayer), which follow the same state
-// (ShapeLayers keeps it, by author name). The list names everyone who drew a shape or
-// started a thread.
-import { h } from '../dom';
-import type { BubbleLayer } from './bubbleLayer';
-import type { ShapeLayers } from './layers';
+// (../map/shapeLayers) and the comment bubbles (../map/bubbleLayer), which follow the
+// same state (ShapeLayers keeps it, by author name). The list names everyone who drew a
+// shape or started a thread.
+import type { BubbleLayer } from '../map/bubbleLayer';
+import type { ShapeLayers } from '../map/shapeLayers';
+import { h } from './dom';
 
 export function visibilityControls(layers: ShapeLayers, bubbles: BubbleLayer): HTMLElement {
   const all = h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show annotations' });

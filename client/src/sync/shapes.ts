@@ -1,11 +1,11 @@
-// The annotation document (DESIGN.md): shapes and comment threads in a Y.Doc, with
-// geometry in full-resolution image pixels. This module reads shapes defensively (a
+// The shapes of the annotation document (DESIGN.md; its maps are named in ./document),
+// with geometry in full-resolution image pixels. This module reads shapes defensively (a
 // document is shared with every client, so a malformed entry is skipped, never fatal),
 // writes them in transactions tagged with this client's origin so Y.UndoManager undoes
 // only your own changes, and binds the `shapes` map to a view in both directions.
 import * as Y from 'yjs';
 
-import { relativeTime } from './threads';
+import { shapesOf } from './document';
 
 export const SHAPE_TYPES = ['polyline', 'polygon', 'rectangle', 'circle', 'marker', 'freehand', 'text'] as const;
 export type ShapeType = (typeof SHAPE_TYPES)[number];
@@ -71,25 +71,6 @@ export interface Shape {
   created: number;
   /** The label of a `text` shape. */
   text: string;
-}
-
-/** What a person calls each kind of shape. */
-export const SHAPE_NAMES: Record<ShapeType, string> = {
-  polyline: 'Line',
-  polygon: 'Polygon',
-  rectangle: 'Rectangle',
-  circle: 'Circle',
-  marker: 'Marker',
-  freehand: 'Freehand line',
-  text: 'Label',
-};
-
-/** "Rectangle selected · drawn by Ada, 5 min ago": who drew it and when, as far as the shape says. */
-export function selectionSentence(shape: Shape, now = Date.now()): string {
-  const by = shape.author ? ` by ${shape.author.slice(0, 40)}` : '';
-  const when = shape.created > 0 ? `, ${relativeTime(shape.created, now)}` : '';
-  const what = `${SHAPE_NAMES[shape.type]} selected`;
-  return by || when ? `${what} · drawn${by}${when}` : what;
 }
 
 export const DEFAULT_STYLE: Style = { color: '#ff5722', weight: 3, fill: false };
@@ -178,7 +159,7 @@ export function touchedShapes(shapes: Y.Map<unknown>, events: Y.YEvent<Y.Abstrac
 
 /** Keeps `view` in step with `doc`'s shapes; returns the function that unbinds. */
 export function bindShapes(doc: Y.Doc, view: ShapeView): () => void {
-  const shapes = doc.getMap('shapes');
+  const shapes = shapesOf(doc);
   const shown = new Set<string>();
   const refresh = (id: string) => {
     const shape = readShape(id, shapes.get(id));
@@ -216,7 +197,7 @@ export class ShapeEditor {
     private readonly doc: Y.Doc,
     private readonly author: () => Author,
   ) {
-    this.shapes = doc.getMap('shapes');
+    this.shapes = shapesOf(doc);
     this.undoManager = new Y.UndoManager(this.shapes, { trackedOrigins: new Set([this]), captureTimeout: 300 });
   }
 

@@ -1,28 +1,31 @@
 // Comment threads ON the picture: a bubble at each point target and a badge at the
-// top-right corner of each shape that has a thread (./bubbleModel), in the first
-// author's colour, with the message count, unread messages and resolved threads faded;
-// bubbles closer than 40 px merge into a cluster (./clusters) whose click zooms in to
-// spread them. A click on a bubble opens the thread in a card anchored to it (./mapCard
-// holding ./threadView: read, reply, resolve), which is the selected thread
-// (./selection) the side panel highlights too. Every target is at least 44×44 CSS px.
+// top-right corner of each shape that has a thread (../annotations/bubbleModel), in the
+// first author's colour, with the message count, unread messages and resolved threads
+// faded; bubbles closer than 40 px merge into a cluster (../annotations/clusters) whose
+// click zooms in to spread them. A click on a bubble opens the thread in a card anchored
+// to it (./mapCard holding ../ui/threadView: read, reply, resolve), which is the
+// selected thread (../annotations/selection) the side panel highlights too. Every
+// target is at least 44×44 CSS px.
 // Bubbles follow the shapes' switches: "Show annotations" (all, or per author) and the
 // history's replay (suspended), through ShapeLayers.
 import L from 'leaflet';
-import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 
-import { h } from '../dom';
+import { bubblesOf, type Bubble } from '../annotations/bubbleModel';
+import { cluster, CLUSTER_RADIUS_PX, spreadView, type Cluster } from '../annotations/clusters';
+import { liveColors } from '../annotations/colors';
+import type { SeenMessages } from '../annotations/seen';
+import type { ThreadSelection } from '../annotations/selection';
+import { SHAPE_NAMES } from '../annotations/wording';
+import type { SharedAwareness } from '../sync/awareness';
+import { shapesOf } from '../sync/document';
+import { readShape, type Author } from '../sync/shapes';
+import type { Thread, Threads } from '../sync/threads';
+import { h } from '../ui/dom';
+import { ThreadView } from '../ui/threadView';
 import { pixelToLatLng } from '../view';
-import { bubblesOf, type Bubble } from './bubbleModel';
-import { cluster, CLUSTER_RADIUS_PX, spreadView, type Cluster } from './clusters';
-import { liveColors } from './colors';
-import type { ShapeLayers } from './layers';
 import { MapCard, type CardAnchor } from './mapCard';
-import type { SeenMessages } from './seen';
-import type { ThreadSelection } from './selection';
-import { readShape, SHAPE_NAMES, type Author } from './shapes';
-import { ThreadView } from './threadView';
-import type { Thread, Threads } from './threads';
+import type { ShapeLayers } from './shapeLayers';
 
 const PANE = 'hugepic-bubbles';
 /** The side of every bubble's hit target, in CSS pixels (touch targets: 44 at least). */
@@ -36,7 +39,7 @@ export interface BubbleLayerOptions {
   threads: Threads;
   seen: SeenMessages;
   selection: ThreadSelection;
-  awareness: Awareness;
+  awareness: SharedAwareness;
   /** The live shapes: where badges go, and what is shown. */
   layers: ShapeLayers;
   me: () => Author;
@@ -110,24 +113,24 @@ export class BubbleLayer {
       this.followSelection();
     };
     const onAwareness = () => {
-      const key = JSON.stringify([...liveColors(awareness.getStates().values())].sort());
+      const key = JSON.stringify([...liveColors(awareness.peers())].sort());
       if (key !== this.colorsKey) refresh();
     };
     const onZoom = () => this.layout();
     threads.comments.observeDeep(refresh);
-    doc.getMap('shapes').observeDeep(refresh);
+    shapesOf(doc).observeDeep(refresh);
     seen.listeners.add(refresh);
     selection.listeners.add(onSelection);
     layers.visibilityListeners.add(refresh);
-    awareness.on('change', onAwareness);
+    const stopWatching = awareness.onChange(onAwareness);
     map.on('zoomend', onZoom);
     this.cleanups.push(() => {
       threads.comments.unobserveDeep(refresh);
-      doc.getMap('shapes').unobserveDeep(refresh);
+      shapesOf(doc).unobserveDeep(refresh);
       seen.listeners.delete(refresh);
       selection.listeners.delete(onSelection);
       layers.visibilityListeners.delete(refresh);
-      awareness.off('change', onAwareness);
+      stopWatching();
       map.off('zoomend', onZoom);
       this.card.dispose();
     });
@@ -169,9 +172,9 @@ export class BubbleLayer {
       return;
     }
     this.group.addTo(map);
-    const colors = liveColors(awareness.getStates().values());
+    const colors = liveColors(awareness.peers());
     this.colorsKey = JSON.stringify([...colors].sort());
-    const shapes = this.options.doc.getMap('shapes');
+    const shapes = shapesOf(this.options.doc);
     this.bubbles = bubblesOf(threads.list(), {
       shape: (id) => readShape(id, shapes.get(id)),
       colors,
@@ -343,7 +346,7 @@ export class BubbleLayer {
 
   /** Where a thread's card points, whatever hides its bubble. */
   private anchorOf(thread: Thread): { anchor: CardAnchor; bubble: Bubble } | null {
-    const shapes = this.options.doc.getMap('shapes');
+    const shapes = shapesOf(this.options.doc);
     const [bubble] = bubblesOf([thread], { shape: (id) => readShape(id, shapes.get(id)), colors: new Map(), unread: () => 0, showResolved: true, authorShown: () => true });
     if (!bubble) return null;
     const { centre, radius } = placement(bubble);

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
-import { bounds, fromMapGeometry, thin, toMapGeometry } from './geometry';
-import { bindShapes, DEFAULT_STYLE, drawnAlike, readShape, selectionSentence, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
+import { bindShapes, DEFAULT_STYLE, drawnAlike, readShape, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
 
 const ADA = { id: 'ada0000000000001', name: 'Ada' };
 const BO = { id: 'bo00000000000002', name: 'Bo' };
@@ -194,50 +193,6 @@ describe('restyling', () => {
     const id = editor.add('marker', { x: 1, y: 1 });
     (doc.getMap('shapes').get(id) as Y.Map<unknown>).set('style', { color: 'url(javascript:x)', weight: 1e9 });
     expect(readShape(id, doc.getMap('shapes').get(id))?.style).toEqual({ color: '#ff5722', weight: 3, fill: false });
-  });
-});
-
-describe('image pixels ⇄ map', () => {
-  it('round-trips every kind at odd levels', () => {
-    for (const level of [0, 9, 16, 17]) {
-      for (const [type, geometry] of every) {
-        const map = toMapGeometry(type, geometry, level);
-        expect(fromMapGeometry(type, map, level)).toEqual(geometry);
-      }
-    }
-  });
-
-  it('puts pixels where the viewer puts them, and circles in map units on both axes', () => {
-    const map = toMapGeometry('circle', { cx: 512, cy: 256, r: 128 }, 9);
-    expect(map).toEqual({ kind: 'circle', center: { lat: -0.5, lng: 1 }, radius: 0.25 });
-    const rect = toMapGeometry('rectangle', { x: 0, y: 0, width: 512, height: 512 }, 9);
-    expect(rect).toEqual({ kind: 'rectangle', corners: [{ lat: -0, lng: 0 }, { lat: -1, lng: 1 }] });
-    // A rectangle dragged from its bottom-right corner still reads top-left first.
-    const flipped = fromMapGeometry('rectangle', { kind: 'rectangle', corners: [{ lat: -1, lng: 1 }, { lat: 0, lng: 0 }] }, 9);
-    expect(flipped).toEqual({ x: 0, y: 0, width: 512, height: 512 });
-    expect(fromMapGeometry('circle', { kind: 'point', latlng: { lat: 0, lng: 0 } }, 9)).toBeNull();
-  });
-
-  it('bounds and thinning', () => {
-    expect(bounds('circle', { cx: 10, cy: 10, r: 5 })).toEqual({ x: 5, y: 5, width: 10, height: 10 });
-    expect(bounds('polyline', [[3, 9], [1, 4], [7, 2]])).toEqual({ x: 1, y: 2, width: 6, height: 7 });
-    const wiggle: [number, number][] = Array.from({ length: 100 }, (_, i) => [i * 0.1, 0]);
-    const thinned = thin(wiggle, 2);
-    expect(thinned[0]).toEqual([0, 0]);
-    expect(thinned[thinned.length - 1]).toEqual([9.9, 0]);
-    expect(thinned.length).toBeLessThan(10);
-  });
-});
-
-describe('selection sentence', () => {
-  const base = { id: 's', type: 'rectangle' as const, geometry: { x: 1, y: 2, width: 3, height: 4 }, style: DEFAULT_STYLE, text: '', authorId: 'a1' };
-  it('says who drew the shape and when', () => {
-    const now = Date.UTC(2026, 2, 14, 10, 42);
-    expect(selectionSentence({ ...base, author: 'Ada', created: now - 5 * 60_000 }, now)).toBe('Rectangle selected · drawn by Ada, 5 min ago');
-  });
-  it('says what it knows of old shapes', () => {
-    expect(selectionSentence({ ...base, author: '', created: 0 })).toBe('Rectangle selected');
-    expect(selectionSentence({ ...base, author: 'Bo', created: 0 })).toBe('Rectangle selected · drawn by Bo');
   });
 });
 

@@ -1,61 +1,19 @@
 // The shapes of the document as Leaflet layers (the `ShapeView` of the binding), the
 // way edits made on those layers (geoman's edit, drag and removal modes) go back into
 // the document through the ShapeEditor, and which shape is selected (for restyling).
+// How one shape looks as a layer is ./shapeDrawing.
 import L from 'leaflet';
 import '@geoman-io/leaflet-geoman-free';
 import '@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css';
 
+import { fromMapGeometry, toMapGeometry } from '../annotations/geometry';
+import { drawnAlike, type Shape, type ShapeEditor, type ShapeView } from '../sync/shapes';
 import { CanvasLabel, type CanvasLabelOptions } from './canvasLabel';
-import { fromMapGeometry, toMapGeometry, type MapGeometry } from './geometry';
-import { drawnAlike, SHAPE_NAMES, type Shape, type ShapeEditor, type ShapeView } from './shapes';
+import { ll, mapGeometryOf, markerIcon, pathStyle, shapeLabel } from './shapeDrawing';
 
 interface Tagged {
   hugepicId?: string;
   hugepicShape?: Shape;
-}
-
-const escape = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-
-function pathStyle(shape: Shape): L.PathOptions {
-  return {
-    color: shape.style.color,
-    weight: shape.style.weight,
-    fill: shape.type === 'polygon' || shape.type === 'rectangle' || shape.type === 'circle' ? true : shape.style.fill,
-    fillOpacity: shape.style.fill ? 0.35 : 0.08,
-  };
-}
-
-const ll = (p: { lat: number; lng: number }) => L.latLng(p.lat, p.lng);
-
-/** What a screen reader says of a shape: "Rectangle by Ada, 2 comments". */
-export function shapeLabel(shape: Shape, comments: number): string {
-  const kind = shape.type === 'text' ? `Label “${shape.text.slice(0, 60)}”` : SHAPE_NAMES[shape.type];
-  const by = shape.author ? ` by ${shape.author.slice(0, 40)}` : '';
-  const talk = comments === 1 ? ', 1 comment' : comments > 1 ? `, ${comments} comments` : '';
-  return `${kind}${by}${talk}`;
-}
-
-/** What a layer's geometry is now, in map terms. */
-function mapGeometryOf(layer: L.Layer): MapGeometry | null {
-  if (layer instanceof L.Circle) {
-    return { kind: 'circle', center: layer.getLatLng(), radius: layer.getRadius() };
-  }
-  if (layer instanceof L.Rectangle) {
-    const b = layer.getBounds();
-    return { kind: 'rectangle', corners: [b.getNorthWest(), b.getSouthEast()] };
-  }
-  if (layer instanceof L.Polygon) {
-    const rings = layer.getLatLngs() as L.LatLng[][];
-    return { kind: 'polygon', latlngs: rings[0] ?? [] };
-  }
-  if (layer instanceof L.Polyline) {
-    return { kind: 'line', latlngs: layer.getLatLngs() as L.LatLng[] };
-  }
-  if (layer instanceof L.Marker) {
-    return { kind: 'point', latlng: layer.getLatLng() };
-  }
-  return null;
 }
 
 export class ShapeLayers implements ShapeView {
@@ -113,22 +71,6 @@ export class ShapeLayers implements ShapeView {
     return { renderer: this.renderer, text: shape.text || '…', textColor: shape.style.color, ...this.ignored };
   }
 
-  private icon(shape: Shape): L.DivIcon {
-    if (shape.type === 'text') {
-      return L.divIcon({
-        className: 'hugepic-text',
-        html: `<span style="color:${shape.style.color}">${escape(shape.text || '…')}</span>`,
-        iconSize: undefined,
-      });
-    }
-    return L.divIcon({
-      className: 'hugepic-marker',
-      html: `<span style="background:${shape.style.color}"></span>`,
-      iconSize: [18, 18],
-      iconAnchor: [9, 18],
-    });
-  }
-
   /** Image-pixel geometry of a layer drawn on the map, for a shape of `type`. */
   geometryOf(type: Shape['type'], layer: L.Layer) {
     const map = mapGeometryOf(layer);
@@ -151,7 +93,7 @@ export class ShapeLayers implements ShapeView {
         // laid out anew at each frame of a playback.
         if (this.renderer && shape.type === 'text') return new CanvasLabel(ll(geometry.latlng), this.labelOptions(shape));
         if (this.renderer) return L.circleMarker(ll(geometry.latlng), this.dotStyle(shape));
-        return L.marker(ll(geometry.latlng), { icon: this.icon(shape), ...this.ignored } as L.MarkerOptions);
+        return L.marker(ll(geometry.latlng), { icon: markerIcon(shape), ...this.ignored } as L.MarkerOptions);
     }
   }
 
@@ -235,7 +177,7 @@ export class ShapeLayers implements ShapeView {
     } else if (geometry.kind === 'point' && layer instanceof L.Marker) {
       layer.setLatLng(ll(geometry.latlng));
       // A marker's icon carries its colour and text: a new one only when they change.
-      if (old.style.color !== shape.style.color || old.text !== shape.text) layer.setIcon(this.icon(shape));
+      if (old.style.color !== shape.style.color || old.text !== shape.text) layer.setIcon(markerIcon(shape));
     } else {
       return false;
     }

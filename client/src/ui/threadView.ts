@@ -1,11 +1,12 @@
 // One comment thread, read and answered: its messages (author, time, "edited", Edit and
 // Delete on your own), whether it is resolved (Resolve and Reopen), and the reply box.
-// The side panel (./panel) and the card opened from a bubble on the map (./bubbleLayer)
-// both show a thread with it. `update` redraws the messages in place and keeps what is
-// being typed: the reply, and any edit in progress.
-import { h } from '../dom';
-import type { Author } from './shapes';
-import { ownedBy, relativeTime, type Message, type Thread, type Threads } from './threads';
+// The side panel (./sidePanel) and the card opened from a bubble on the map
+// (../map/bubbleLayer) both show a thread with it. `update` redraws the messages in
+// place and keeps what is being typed: the reply, and any edit in progress.
+import { relativeTime } from '../annotations/wording';
+import type { Author } from '../sync/shapes';
+import { ownedBy, type Message, type Thread, type Threads } from '../sync/threads';
+import { h } from './dom';
 
 export interface ThreadViewOptions {
   threads: Threads;

@@ -5,7 +5,7 @@ import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import './markerIcons';
 
-import type { Picture } from './api';
+import type { Picture } from '../api';
 import {
   hashExtras,
   hashToView,
@@ -17,7 +17,7 @@ import {
   tileExists,
   viewToHash,
   visibleRect,
-} from './view';
+} from '../view';
 
 /** What a DeepZoom descriptor says. */
 export interface Dzi {

@@ -1,13 +1,14 @@
 // A card anchored to a point of the picture (a thread opened from its bubble, or the
 // list of a cluster the map cannot spread): inside the map's container, moving with the
-// map, placed next to its bubble by ./cardPlacement (above, else below; inside the map;
-// on a phone nearly its width). Unlike a Leaflet popup it never needs the map to pan, so
-// it fits when the whole picture is in view and the map may not move. Clicks, scrolls
-// and keys inside stay inside; the close button, Escape or a click on the map close it.
+// map, placed next to its bubble by ../annotations/cardPlacement (above, else below;
+// inside the map; on a phone nearly its width). Unlike a Leaflet popup it never needs
+// the map to pan, so it fits when the whole picture is in view and the map may not
+// move. Clicks, scrolls and keys inside stay inside; the close button, Escape or a
+// click on the map close it.
 import L from 'leaflet';
 
-import { h } from '../dom';
-import { CARD_MARGIN_PX, placeCard } from './cardPlacement';
+import { CARD_MARGIN_PX, placeCard } from '../annotations/cardPlacement';
+import { h } from '../ui/dom';
 
 /** The card's widest, in CSS pixels. */
 const CARD_MAX_WIDTH_PX = 320;

@@ -1,32 +1,33 @@
 // The side panel: comment threads (list, start one, open one: ./threadView) and the
-// people here (click one to follow their view, see ./follow.ts; the followed see who
-// follows). Threads show their first author's colour, unread messages (./seen) and
-// whether they are resolved ("Show resolved" hides those, here and on the map). The
-// selected thread (./selection) is one with the map: opened here, its bubble is
-// highlighted; opened from its bubble, it is highlighted here.
+// people here (./people: click one to follow their view; the followed see who
+// follows). Threads show their first author's colour, unread messages
+// (../annotations/seen) and whether they are resolved ("Show resolved" hides those,
+// here and on the map). The selected thread (../annotations/selection) is one with the
+// map: opened here, its bubble is highlighted; opened from its bubble, it is
+// highlighted here.
 import L from 'leaflet';
-import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 
-import { h } from '../dom';
+import { authorColor, liveColors } from '../annotations/colors';
+import { bounds } from '../annotations/geometry';
+import type { SeenMessages } from '../annotations/seen';
+import type { ThreadSelection } from '../annotations/selection';
+import type { Follower } from '../map/follower';
+import type { SharedAwareness, User } from '../sync/awareness';
+import { shapesOf } from '../sync/document';
+import { readShape } from '../sync/shapes';
+import type { Target, Thread, Threads } from '../sync/threads';
 import { pixelToLatLng } from '../view';
-import { authorColor, liveColors } from './colors';
-import type { Follower } from './follow';
-import { bounds } from './geometry';
-import type { SeenMessages } from './seen';
-import type { ThreadSelection } from './selection';
-import { readShape } from './shapes';
+import { h } from './dom';
+import { peopleHere } from './people';
 import { commentForm, ThreadView } from './threadView';
-import type { Target, Thread, Threads } from './threads';
-
-export type { Message, Target } from './threads';
 
 interface PanelOptions {
   doc: Y.Doc;
-  awareness: Awareness;
+  awareness: SharedAwareness;
   map: L.Map;
   top: number;
-  me: () => { id: string; name: string; color: string };
+  me: () => User;
   /** The person changed their name or colour. */
   rename: (user: { name: string; color: string }) => void;
   canComment: boolean;
@@ -64,18 +65,8 @@ export function sidePanel(options: PanelOptions): Panel {
   let showResolved = true;
 
   const list = h('div', { class: 'threads' });
-  const people = h('ul', { class: 'people', 'aria-label': 'People here' });
-  // Who you are to the others: a name and a colour, kept in this browser.
-  const name = h('input', { type: 'text', 'aria-label': 'Your name', maxlength: '40', value: options.me().name });
-  const color = h('input', { type: 'color', 'aria-label': 'Your colour', value: options.me().color });
-  const rename = () => {
-    const chosen = name.value.trim();
-    if (chosen) options.rename({ name: chosen, color: color.value });
-    else name.value = options.me().name;
-  };
-  name.addEventListener('change', rename);
-  color.addEventListener('change', rename);
-  const you = h('label', { class: 'you' }, 'You ', name, color);
+  // Who you are to the others, and who else is here.
+  const people = peopleHere({ awareness, follower, me: options.me, rename: options.rename });
   const resolvedToggle = h('input', { type: 'checkbox', checked: true });
   resolvedToggle.addEventListener('change', () => {
     showResolved = resolvedToggle.checked;
@@ -86,8 +77,8 @@ export function sidePanel(options: PanelOptions): Panel {
     'aside',
     { class: 'side-panel', 'aria-label': 'Comments and people' },
     h('h2', {}, 'People'),
-    you,
-    people,
+    people.you,
+    people.list,
     options.peopleExtra ?? null,
     h('div', { class: 'comments-head' }, h('h2', {}, 'Comments'), h('label', { class: 'show-resolved' }, resolvedToggle, ' Show resolved')),
     list,
@@ -96,7 +87,7 @@ export function sidePanel(options: PanelOptions): Panel {
   const fly = (target: Target) => {
     let box: { x: number; y: number; width: number; height: number };
     if (typeof target === 'string') {
-      const shape = readShape(target, doc.getMap('shapes').get(target));
+      const shape = readShape(target, shapesOf(doc).get(target));
       if (!shape) return;
       box = bounds(shape.type, shape.geometry);
     } else box = { x: target.x, y: target.y, width: 0, height: 0 };
@@ -175,7 +166,7 @@ export function sidePanel(options: PanelOptions): Panel {
   };
 
   const render = () => {
-    const colors = liveColors(awareness.getStates().values());
+    const colors = liveColors(awareness.peers());
     const items = threads.list().filter((t) => showResolved || !t.resolved || selection.id === t.id);
     const wanted: HTMLElement[] = [];
     if (draft) wanted.push(draft.section);
@@ -220,39 +211,10 @@ export function sidePanel(options: PanelOptions): Panel {
     reveal();
   };
   threads.comments.observeDeep(render);
-  doc.getMap('shapes').observe(render);
+  shapesOf(doc).observe(render);
   selection.listeners.add(onSelection);
   seen.listeners.add(render);
   render();
-
-  // People, and following one of them.
-  const follow = (id: number | null) => follower.follow(id);
-  const renderPeople = () => {
-    const items: HTMLElement[] = [];
-    const followers: string[] = [];
-    awareness.getStates().forEach((state, id) => {
-      const user = state.user as { name?: string; color?: string } | undefined;
-      if (!user || id === doc.clientID) return;
-      if (state.following === doc.clientID) followers.push(String(user.name));
-      const isFollowed = follower.following === id;
-      items.push(
-        h(
-          'li',
-          {},
-          h('span', { class: 'dot', style: `background:${/^#[0-9a-fA-F]{3,8}$/.test(String(user.color)) ? user.color : '#888'}` }),
-          String(user.name ?? 'someone').slice(0, 40),
-          h('button', { type: 'button', class: 'link', 'aria-pressed': isFollowed ? 'true' : 'false', onclick: () => follow(isFollowed ? null : id) }, isFollowed ? 'Following' : 'Follow'),
-        ),
-      );
-    });
-    if (!items.length) items.push(h('li', { class: 'muted' }, 'Only you, for now.'));
-    if (followers.length) items.push(h('li', { class: 'followers' }, `Following you: ${followers.join(', ')}`));
-    people.replaceChildren(...items);
-  };
-  const onAwareness = () => renderPeople();
-  awareness.on('change', onAwareness);
-  follower.listeners.add(renderPeople);
-  renderPeople();
 
   return {
     element,
@@ -270,11 +232,10 @@ export function sidePanel(options: PanelOptions): Panel {
     },
     destroy() {
       threads.comments.unobserveDeep(render);
-      doc.getMap('shapes').unobserve(render);
+      shapesOf(doc).unobserve(render);
       selection.listeners.delete(onSelection);
       seen.listeners.delete(render);
-      awareness.off('change', onAwareness);
-      follower.listeners.delete(renderPeople);
+      people.dispose();
       element.remove();
     },
   };

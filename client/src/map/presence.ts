@@ -2,48 +2,39 @@
 // second); other people's cursors are drawn on the map, and their views as boxes in
 // their colours on the minimap. Returns the cleanup.
 import L from 'leaflet';
-import type { Awareness } from 'y-protocols/awareness';
 
+import type { PixelPoint, SharedAwareness, Viewport } from '../sync/awareness';
 import { latLngToPixel, pixelToLatLng, visibleRect } from '../view';
-import type { Viewer } from '../viewer';
+import type { Viewer } from './viewer';
 
 const CURSOR_EVERY_MS = 100;
 
+/** Whom a cursor or a view box stands for, as drawn. */
 interface Person {
   name: string;
   color: string;
 }
 
-/** A remote state's person, made safe to draw (names and colours come from anyone). */
-function personOf(state: Record<string, unknown>): Person | null {
-  const user = state.user as { name?: unknown; color?: unknown } | undefined;
-  if (!user || typeof user !== 'object') return null;
-  const color = typeof user.color === 'string' && /^#[0-9a-fA-F]{3,8}$/.test(user.color) ? user.color : '#555';
-  return { name: String(user.name ?? 'someone').slice(0, 40), color };
-}
-
-const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
 /** Sends this person's cursor and view. */
-export function sharePresence(viewer: Viewer, awareness: Awareness): () => void {
+export function sharePresence(viewer: Viewer, awareness: SharedAwareness): () => void {
   const { map, top } = viewer;
   const toPixel = (latlng: L.LatLng) => latLngToPixel(latlng, top);
   let last = 0;
   let pending: ReturnType<typeof setTimeout> | null = null;
-  const sendCursor = (cursor: { x: number; y: number } | null) => {
+  const sendCursor = (cursor: PixelPoint | null) => {
     const now = performance.now();
     if (pending) clearTimeout(pending);
     const send = () => {
       last = performance.now();
       pending = null;
-      awareness.setLocalStateField('cursor', cursor && { x: Math.round(cursor.x), y: Math.round(cursor.y) });
+      awareness.setCursor(cursor && { x: Math.round(cursor.x), y: Math.round(cursor.y) });
     };
     if (now - last >= CURSOR_EVERY_MS || cursor === null) send();
     else pending = setTimeout(send, CURSOR_EVERY_MS - (now - last));
   };
   const sendView = () => {
     const b = map.getBounds();
-    awareness.setLocalStateField('viewport', visibleRect(toPixel(b.getNorthWest()), toPixel(b.getSouthEast()), viewer.dzi.width, viewer.dzi.height));
+    awareness.setViewport(visibleRect(toPixel(b.getNorthWest()), toPixel(b.getSouthEast()), viewer.dzi.width, viewer.dzi.height));
   };
   const onMove = (e: L.LeafletMouseEvent) => sendCursor(toPixel(e.latlng));
   const onOut = () => sendCursor(null);
@@ -60,12 +51,12 @@ export function sharePresence(viewer: Viewer, awareness: Awareness): () => void 
 }
 
 /** Draws other people's cursors on the map and views on the minimap. */
-export function showPresence(viewer: Viewer, awareness: Awareness): () => void {
+export function showPresence(viewer: Viewer, awareness: SharedAwareness): () => void {
   const { map, top } = viewer;
   const cursors = new Map<number, { marker: L.Marker; key: string }>();
   const views = new Map<number, HTMLElement>();
 
-  const drawCursor = (id: number, person: Person, cursor: { x: number; y: number }) => {
+  const drawCursor = (id: number, person: Person, cursor: PixelPoint) => {
     const p = pixelToLatLng(cursor.x, cursor.y, top);
     let entry = cursors.get(id);
     if (!entry) {
@@ -88,9 +79,9 @@ export function showPresence(viewer: Viewer, awareness: Awareness): () => void {
     }
   };
 
-  const drawView = (id: number, person: Person, v: Record<string, unknown>) => {
+  const drawView = (id: number, person: Person, v: Viewport) => {
     const minimap = viewer.minimap;
-    if (!minimap || !finite(v.x) || !finite(v.y) || !finite(v.width) || !finite(v.height)) return false;
+    if (!minimap) return false;
     let box = views.get(id);
     if (!box) {
       box = document.createElement('div');
@@ -114,18 +105,16 @@ export function showPresence(viewer: Viewer, awareness: Awareness): () => void {
   const draw = () => {
     const cursorsSeen = new Set<number>();
     const viewsSeen = new Set<number>();
-    awareness.getStates().forEach((state, id) => {
-      if (id === awareness.clientID) return;
-      const person = personOf(state);
-      if (!person) return;
-      const cursor = state.cursor as { x: unknown; y: unknown } | null | undefined;
-      if (cursor && finite(cursor.x) && finite(cursor.y)) {
-        drawCursor(id, person, { x: cursor.x, y: cursor.y });
+    for (const { clientID: id, user, cursor, viewport } of awareness.others()) {
+      // Names and colours come from anyone: only what was read as safe is drawn.
+      if (!user) continue;
+      const person = { name: user.name, color: user.color ?? '#555' };
+      if (cursor) {
+        drawCursor(id, person, cursor);
         cursorsSeen.add(id);
       }
-      const v = state.viewport as Record<string, unknown> | null | undefined;
-      if (v && typeof v === 'object' && drawView(id, person, v)) viewsSeen.add(id);
-    });
+      if (viewport && drawView(id, person, viewport)) viewsSeen.add(id);
+    }
     for (const [id, entry] of cursors) {
       if (!cursorsSeen.has(id)) {
         entry.marker.remove();
@@ -139,10 +128,10 @@ export function showPresence(viewer: Viewer, awareness: Awareness): () => void {
       }
     }
   };
-  awareness.on('change', draw);
+  const stopWatching = awareness.onChange(draw);
   draw();
   return () => {
-    awareness.off('change', draw);
+    stopWatching();
     for (const { marker } of cursors.values()) marker.remove();
     for (const box of views.values()) box.remove();
   };

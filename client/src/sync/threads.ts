@@ -6,6 +6,7 @@
 // messages written before ids existed have none, and those are matched by name.
 import * as Y from 'yjs';
 
+import { commentsOf } from './document';
 import type { Author } from './shapes';
 
 export interface Message {
@@ -56,15 +57,6 @@ export function ownedBy(message: Pick<Message, 'author' | 'author_id'>, me: Auth
 
 const newId = () => Math.random().toString(36).slice(2, 12);
 
-/** "just now", "5 min ago", "3 h ago", or the date. */
-export function relativeTime(at: number, now = Date.now()): string {
-  const s = Math.round((now - at) / 1000);
-  if (s < 45) return 'just now';
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return new Date(at).toLocaleDateString();
-}
-
 function readMessages(thread: Y.Map<unknown>): Message[] {
   const messages = thread.get('messages');
   if (!(messages instanceof Y.Array)) return [];
@@ -87,7 +79,7 @@ export class Threads {
     private readonly doc: Y.Doc,
     private readonly author: () => Author,
   ) {
-    this.comments = doc.getMap('comments');
+    this.comments = commentsOf(doc);
   }
 
   /** Every readable thread, newest first. */
