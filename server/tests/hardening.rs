@@ -25,41 +25,36 @@ fn rss() -> u64 {
     kib << 10
 }
 
+/// A small picture uploaded with `title`.
+async fn upload_titled(server: &Server, title: &str) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("title", title.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(jpeg(64, 64)).file_name("x.jpg"),
+        );
+    server
+        .client
+        .post(server.url("/api/pictures"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn titles_are_cut_on_characters_and_a_huge_title_field_is_refused_as_it_arrives() {
     let _one_at_a_time = SERIAL.lock().await;
     let server = Server::start(&[]).await;
     // "a" then 200 "é": byte 300 falls inside a character (this panicked the handler).
     let title = format!("a{}", "é".repeat(200));
-    let form = reqwest::multipart::Form::new()
-        .text("title", title.clone())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(jpeg(64, 64)).file_name("x.jpg"),
-        );
-    let created = server
-        .client
-        .post(server.url("/api/pictures"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let created = upload_titled(&server, &title).await;
     assert_eq!(created.status(), StatusCode::ACCEPTED);
     let picture: Value = created.json().await.unwrap();
     assert_eq!(picture["title"], title.as_str());
     // 500 characters of two bytes each: 300 characters are kept.
     let long = "é".repeat(500);
-    let form = reqwest::multipart::Form::new().text("title", long).part(
-        "file",
-        reqwest::multipart::Part::bytes(jpeg(64, 64)).file_name("x.jpg"),
-    );
-    let created = server
-        .client
-        .post(server.url("/api/pictures"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let created = upload_titled(&server, &long).await;
     let picture: Value = created.json().await.unwrap();
     assert_eq!(picture["title"].as_str().unwrap().chars().count(), 300);
     // A 300 MB title field (no token needed to send one): refused, not buffered.

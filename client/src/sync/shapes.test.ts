@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
-import { bindShapes, DEFAULT_STYLE, drawnAlike, readShape, ShapeEditor, type Geometry, type Shape, type ShapeType } from './shapes';
+import { bindShapes, DEFAULT_STYLE, drawnAlike, readShape, ShapeEditor, type Geometry, type Shape } from './shapes';
+import { EVERY_KIND as every } from './shapeSamples';
 
 const ADA = { id: 'ada0000000000001', name: 'Ada' };
 const BO = { id: 'bo00000000000002', name: 'Bo' };
@@ -39,15 +40,6 @@ function recorder() {
   };
 }
 
-const every: [ShapeType, Geometry][] = [
-  ['polyline', [[10, 20], [30.5, 40], [50, 10]]],
-  ['freehand', [[0, 0], [1, 1], [2, 3], [4, 4]]],
-  ['polygon', [[100, 100], [200, 100], [150, 180]]],
-  ['rectangle', { x: 12, y: 34, width: 560, height: 78 }],
-  ['circle', { cx: 1000, cy: 700, r: 250 }],
-  ['marker', { x: 49999, y: 3 }],
-  ['text', { x: 5, y: 6 }],
-];
 
 describe('document → view', () => {
   it('shows every shape kind written on another client, with its geometry', () => {

@@ -303,3 +303,72 @@ impl Document {
 fn refused(reason: &str) -> Applied {
     Applied::Refused(Refusal(reason.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use yrs::{Map, MapPrelim};
+
+    use super::*;
+    use crate::testing::update_of;
+
+    fn has(document: &Document, key: &str) -> bool {
+        let shapes = document.doc().get_or_insert_map("shapes");
+        let txn = document.doc().transact();
+        shapes.get(&txn, key).is_some()
+    }
+
+    #[test]
+    fn two_nodes_repair_lost_updates_and_deletions_by_state_vector_and_digest() {
+        let (mut one, _) = Document::load(None, []);
+        let (mut two, _) = Document::load(None, []);
+        let client = Doc::new();
+        let shapes = client.get_or_insert_map("shapes");
+        let first = update_of(&client, |txn| {
+            shapes.insert(txn, "a", MapPrelim::from([("type", "marker")]));
+        });
+        let second = update_of(&client, |txn| {
+            shapes.insert(txn, "b", MapPrelim::from([("type", "marker")]));
+        });
+        assert_eq!(one.merge_remote(&first), Merged::Changed);
+        assert_eq!(one.merge_remote(&second), Merged::Changed);
+        assert_eq!(one.merge_remote(&second), Merged::Nothing);
+        // Node two missed the first: the second leaves a gap, so it asks.
+        assert_eq!(two.merge_remote(&second), Merged::Gap);
+        assert_eq!(two.merge_remote(b"\xff"), Merged::Unreadable);
+        let (state_vector, deletes) = two.ask();
+        let answer = one.answer(&state_vector, deletes, false);
+        assert!(!answer.ask_back, "node one lacks nothing");
+        let diff = answer.diff.expect("what two lacks");
+        assert_eq!(two.merge_remote(&diff), Merged::Changed);
+        assert!(has(&two, "a") && has(&two, "b"));
+        // A deletion moves no state vector: the digest tells them apart.
+        let deleted = update_of(&client, |txn| {
+            shapes.remove(txn, "a");
+        });
+        assert_eq!(one.merge_remote(&deleted), Merged::Changed);
+        let (state_vector, deletes) = two.ask();
+        let answer = one.answer(&state_vector, deletes, false);
+        assert_eq!(
+            two.merge_remote(&answer.diff.expect("the deletion")),
+            Merged::Changed
+        );
+        assert!(!has(&two, "a"));
+        // In step: nothing to send, no asking back.
+        let (state_vector, deletes) = two.ask();
+        let answer = one.answer(&state_vector, deletes, false);
+        assert!(answer.diff.is_none() && !answer.ask_back);
+        // Behind: asks back unless it was answering.
+        let (state_vector, deletes) = one.ask();
+        let (mut three, _) = Document::load(None, []);
+        assert!(three.answer(&state_vector, deletes, false).ask_back);
+        assert!(!three.answer(&state_vector, deletes, true).ask_back);
+        // A snapshot of one loads as the same document, and the log merges in.
+        let snapshot = one.encode();
+        let (reloaded, skipped) = Document::load(Some((7, &snapshot[..])), [(8, &b"\x00"[..])]);
+        assert_eq!(skipped, vec![8], "what does not decode is skipped");
+        assert!(has(&reloaded, "b") && !has(&reloaded, "a"));
+        let (upto, missed) = three.merge_log([(1, &first[..]), (2, &second[..])]);
+        assert_eq!(upto, 2);
+        assert!(missed.is_some() && has(&three, "b"));
+    }
+}

@@ -13,6 +13,18 @@ pub mod roles;
 pub mod session;
 pub mod wire;
 
+#[cfg(test)]
+mod testing {
+    use yrs::{Doc, ReadTxn, Transact};
+
+    /// The update that `change` makes to `doc`.
+    pub fn update_of(doc: &Doc, change: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
+        let before = doc.transact().state_vector();
+        change(&mut doc.transact_mut());
+        doc.transact().encode_diff_v1(&before)
+    }
+}
+
 pub use document::Document;
 pub use presence::{Author, Presence};
 pub use roles::Role;

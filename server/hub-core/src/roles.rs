@@ -108,13 +108,8 @@ pub fn only_comments(doc: &Doc, update: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::update_of;
     use yrs::{Map, MapPrelim};
-
-    fn update_of(doc: &Doc, change: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
-        let before = doc.transact().state_vector();
-        change(&mut doc.transact_mut());
-        doc.transact().encode_diff_v1(&before)
-    }
 
     #[test]
     fn a_comment_link_may_only_touch_comments() {

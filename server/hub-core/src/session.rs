@@ -342,12 +342,7 @@ mod tests {
 
     use super::*;
     use crate::presence::REMOTE;
-
-    fn update_of(doc: &Doc, change: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
-        let before = doc.transact().state_vector();
-        change(&mut doc.transact_mut());
-        doc.transact().encode_diff_v1(&before)
-    }
+    use crate::testing::update_of;
 
     fn sync_update(update: Vec<u8>) -> Vec<u8> {
         Message::Sync(SyncMessage::Update(update)).encode_v1()
