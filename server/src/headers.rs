@@ -13,7 +13,8 @@ use crate::state::AppState;
 
 /// The content security policy of pages; `framed` for `/embed/` pages.
 pub fn page_policy(config: &Config, framed: bool) -> String {
-    // Tiles may come from a CDN of their own.
+    // Tiles may come from a CDN of their own; data: and blob: are local (a page reading
+    // back its own canvas), never a way out.
     let tiles = config
         .public_tile_url
         .as_deref()
@@ -24,7 +25,7 @@ pub fn page_policy(config: &Config, framed: bool) -> String {
     format!(
         "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; \
          form-action 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; \
-         img-src 'self' data: blob:{tiles}; connect-src 'self'{tiles}; worker-src 'self' blob:; \
+         img-src 'self' data: blob:{tiles}; connect-src 'self' data: blob:{tiles}; worker-src 'self' blob:; \
          frame-ancestors {ancestors}"
     )
 }
