@@ -233,7 +233,9 @@ impl Author {
 /// The awareness message of `update`'s states of `taken` (re-encoded: what is passed on
 /// is what was taken, never the bytes as they came).
 pub fn only_taken(mut update: AwarenessUpdate, taken: &[ClientID]) -> Vec<u8> {
-    update.clients.retain(|client, _| taken.contains(client));
+    if taken.len() < update.clients.len() {
+        update.clients.retain(|client, _| taken.contains(client));
+    }
     Message::Awareness(update).encode_v1()
 }
 

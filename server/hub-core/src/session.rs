@@ -276,6 +276,10 @@ impl Session {
         if self.role != Role::Owner {
             withhold_tour(&mut update);
         }
+        if self.held.is_empty() && self.awareness.take(now) {
+            // Within the rate, nothing waiting: straight through.
+            return Self::share(update, self.connection, now, presence);
+        }
         for (client, entry) in update.clients {
             let newer = self
                 .held
@@ -286,6 +290,20 @@ impl Session {
             }
         }
         self.flush(now, presence)
+    }
+
+    /// Takes `update` into presence as connection `connection`'s; what of it to share.
+    fn share(
+        update: AwarenessUpdate,
+        connection: u64,
+        now: Instant,
+        presence: &mut Presence,
+    ) -> Vec<Effect> {
+        let taken = presence.merge(&update, connection, now);
+        if taken.is_empty() {
+            return Vec::new(); // nothing new
+        }
+        vec![Effect::Share(only_taken(update, &taken))]
     }
 
     /// When `flush` has something to pass on, if anything is held.
@@ -301,11 +319,7 @@ impl Session {
         let update = AwarenessUpdate {
             clients: std::mem::take(&mut self.held),
         };
-        let taken = presence.merge(&update, self.connection, now);
-        if taken.is_empty() {
-            return Vec::new(); // nothing new
-        }
-        vec![Effect::Share(only_taken(update, &taken))]
+        Self::share(update, self.connection, now, presence)
     }
 
     /// Leaving: the awareness message that removes this connection's people, if any.
@@ -338,7 +352,7 @@ mod tests {
     use std::time::Duration;
 
     use yrs::updates::decoder::Decode;
-    use yrs::{Doc, Map, MapPrelim, ReadTxn, Transact};
+    use yrs::{Doc, Map, MapPrelim, Transact};
 
     use super::*;
     use crate::presence::REMOTE;

@@ -15,7 +15,7 @@ use hugepic_hub_core::{Close, Effect};
 use tokio::sync::{broadcast, mpsc};
 
 use super::log::Unlogged;
-use super::room::{Closing, Outgoing, Room};
+use super::room::{Outgoing, Room};
 use crate::auth::Role;
 
 /// Messages written to a connection before one flush.
@@ -45,7 +45,9 @@ pub(super) async fn serve<S, E>(room: Arc<Room>, mut socket: S, guest: Guest)
 where
     S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
 {
-    let mut seat = match Seat::take(&room, guest) {
+    // The room and the log writer say here when this connection is to close.
+    let (ends, mut ended) = mpsc::channel(1);
+    let mut seat = match Seat::take(&room, guest, ends.clone()) {
         Ok(seat) => seat,
         Err(why) => {
             close(&mut socket, why.code, &why.reason).await;
@@ -54,9 +56,8 @@ where
     };
     // Subscribed before anything is sent: nothing meant for this connection is missed.
     let mut rx = room.tx.subscribe();
-    let mut closing = room.closing.subscribe();
-    let ended = run(&mut seat, &mut socket, &mut rx, &mut closing).await;
-    if let Err(Close { code, reason }) = ended {
+    let outcome = run(&mut seat, &mut socket, &mut rx, (ends, &mut ended)).await;
+    if let Err(Close { code, reason }) = outcome {
         close(&mut socket, code, &reason).await;
     }
 }
@@ -65,14 +66,13 @@ async fn run<S, E>(
     seat: &mut Seat,
     socket: &mut S,
     rx: &mut broadcast::Receiver<Outgoing>,
-    closing: &mut broadcast::Receiver<(Closing, Close)>,
+    (ends, ended): (mpsc::Sender<Close>, &mut mpsc::Receiver<Close>),
 ) -> Result<(), Close>
 where
     S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
 {
     let room = Arc::clone(&seat.room);
     let me = seat.session.connection();
-    let (role, linked) = (seat.guest.role, seat.guest.linked);
     // The server's side of the handshake: its state vector, and who is here.
     let hello = {
         let document = room.document.lock().await;
@@ -86,21 +86,11 @@ where
     ping.tick().await;
     let mut last_heard = Instant::now();
     let metrics = Arc::clone(&room.context.metrics);
-    let shutdown = room.context.shutdown.clone();
-    // The log writer says here when an update of ours cannot be stored.
-    let (ends, mut ended) = mpsc::channel(1);
     loop {
         let held = seat.session.held_until(Instant::now());
         tokio::select! {
+            // Revoked links, a deleted picture, shutdown, an update that cannot be stored.
             Some(close) = ended.recv() => return Err(close),
-            Ok((which, close)) = closing.recv() => {
-                if which.applies(role, linked) {
-                    return Err(close);
-                }
-            }
-            _ = shutdown.cancelled() => {
-                return Err(Close::new(1012, "the server is restarting; reconnect"))
-            }
             incoming = socket.next() => {
                 let frame = match incoming {
                     None | Some(Err(_)) => return Ok(()),
@@ -273,8 +263,9 @@ struct Seat {
 }
 
 impl Seat {
-    /// A seat for `guest`, if the room and the guest's address have one.
-    fn take(room: &Arc<Room>, guest: Guest) -> Result<Seat, Close> {
+    /// A seat for `guest`, if the room and the guest's address have one; the room tells
+    /// `ends` when the connection is to close.
+    fn take(room: &Arc<Room>, guest: Guest, ends: mpsc::Sender<Close>) -> Result<Seat, Close> {
         let limits = &room.context.limits;
         let open_seats = limits
             .connections_per_room
@@ -290,6 +281,7 @@ impl Seat {
         };
         let me = room.next_connection.fetch_add(1, Ordering::Relaxed);
         let session = Session::new(me, guest.role, limits.session.clone(), Instant::now());
+        room.seat(me, guest.role, guest.linked, ends);
         // From here on, dropping the seat gives everything back.
         let mut seat = Seat {
             room: Arc::clone(room),
@@ -319,6 +311,7 @@ impl Drop for Seat {
         if let Some(removal) = removal {
             room.share(self.session.connection(), removal);
         }
+        room.unseat(self.session.connection());
         room.context.leave_from(self.guest.address);
         if self.counted {
             room.context

@@ -249,6 +249,7 @@ impl Hub {
         let which = Closing {
             roles: Role::set(roles),
             deleted: false,
+            linked_only: true,
         };
         self.close_everywhere(picture_id, which, Close::new(4401, reason));
     }
@@ -259,6 +260,7 @@ impl Hub {
         let which = Closing {
             roles: Role::set(&Role::ALL),
             deleted: true,
+            linked_only: false,
         };
         self.close_everywhere(
             picture_id,
@@ -298,6 +300,10 @@ impl Hub {
             .lock()
             .map(|r| r.values().cloned().collect())
             .unwrap_or_default();
+        let restarting = Close::new(1012, "the server is restarting; reconnect");
+        for room in &rooms {
+            room.close_connections(Closing::EVERYONE, restarting.clone());
+        }
         for room in rooms {
             room.drain().await;
             room.snapshot().await;

@@ -1,6 +1,7 @@
 //! One picture's room: its document and the awareness of the people in it behind their
 //! locks, the channel its connections hear from, snapshots, and server-made changes.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -77,8 +78,8 @@ pub struct Room {
     pub(super) document: Mutex<Document>,
     presence: std::sync::Mutex<Presence>,
     pub(super) tx: broadcast::Sender<Outgoing>,
-    /// Tells connections to close: which (`Closing`), and why.
-    pub(super) closing: broadcast::Sender<(Closing, Close)>,
+    /// The connections seated here, to tell when they are to close.
+    seated: std::sync::Mutex<HashMap<u64, Seated>>,
     /// Set once the picture is deleted: nothing more is stored.
     deleted: AtomicBool,
     /// Updates applied and not logged yet.
@@ -117,13 +118,12 @@ impl Room {
             );
         }
         let (tx, _) = broadcast::channel(context.limits.send_queue);
-        let (closing, _) = broadcast::channel(8);
         Room {
             id: picture_id.to_string(),
             document: Mutex::new(document),
             presence: std::sync::Mutex::default(),
             tx,
-            closing,
+            seated: std::sync::Mutex::default(),
             deleted: AtomicBool::new(false),
             unlogged: AtomicUsize::new(0),
             snapshotting: Mutex::new(()),
@@ -288,10 +288,38 @@ impl Room {
         });
     }
 
+    /// Notes connection `connection` (with `role`, joined with a link or not), told on
+    /// `ends` when it is to close.
+    pub(super) fn seat(
+        &self,
+        connection: u64,
+        role: Role,
+        linked: bool,
+        ends: mpsc::Sender<Close>,
+    ) {
+        self.seats()
+            .insert(connection, Seated { role, linked, ends });
+    }
+
+    /// Forgets connection `connection`.
+    pub(super) fn unseat(&self, connection: u64) {
+        self.seats().remove(&connection);
+    }
+
+    fn seats(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Seated>> {
+        self.seated
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Closes the connections that `which` names, with `close`. When the picture is
     /// gone (`which.deleted`), the room is unloaded at once, with nothing stored.
     pub(super) fn close_connections(self: &Arc<Self>, which: Closing, close: Close) {
-        let _ = self.closing.send((which, close));
+        for seated in self.seats().values() {
+            if which.applies(seated.role, seated.linked) {
+                let _ = seated.ends.try_send(close.clone());
+            }
+        }
         if which.deleted {
             self.deleted.store(true, Ordering::SeqCst);
             self.unload();
@@ -371,6 +399,13 @@ impl Room {
     }
 }
 
+/// A connection, as the room knows it.
+struct Seated {
+    role: Role,
+    linked: bool,
+    ends: mpsc::Sender<Close>,
+}
+
 /// Which connections of a room to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Closing {
@@ -378,24 +413,35 @@ pub(crate) struct Closing {
     pub(crate) roles: u8,
     /// Every connection, and the room with them: the picture is deleted.
     pub(crate) deleted: bool,
+    /// Only those that joined with a link (replaced links).
+    pub(crate) linked_only: bool,
 }
 
 impl Closing {
+    /// Every connection (shutdown).
+    pub(super) const EVERYONE: Closing = Closing {
+        roles: 0x0f,
+        deleted: false,
+        linked_only: false,
+    };
+
     /// Whether a connection with `role`, joined with a link or not (`linked`), is one.
     pub(super) fn applies(&self, role: Role, linked: bool) -> bool {
-        self.deleted || (linked && self.roles & role.bit() != 0)
+        self.deleted || ((linked || !self.linked_only) && self.roles & role.bit() != 0)
     }
 
-    /// As sent to other nodes (`Body::Close`): the deleted flag is the top bit.
+    /// As sent to other nodes (`Body::Close`): roles in the low bits, then the flags.
     pub(super) fn bits(&self) -> u8 {
-        self.roles | if self.deleted { 0x80 } else { 0 }
+        let flag = |set: bool, bit: u8| if set { bit } else { 0 };
+        self.roles | flag(self.deleted, 0x80) | flag(self.linked_only, 0x40)
     }
 
     /// From `bits`.
     pub(super) fn from_bits(bits: u8) -> Closing {
         Closing {
-            roles: bits & 0x7f,
+            roles: bits & 0x0f,
             deleted: bits & 0x80 != 0,
+            linked_only: bits & 0x40 != 0,
         }
     }
 }
