@@ -13,6 +13,11 @@ pub mod roles;
 pub mod session;
 pub mod wire;
 
+pub use document::Document;
+pub use presence::{Author, Presence};
+pub use roles::Role;
+pub use session::{Close, Effect, Session, SessionLimits};
+
 #[cfg(test)]
 mod testing {
     use yrs::{Doc, ReadTxn, Transact};
@@ -24,8 +29,3 @@ mod testing {
         doc.transact().encode_diff_v1(&before)
     }
 }
-
-pub use document::Document;
-pub use presence::{Author, Presence};
-pub use roles::Role;
-pub use session::{Close, Effect, Session, SessionLimits};
