@@ -46,6 +46,15 @@ fuzz_target!(|data: &[u8]| {
                 let _ = delete_digest(&txn.snapshot().delete_set) == deletes;
             }
         }
+        // Read as a room reads it: roles as bits, a close code, a reason shown to people
+        // (UTF-8, checked by the decoder; the round trip above holds it to its bytes).
+        Body::Close {
+            roles,
+            code,
+            reason,
+        } => {
+            let _ = (roles & 0x0f, code, reason.chars().count());
+        }
     }
 });
 
