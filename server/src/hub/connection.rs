@@ -28,7 +28,7 @@ pub(crate) struct Guest {
     pub(crate) role: Role,
     /// Joined with a link's token (replacing the links closes the connection).
     pub(crate) linked: bool,
-    /// Where from, when known.
+    /// Where from; `None` when unknown or loopback (`rate::client_address`): not counted.
     pub(crate) address: Option<IpAddr>,
 }
 

@@ -84,11 +84,10 @@ impl Context {
         self.tasks.spawn(task);
     }
 
-    /// Counts a connection from `address` in, unless it has as many as it may.
-    /// Loopback is not counted: it is a reverse proxy on the same machine (whose
-    /// clients all share its address) or the machine's own tools.
+    /// Counts a connection from `address` in, unless it has as many as it may. No
+    /// address (loopback, see `rate::client_address`) is not counted.
     fn enter_from(&self, address: Option<IpAddr>) -> bool {
-        let Some(address) = address.filter(|a| !a.is_loopback()) else {
+        let Some(address) = address else {
             return true;
         };
         let Ok(mut addresses) = self.addresses.lock() else {
@@ -104,7 +103,7 @@ impl Context {
 
     /// Counts a connection from `address` out.
     fn leave_from(&self, address: Option<IpAddr>) {
-        let Some(address) = address.filter(|a| !a.is_loopback()) else {
+        let Some(address) = address else {
             return;
         };
         if let Ok(mut addresses) = self.addresses.lock() {

@@ -33,10 +33,7 @@ pub fn picture_json(p: &PictureRecord, urls: &BaseUrls) -> Value {
     })
 }
 
-/// Largest text field of a form (the title), bytes.
-pub const TEXT_FIELD_BYTES: usize = super::SMALL_BODY_BYTES;
-
-/// A small text field of a multipart form, read up to `TEXT_FIELD_BYTES` (a larger one
+/// A small text field of a multipart form, read up to `super::SMALL_BODY_BYTES` (a larger one
 /// is refused as it arrives, never held whole).
 async fn small_field(
     field: &mut axum::extract::multipart::Field<'_>,
@@ -48,10 +45,10 @@ async fn small_field(
         .await
         .map_err(|e| AppError::BadRequest(format!("the multipart body is malformed: {e}")))?
     {
-        if bytes.len() + chunk.len() > TEXT_FIELD_BYTES {
+        if bytes.len() + chunk.len() > super::SMALL_BODY_BYTES {
             return Err(AppError::TooLarge(format!(
                 "the {name} field is over {} KiB",
-                TEXT_FIELD_BYTES >> 10
+                super::SMALL_BODY_BYTES >> 10
             )));
         }
         bytes.extend_from_slice(&chunk);
