@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use hugepic_hub_core::presence::REMOTE;
@@ -448,7 +448,5 @@ impl Closing {
 
 /// Microseconds since 1970.
 pub(super) fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
+    u64::try_from(crate::store::times::now_micros()).unwrap_or(0)
 }
