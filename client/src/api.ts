@@ -166,3 +166,40 @@ export function stageText(p: Progress): string {
       return `Failed: ${p.error ?? 'unknown reason'}`;
   }
 }
+
+/** Where a picture's annotations can be read elsewhere: the W3C collection, CSV, the IIIF
+ *  manifest (absolute URLs; `token` rides along when the link needs one). */
+export function annotationLinks(id: string, token: string | null): { jsonld: string; csv: string; manifest: string } {
+  const picture = `${location.origin}/api/pictures/${encodeURIComponent(id)}`;
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  return {
+    jsonld: `${picture}/annotations.jsonld${query}`,
+    csv: `${picture}/annotations.csv${query}`,
+    manifest: `${location.origin}/iiif/${encodeURIComponent(id)}/manifest.json${query}`,
+  };
+}
+
+/** What an import made and left out. */
+export interface ImportResult {
+  created: { shapes: number; threads: number; messages: number };
+  skipped: { id: string; reason: string }[];
+}
+
+/** Imports W3C / Annotorious / IIIF annotations (the text of a JSON file) as one change. */
+export async function importAnnotations(id: string, token: string, json: string, who: { id: string; name: string; color: string }): Promise<ImportResult> {
+  const query = new URLSearchParams({ author: who.name, author_id: who.id, color: who.color });
+  const response = await fetch(`/api/pictures/${encodeURIComponent(id)}/annotations?${query}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...auth(token) },
+    body: json,
+  });
+  if (response.ok) return (await response.json()) as ImportResult;
+  let detail = `the server answered ${response.status}`;
+  try {
+    const body = await response.json();
+    if (typeof body.detail === 'string') detail = body.detail;
+  } catch {
+    // not JSON
+  }
+  throw new ApiError(response.status, detail.charAt(0).toUpperCase() + detail.slice(1));
+}

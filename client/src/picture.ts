@@ -1,7 +1,8 @@
 // `/p/{id}` (the viewer with its page: title, owner tools, share/embed dialog) and
 // `/embed/{id}` (the viewer alone, for iframes).
 import { startAnnotations } from './annotations/session';
-import { ApiError, deletePicture, getPicture, stageText, tokenFor, tokens, updatePicture, watchProgress } from './api';
+import { loadUser } from './annotations/user';
+import { annotationLinks, ApiError, deletePicture, getPicture, importAnnotations, stageText, tokenFor, tokens, updatePicture, watchProgress } from './api';
 import type { Picture } from './api';
 import { startHistory } from './history/session';
 import { openViewer } from './map/viewer';
@@ -42,10 +43,55 @@ function shareDialog(picture: Picture, viewer: Viewer): HTMLDialogElement {
     copyField('Link to this view', link),
     copyField('Embed (iframe)', snippet, true),
     ...(roleLinks.length ? [h('h3', {}, 'Links with a role'), ...roleLinks] : []),
+    annotationsElsewhere(picture),
     h('form', { method: 'dialog' }, h('button', { type: 'submit' }, 'Close')),
   );
   dialog.addEventListener('close', () => dialog.remove());
   return dialog;
+}
+
+/** The share dialog's part on annotations in other tools: downloads (W3C JSON-LD, CSV),
+ *  the IIIF manifest for Mirador and other viewers, and (edit, owner) an import. */
+function annotationsElsewhere(picture: Picture): HTMLElement {
+  const token = tokenFor(picture.id);
+  const links = annotationLinks(picture.id, token);
+  const mirador = `https://projectmirador.org/embed/?iiif-content=${encodeURIComponent(links.manifest)}`;
+  const section = h(
+    'section',
+    { class: 'elsewhere' },
+    h('h3', {}, 'Annotations in other tools'),
+    h(
+      'p',
+      { class: 'downloads' },
+      'Download annotations: ',
+      h('a', { href: links.jsonld, download: `${picture.id}-annotations.jsonld` }, 'W3C JSON-LD'),
+      ' · ',
+      h('a', { href: links.csv, download: '' }, 'CSV (comments)'),
+      ' · ',
+      h('a', { href: mirador, target: '_blank', rel: 'noopener' }, 'Open in Mirador'),
+    ),
+    copyField('IIIF manifest', links.manifest),
+  );
+  const role = picture.role ?? 'view';
+  if (token && (role === 'edit' || role === 'owner')) {
+    const result = h('p', { class: 'muted import-result', 'aria-live': 'polite' });
+    const input = h('input', { type: 'file', accept: '.json,.jsonld,application/json,application/ld+json', 'aria-label': 'Import annotations' });
+    input.addEventListener('change', async () => {
+      const file = input.files?.[0];
+      if (!file) return;
+      result.textContent = `Importing ${file.name}…`;
+      try {
+        const done = await importAnnotations(picture.id, token, await file.text(), loadUser());
+        const skipped = done.skipped.length ? ` Left out ${done.skipped.length}: ${done.skipped.slice(0, 3).map((s) => `${s.id} (${s.reason})`).join('; ')}${done.skipped.length > 3 ? '…' : ''}` : '';
+        result.textContent = `Imported ${done.created.shapes} shapes and ${done.created.messages} comments as one change (History can restore the moment before it).${skipped}`;
+      } catch (e) {
+        result.textContent = e instanceof Error ? e.message : 'Could not import.';
+      }
+      input.value = '';
+    });
+    section.append(h('label', { class: 'import' }, h('span', { class: 'label' }, 'Import W3C, Annotorious or IIIF annotations (JSON)'), input), result);
+  }
+  return section;
 }
 
 function ownerTools(picture: Picture, token: string, header: HTMLElement): HTMLElement {
@@ -172,5 +218,5 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
   });
   const role = picture.role ?? 'view';
   const live = startAnnotations({ picture, viewer, token, role, readOnly: false, status, panelHost: side });
-  startHistory({ picture, viewer, token, live, canWrite: role === 'owner' || role === 'edit', host: historyHost });
+  startHistory({ picture, viewer, token, live, canWrite: role === 'owner' || role === 'edit', host: historyHost, status });
 }

@@ -48,6 +48,12 @@ pub struct ServeArgs {
     /// Largest upload accepted, in MiB.
     #[arg(long, env = "HUGEPIC_MAX_UPLOAD_MIB", default_value_t = 4096)]
     pub max_upload_mib: u64,
+    /// Largest annotation import (`POST /api/pictures/{id}/annotations`), in MiB.
+    #[arg(long, env = "HUGEPIC_MAX_IMPORT_MIB", default_value_t = 16)]
+    pub max_import_mib: usize,
+    /// Most annotations one import takes.
+    #[arg(long, env = "HUGEPIC_MAX_IMPORT_ANNOTATIONS", default_value_t = 10_000)]
+    pub max_import_annotations: usize,
     /// Largest picture accepted, in pixels (width × height).
     #[arg(long, env = "HUGEPIC_MAX_PIXELS", default_value_t = hugepic_workers::pyramid::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
@@ -183,6 +189,10 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Upload size cap, bytes.
     pub max_upload_bytes: u64,
+    /// Annotation import size cap, bytes.
+    pub max_import_bytes: usize,
+    /// Most annotations one import takes.
+    pub max_import_annotations: usize,
     /// Decode limits for tiling jobs.
     pub limits: Limits,
     /// Concurrent tiling jobs.
@@ -246,6 +256,12 @@ impl Config {
         if args.max_upload_mib == 0 {
             return Err(ConfigError(
                 "HUGEPIC_MAX_UPLOAD_MIB must be at least 1".into(),
+            ));
+        }
+        if args.max_import_mib == 0 || args.max_import_annotations == 0 {
+            return Err(ConfigError(
+                "HUGEPIC_MAX_IMPORT_MIB and HUGEPIC_MAX_IMPORT_ANNOTATIONS must be at least 1"
+                    .into(),
             ));
         }
         let mut allow = Vec::new();
@@ -369,6 +385,8 @@ impl Config {
                 None => None,
             },
             max_upload_bytes: args.max_upload_mib << 20,
+            max_import_bytes: args.max_import_mib << 20,
+            max_import_annotations: args.max_import_annotations,
             limits: Limits {
                 max_pixels: args.max_pixels,
                 memory_budget_bytes: args.memory_budget_mib << 20,

@@ -24,6 +24,7 @@ pub mod headers;
 pub mod history;
 pub mod hub;
 pub mod import;
+pub mod interchange;
 pub mod jobs;
 pub mod metrics;
 pub mod objects;
@@ -45,7 +46,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::routes::{
-    events, health, history as past, openapi, pages, pictures as picture_api, tiles,
+    annotations, events, health, history as past, openapi, pages, pictures as picture_api, tiles,
     uploads as tus, ws,
 };
 use crate::state::AppState;
@@ -60,6 +61,7 @@ pub fn app(state: AppState) -> Router {
             .unwrap_or(usize::MAX),
     );
     let body_cap = DefaultBodyLimit::max(routes::SMALL_BODY_BYTES);
+    let import_cap = DefaultBodyLimit::max(state.config.max_import_bytes);
     Router::new()
         .route(
             "/api/pictures",
@@ -85,6 +87,15 @@ pub fn app(state: AppState) -> Router {
             get(past::versions).post(past::create_version),
         )
         .route("/api/pictures/{id}/restore", post(past::restore))
+        .route(
+            "/api/pictures/{id}/annotations",
+            post(annotations::import.layer(import_cap)),
+        )
+        .route(
+            "/api/pictures/{id}/annotations.jsonld",
+            get(annotations::jsonld),
+        )
+        .route("/api/pictures/{id}/annotations.csv", get(annotations::csv))
         .route("/api/uploads", post(tus::create).options(tus::options))
         .route(
             "/api/uploads/{id}",
@@ -94,6 +105,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/ws/pictures/{id}", get(ws::connect))
         .route("/tiles/{id}/{*key}", get(tiles::tile))
+        .route("/iiif/{id}/manifest.json", get(annotations::manifest))
+        .route("/iiif/{id}/annotations.json", get(annotations::iiif_page))
         .route("/iiif/{id}", get(tiles::iiif_base))
         .route("/iiif/{id}/{*rest}", get(tiles::iiif))
         .route("/api/openapi.json", get(openapi::openapi))

@@ -81,7 +81,8 @@ fn is_write(method: &Method, path: &str) -> bool {
     method == Method::POST
         && (path == "/api/pictures"
             || path == "/api/uploads"
-            || (path.starts_with("/api/pictures/") && path.ends_with("/links")))
+            || (path.starts_with("/api/pictures/")
+                && (path.ends_with("/links") || path.ends_with("/annotations"))))
 }
 
 /// Middleware: refuses a counted write past its address's allowance.
@@ -92,7 +93,7 @@ pub async fn limit_writes(State(state): State<AppState>, request: Request, next:
             if let Err(wait) = state.write_limits.take(address, Instant::now()) {
                 return AppError::TooManyRequests {
                     message: format!(
-                        "too many new pictures, uploads or links from your address ({} a minute); try again shortly",
+                        "too many new pictures, uploads, imports or links from your address ({} a minute); try again shortly",
                         state.config.writes_per_minute
                     ),
                     retry_after: wait.as_secs().max(1),

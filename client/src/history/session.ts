@@ -4,6 +4,7 @@
 import type { Annotations } from '../annotations/session';
 import type { Picture } from '../api';
 import type { Viewer } from '../map/viewer';
+import { markPast } from '../ui/connectionStatus';
 import { historyButton } from './map';
 import { HistoryMode } from './mode';
 import { momentInHash, type Moment } from './moment';
@@ -19,6 +20,8 @@ export interface HistoryOptions {
   canWrite: boolean;
   /** Where the panel goes: under the map. */
   host: HTMLElement;
+  /** The header's connection state, which must not say "Live" over a past moment. */
+  status?: HTMLElement;
 }
 
 /** The history of a page, to take down. */
@@ -51,6 +54,7 @@ export function startHistory(options: HistoryOptions): History {
   const button = historyButton(map, () => (mode.isOpen ? mode.close() : void mode.show(null)));
   mode.onOpen = (open) => {
     button.pressed(open);
+    if (options.status) markPast(options.status, open);
     // Focus that was in the panel would be lost with it: back to the button.
     if (!open && (document.activeElement === document.body || document.activeElement === null)) button.element()?.focus({ preventScroll: true });
   };

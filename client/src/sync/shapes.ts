@@ -224,7 +224,11 @@ export class ShapeEditor {
   private change(id: string, apply: (shape: Y.Map<unknown>) => void): boolean {
     const shape = this.shapes.get(id);
     if (!(shape instanceof Y.Map)) return false;
-    this.doc.transact(() => apply(shape), this);
+    this.doc.transact(() => {
+      apply(shape);
+      // When it last changed, for exports (W3C `modified`); history keeps the rest.
+      shape.set('modified', Date.now());
+    }, this);
     this.undoManager.stopCapturing();
     return true;
   }

@@ -6,6 +6,19 @@
 import type { ConnectionStatus, PictureConnection } from '../sync/connection';
 import { h } from './dom';
 
+/** The words for a state; while the History panel shows a past moment the page is not
+ *  "Live", even though everyone's edits keep arriving. */
+function label(state: string | undefined, past: boolean): string {
+  if (state === 'connected') return past ? 'Viewing the past (edits keep arriving)' : 'Live';
+  return state === 'connecting' ? 'Connecting…' : 'Offline, retrying… (your changes are kept)';
+}
+
+/** Says whether the page shows a past moment (the History panel) instead of the present. */
+export function markPast(status: HTMLElement, past: boolean): void {
+  status.dataset.past = past ? 'yes' : '';
+  status.textContent = label(status.dataset.state, past);
+}
+
 /** Writes `connection`'s state into `status`, and a refusal just after it, for as long
  *  as the page lives. */
 export function showConnection(status: HTMLElement, connection: PictureConnection): void {
@@ -15,7 +28,7 @@ export function showConnection(status: HTMLElement, connection: PictureConnectio
     wasLive ||= state === 'connected';
     const shown = state === 'connecting' && wasLive ? 'disconnected' : state;
     status.dataset.state = shown;
-    status.textContent = shown === 'connected' ? 'Live' : shown === 'connecting' ? 'Connecting…' : 'Offline, retrying… (your changes are kept)';
+    status.textContent = label(shown, status.dataset.past === 'yes');
   };
   show('connecting');
   connection.onStatus(show);

@@ -370,6 +370,7 @@ test('Ada draws five shapes over time; Bo scrubs to the moment after the second,
     await until(b.page, (s) => location.hash.endsWith(`&t=${s}`), seqs[1], 'the moment in the hash');
     assert.equal(await b.page.locator('[data-test=history-scrubber]').getAttribute('aria-valuenow'), String(seqs[1]));
     assert.match(await b.page.locator('[data-test=history-banner]').textContent(), /^Viewing \d+ \w+ \d\d:\d\d/);
+    assert.match(await b.page.locator('.connection').textContent(), /^Viewing the past/, 'the header does not say Live over the past');
     // The panel took room from the map: Bo brings the two shapes into view.
     await centreOn(b.page, shapes.slice(0, 2));
     await drawnAt(b.page, shapes.slice(0, 2), 'the replay at Bo after the second shape');
@@ -540,6 +541,7 @@ test('&t= links open at a seq and at an ISO time', async (t) => {
   await bySeq.page.locator('#map').focus();
   await bySeq.page.keyboard.press('Escape');
   assert.equal((await historyState(bySeq.page)).seq, -1);
+  assert.equal(await bySeq.page.locator('.connection').textContent(), 'Live');
   await close(bySeq);
 
   // An ISO time with an offset (no view): the moment after every change made by then.

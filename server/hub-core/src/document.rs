@@ -205,10 +205,11 @@ impl Document {
         }
     }
 
-    /// A change the server makes (a restore): `edit` makes it in a transaction of its
-    /// own and returns that transaction's update, or `None` if it changed nothing.
-    pub fn change(&mut self, edit: impl FnOnce(&Doc) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
-        let update = edit(&self.doc)?;
+    /// A change the server makes (a restore, an import): `edit` makes it in a
+    /// transaction of its own, given the document's size as counted against its limit,
+    /// and returns that transaction's update, or `None` if it changed nothing.
+    pub fn change(&mut self, edit: impl FnOnce(&Doc, usize) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+        let update = edit(&self.doc, self.bytes)?;
         self.count(update.len());
         Some(update)
     }

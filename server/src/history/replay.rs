@@ -234,6 +234,16 @@ impl Replay {
     }
 }
 
+/// A live document as DESIGN.md gives it: `{shapes: {id: shape}, comments: {id: thread}}`.
+pub fn document_json(doc: &yrs::Doc) -> Value {
+    let txn = doc.transact();
+    let root = |name: &str| {
+        txn.get_map(name)
+            .map_or_else(|| serde_json::json!({}), |m| json(&m.to_json(&txn)))
+    };
+    serde_json::json!({"shapes": root("shapes"), "comments": root("comments")})
+}
+
 /// Messages in a thread that was just inserted.
 fn messages_in<T: ReadTxn>(thread: &Out, txn: &T) -> i64 {
     match thread.to_json(txn) {

@@ -236,7 +236,12 @@ fn set_messages(txn: &mut TransactionMut, messages: &ArrayRef, keep: u32, append
 }
 
 /// A shape as a map of plain values (DESIGN.md: every field of a shape is JSON).
-fn put_map(txn: &mut TransactionMut, into: &MapRef, id: &str, fields: &HashMap<String, Any>) {
+pub(crate) fn put_map(
+    txn: &mut TransactionMut,
+    into: &MapRef,
+    id: &str,
+    fields: &HashMap<String, Any>,
+) {
     let prelim: MapPrelim = fields
         .iter()
         .map(|(k, v)| (k.as_str(), In::Any(v.clone())))
@@ -245,7 +250,12 @@ fn put_map(txn: &mut TransactionMut, into: &MapRef, id: &str, fields: &HashMap<S
 }
 
 /// A thread: `target` plain, `messages` a shared array of plain messages.
-fn put_thread(txn: &mut TransactionMut, into: &MapRef, id: &str, fields: &HashMap<String, Any>) {
+pub(crate) fn put_thread(
+    txn: &mut TransactionMut,
+    into: &MapRef,
+    id: &str,
+    fields: &HashMap<String, Any>,
+) {
     let prelim: MapPrelim = fields
         .iter()
         .map(|(k, v)| {

@@ -172,10 +172,30 @@ impl Hub {
         author: Author,
         role: Role,
         restored_to: Option<i64>,
-        edit: impl FnOnce(&yrs::Doc) -> Option<Vec<u8>>,
+        edit: impl FnOnce(&yrs::Doc, usize) -> Option<Vec<u8>>,
     ) -> Result<Option<i64>, StoreError> {
         let room = self.room(picture_id).await?;
         Ok(room.change(author, role, restored_to, edit).await)
+    }
+
+    /// Reads the live document of `picture_id`: the room's when it is loaded here, else
+    /// as stored (snapshot and logged updates), without loading a room for it.
+    pub async fn read<T>(
+        &self,
+        picture_id: &str,
+        read: impl FnOnce(&yrs::Doc) -> T,
+    ) -> Result<T, StoreError> {
+        if let Some(room) = self.loaded(picture_id) {
+            return Ok(room.read(read).await);
+        }
+        let stored = self.context.store.load_document(picture_id).await?;
+        let snapshot = stored
+            .snapshot
+            .as_ref()
+            .map(|(s, seq)| (*seq, s.as_slice()));
+        let updates = stored.updates.iter().map(|(seq, u)| (*seq, u.as_slice()));
+        let (document, _) = hugepic_hub_core::document::Document::load(snapshot, updates);
+        Ok(read(document.doc()))
     }
 
     /// The hub's counters.

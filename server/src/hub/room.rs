@@ -349,7 +349,7 @@ impl Room {
         author: Author,
         role: Role,
         restored_to: Option<i64>,
-        edit: impl FnOnce(&Doc) -> Option<Vec<u8>>,
+        edit: impl FnOnce(&Doc, usize) -> Option<Vec<u8>>,
     ) -> Option<i64> {
         let (told, seq) = tokio::sync::oneshot::channel();
         {
@@ -381,6 +381,11 @@ impl Room {
             Arc::clone(self).unload_when_idle();
         }
         seq.await.ok().flatten()
+    }
+
+    /// Reads the live document.
+    pub(super) async fn read<T>(&self, read: impl FnOnce(&Doc) -> T) -> T {
+        read(self.document.lock().await.doc())
     }
 
     /// Hands `body` to the relay for the same room on other nodes.

@@ -39,10 +39,10 @@ impl From<HistoryError> for AppError {
 /// `?seq=` or `?at=` (and `from=` for frames), as given.
 #[derive(Debug, Default, Deserialize)]
 pub struct MomentQuery {
-    seq: Option<String>,
-    at: Option<String>,
+    pub(super) seq: Option<String>,
+    pub(super) at: Option<String>,
     from: Option<String>,
-    token: Option<String>,
+    pub(super) token: Option<String>,
 }
 
 fn parse_seq(name: &str, text: &str) -> Result<i64, AppError> {
@@ -66,7 +66,7 @@ fn parse_at(name: &str, text: &str) -> Result<i64, AppError> {
 }
 
 impl MomentQuery {
-    fn moment(&self) -> Result<Moment, AppError> {
+    pub(super) fn moment(&self) -> Result<Moment, AppError> {
         match (&self.seq, &self.at) {
             (Some(_), Some(_)) => Err(AppError::BadRequest(
                 "give the moment as seq or as at, not both".into(),
@@ -79,7 +79,11 @@ impl MomentQuery {
 }
 
 /// The seq of `moment` in `picture_id`'s log; a seq past the end is the client's fault.
-async fn resolve(state: &AppState, picture_id: &str, moment: Moment) -> Result<i64, AppError> {
+pub(super) async fn resolve(
+    state: &AppState,
+    picture_id: &str,
+    moment: Moment,
+) -> Result<i64, AppError> {
     let latest = state
         .store
         .log_bounds(picture_id)
@@ -97,7 +101,7 @@ async fn resolve(state: &AppState, picture_id: &str, moment: Moment) -> Result<i
 }
 
 /// The picture's role for the caller; anyone who can view may read the history.
-async fn reader(
+pub(super) async fn reader(
     state: &AppState,
     id: &str,
     headers: &HeaderMap,
@@ -114,7 +118,7 @@ async fn reader(
 }
 
 /// The caller's role, if it may change the history (edit, owner).
-async fn writer(
+pub(super) async fn writer(
     state: &AppState,
     id: &str,
     headers: &HeaderMap,
@@ -420,6 +424,8 @@ pub async fn shape(
         };
         let mut fields: Vec<String> = keys(&before)
             .union(&keys(&after))
+            // `modified` only says when: every change sets it.
+            .filter(|k| k.as_str() != "modified")
             .filter(|k| {
                 before.as_ref().and_then(|b| b.get(k.as_str()))
                     != after.as_ref().and_then(|a| a.get(k.as_str()))
@@ -462,7 +468,12 @@ pub struct AuthorBody {
 }
 
 impl AuthorBody {
-    fn author(self, role: Role) -> Author {
+    /// Who, from separate fields (a query string).
+    pub(super) fn from_parts(id: String, name: String, color: String) -> AuthorBody {
+        AuthorBody { id, name, color }
+    }
+
+    pub(super) fn author(self, role: Role) -> Author {
         let cut = |s: String, n: usize| s.chars().take(n).collect::<String>();
         Author {
             id: cut(self.id, 64),
@@ -506,7 +517,7 @@ async fn version_json(state: &AppState, id: &str, v: &VersionRow) -> Result<Valu
 }
 
 /// The JSON body of a POST, with a sentence when it is not what we take.
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+pub(super) fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(bytes)
         .map_err(|e| AppError::BadRequest(format!("the body is not the JSON this takes: {e}")))
 }
@@ -640,7 +651,7 @@ pub async fn restore(
     let mut planned = Plan::default();
     let seq = state
         .hub
-        .change(&id, author, role, Some(to), |doc| {
+        .change(&id, author, role, Some(to), |doc, _| {
             let shapes = doc.get_or_insert_map("shapes");
             let comments = doc.get_or_insert_map("comments");
             let current = {

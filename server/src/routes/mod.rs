@@ -1,6 +1,7 @@
 //! HTTP routes: thin handlers over the store, the queue and the object folder.
 
 pub mod access;
+pub mod annotations;
 pub mod events;
 pub mod health;
 pub mod history;

@@ -159,6 +159,40 @@ pub fn document() -> OpenApi {
                 .operation(HttpMethod::Post, op("Restore a moment: {seq | at | version, shape_ids? (only these shapes and their threads), dry_run?, author?}. Appends ONE update that turns the live document into the one at that moment, logged and delivered to every connected client; history is never rewritten (restore the seq before it to undo). Answers {restored_to, dry_run, seq (the new update's, null when nothing changed or dry_run), counts {shapes_added, shapes_changed, shapes_deleted, comments}, shape_ids} (edit, owner).", &[("200", "what changed"), ("400", "malformed moment"), ("403", "comment or view link"), ("404", "unknown picture or version")], &["id"]))
                 .build(),
         )
+        .path(
+            "/api/pictures/{id}/annotations",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Post, {
+                    let mut import = op("Import annotations (edit, owner): a W3C Annotation, AnnotationPage or AnnotationCollection (first page inline), an array of annotations (Annotorious v2/v3 exports), or a IIIF AnnotationPage (Mirador). Selectors: FragmentSelector xywh (pixel or percent, converted with the picture's size), SvgSelector (polygon, polyline, path with absolute or relative commands and curves, ellipse, circle, rect, line), PointSelector; bodies become a comment thread (HTML made plain, replies and reply annotations in order), a describing body on a point a text label. Our own export comes back exactly (hugepic:shape, hugepic:threads). Everything lands as ONE document update (one history entry), delivered live. Query: dry_run=true (answer only), author, author_id, color (who imports, for the history). Answers {dry_run, seq, created {shapes, threads, messages}, annotations [{id, shape_id, thread_ids}], skipped [{id, reason}]}.", &[("201", "imported"), ("200", "dry run, or nothing to import"), ("400", "not JSON, or not annotations"), ("403", "comment or view link"), ("413", "over HUGEPIC_MAX_IMPORT_MIB, HUGEPIC_MAX_IMPORT_ANNOTATIONS or the document size limit")], &["id"]);
+                    import.request_body = Some(json_body("W3C / Annotorious / IIIF annotations"));
+                    import
+                })
+                .build(),
+        )
+        .path(
+            "/api/pictures/{id}/annotations.jsonld",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("The annotations as a W3C AnnotationCollection (application/ld+json), the first AnnotationPage inline, 1,000 annotations a page (page=N for the others). One annotation per shape targeting the IIIF image (rectangle: FragmentSelector xywh; polygon, polyline, freehand: SvgSelector path; circle: SvgSelector ellipse and path; marker, text: a 1-pixel xywh then a PointSelector), style as SVG attributes and a CssStylesheet; comment threads as TextualBody bodies (commenting, then replying, each with creator and created) and as reply annotations; comments pinned to a point as annotations of their own; hugepic:shape and hugepic:threads carry the exact entries. Query: seq or at (a moment of the history; default now), page. Any role that can view; open to every origin.", &[("200", "the collection or page"), ("400", "malformed moment"), ("404", "unknown picture or page")], &["id"]))
+                .build(),
+        )
+        .path(
+            "/api/pictures/{id}/annotations.csv",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("The comments as CSV, one row per message: thread_id, message_id, shape_id, shape_kind, x, y, width, height (the shape's bounding box or the pinned point, image pixels), author, author_id, time, text, resolved. Cells a spreadsheet would run as formulas get a leading '. Query: seq or at. Any role that can view.", &[("200", "text/csv"), ("404", "unknown picture")], &["id"]))
+                .build(),
+        )
+        .path(
+            "/iiif/{id}/manifest.json",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("IIIF Presentation 3 Manifest: one Canvas the size of the picture, painted by the level-0 ImageService3 at /iiif/{id}; its annotations on the AnnotationPage /iiif/{id}/annotations.json. Open to every origin (Mirador, Universal Viewer).", &[("200", "the manifest"), ("404", "unknown picture, or not tiled yet")], &["id"]))
+                .build(),
+        )
+        .path(
+            "/iiif/{id}/annotations.json",
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, op("The canvas's annotations as a IIIF AnnotationPage (as annotations.jsonld, targeting the canvas; replies as bodies only). Query: seq or at. Open to every origin.", &[("200", "the page"), ("404", "unknown picture")], &["id"]))
+                .build(),
+        )
         .path("/healthz", PathItemBuilder::new().operation(HttpMethod::Get, op("Liveness.", &[("200", "ok")], &[])).build())
         .path("/readyz", PathItemBuilder::new().operation(HttpMethod::Get, op("Readiness: database and storage.", &[("200", "ready"), ("503", "not ready")], &[])).build())
         .path("/metrics", PathItemBuilder::new().operation(HttpMethod::Get, op("Prometheus metrics.", &[("200", "text")], &[])).build())
