@@ -38,6 +38,8 @@ async function miradorHost() {
     if (url.pathname === '/mirador.min.js') {
       response.writeHead(200, { 'content-type': 'text/javascript' });
       fs.createReadStream(MIRADOR).pipe(response);
+    } else if (url.pathname === '/favicon.ico') {
+      response.writeHead(204).end();
     } else if (url.pathname === '/') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end(page(url.searchParams.get('manifest')));
@@ -83,6 +85,12 @@ test('Mirador opens the manifest, shows the tiles and lists the annotations', as
     body: { type: 'TextualBody', value: 'A triangle', purpose: 'commenting' },
     target: { source: 'x', selector: { type: 'SvgSelector', value: '<svg><polygon points="1500,300 2700,400 2100,1500"/></svg>' } },
   });
+  annotations.push({
+    id: 'urn:test:circle',
+    type: 'Annotation',
+    body: { type: 'TextualBody', value: 'A round pond', purpose: 'commenting' },
+    target: { source: 'x', selector: { type: 'SvgSelector', value: '<svg><ellipse cx="700" cy="1450" rx="350" ry="350"/></svg>' } },
+  });
   const imported = await fetch(`${server.base}/api/pictures/${created.id}/annotations`, {
     method: 'POST',
     headers: { authorization: `Bearer ${created.tokens.edit}`, 'content-type': 'application/json' },
@@ -100,24 +108,35 @@ test('Mirador opens the manifest, shows the tiles and lists the annotations', as
   page.on('pageerror', (e) => failed.push(`page error: ${e.message}`));
   const manifest = `${server.base}/iiif/${created.id}/manifest.json`;
   await page.goto(`${host.base}/?manifest=${encodeURIComponent(manifest)}`);
-  await page.getByText('Showing 3 annotations').waitFor({ timeout: 30_000 });
-  for (const text of ['The north-west block', 'A second region', 'A triangle']) {
+  await page.getByText('Showing 4 annotations').waitFor({ timeout: 30_000 });
+  for (const text of ['The north-west block', 'A second region', 'A triangle', 'A round pond']) {
     await page.getByText(text).first().waitFor({ timeout: 10_000 });
   }
   await page.waitForFunction(() => document.querySelector('.openseadragon-canvas canvas') !== null, null, { timeout: 20_000 });
   await page.waitForTimeout(1500); // tiles fade in
   assert.ok(tiles.length > 0 && tiles.every((s) => s === 200), `tiles from our image service: ${tiles}`);
   assert.deepEqual(failed, []);
-  // The picture is drawn: the viewer's canvas is not one flat colour.
-  const colours = await page.evaluate(() => {
-    const canvas = document.querySelector('.openseadragon-canvas canvas');
-    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+  // The picture is drawn: the viewer's canvas is not one flat colour. (The canvas holds
+  // another origin's tiles, so its pixels are read from a screenshot of it.)
+  const box = await page.locator('.openseadragon-canvas canvas').first().boundingBox();
+  const shot = await page.screenshot({ clip: box });
+  const colours = await page.evaluate(async (b64) => {
+    const image = new Image();
+    image.src = `data:image/png;base64,${b64}`;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    [canvas.width, canvas.height] = [image.width, image.height];
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
     const seen = new Set();
     for (let i = 0; i < data.length; i += 4 * 97) seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
     return seen.size;
-  });
+  }, shot.toString('base64'));
   assert.ok(colours > 20, `the picture should show in Mirador (${colours} colours)`);
-  await page.getByText('A triangle').first().click();
+  // Our circle is an ellipse (for Annotorious) and a path (Mirador draws only paths):
+  // selected, Mirador outlines it.
+  await page.getByText('A round pond').first().click();
   await page.waitForTimeout(800);
   await page.screenshot({ path: path.join(OUT, 'mirador.png') });
   await page.close();
