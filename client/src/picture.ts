@@ -83,7 +83,8 @@ function annotationsElsewhere(picture: Picture): HTMLElement {
       try {
         const done = await importAnnotations(picture.id, token, await file.text(), loadUser());
         const skipped = done.skipped.length ? ` Left out ${done.skipped.length}: ${done.skipped.slice(0, 3).map((s) => `${s.id} (${s.reason})`).join('; ')}${done.skipped.length > 3 ? '…' : ''}` : '';
-        result.textContent = `Imported ${done.created.shapes} shapes and ${done.created.messages} comments as one change (History can restore the moment before it).${skipped}`;
+        const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+        result.textContent = `Imported ${count(done.created.shapes, 'shape')} and ${count(done.created.messages, 'comment')} as one change (History can restore the moment before it).${skipped}`;
       } catch (e) {
         result.textContent = e instanceof Error ? e.message : 'Could not import.';
       }

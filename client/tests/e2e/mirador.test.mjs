@@ -17,6 +17,7 @@ const MIRADOR = path.resolve('tests/mirador/node_modules/mirador/dist/mirador.mi
 let server;
 let browser;
 let host;
+let shared; // the picture of the first test
 
 /** A page on its own origin that runs Mirador on `manifest`. */
 async function miradorHost() {
@@ -97,6 +98,7 @@ test('Mirador opens the manifest, shows the tiles and lists the annotations', as
     body: JSON.stringify(annotations),
   });
   assert.equal(imported.status, 201, await imported.text());
+  shared = created;
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const tiles = [];
@@ -121,7 +123,7 @@ test('Mirador opens the manifest, shows the tiles and lists the annotations', as
   const box = await page.locator('.openseadragon-canvas canvas').first().boundingBox();
   const shot = await page.screenshot({ clip: box });
   const colours = await page.evaluate(async (b64) => {
-    const image = new Image();
+    const image = document.createElement('img');
     image.src = `data:image/png;base64,${b64}`;
     await image.decode();
     const canvas = document.createElement('canvas');
@@ -140,4 +142,29 @@ test('Mirador opens the manifest, shows the tiles and lists the annotations', as
   await page.waitForTimeout(800);
   await page.screenshot({ path: path.join(OUT, 'mirador.png') });
   await page.close();
+});
+
+test('the share dialog offers the downloads, the manifest link and an import', async () => {
+  assert.ok(shared, 'the first test made the picture');
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/p/${shared.id}?token=${shared.tokens.edit}`);
+  await page.waitForSelector('.connection[data-state=connected]', { timeout: 20_000 });
+  await page.click('a[title="Share or embed this view"]');
+  const manifest = await page.getByLabel('IIIF manifest').inputValue();
+  assert.equal(manifest, `${server.base}/iiif/${shared.id}/manifest.json?token=${shared.tokens.edit}`);
+  const download = await page.locator('dialog.share a', { hasText: 'W3C JSON-LD' }).getAttribute('href');
+  const collection = await page.evaluate(async (url) => (await fetch(url)).json(), download);
+  assert.equal(collection.type, 'AnnotationCollection');
+  assert.equal(collection.total, 4);
+  const mirador = await page.locator('dialog.share a', { hasText: 'Open in Mirador' }).getAttribute('href');
+  assert.equal(mirador, `https://projectmirador.org/embed/?iiif-content=${encodeURIComponent(manifest)}`);
+  const file = JSON.stringify([{ type: 'Annotation', body: { type: 'TextualBody', value: 'From a file' }, target: 'http://x/c#xywh=10,10,50,50' }, { id: 'odd', type: 'Annotation', target: 'http://x/whole' }]);
+  await page.setInputFiles('dialog.share input[type=file]', { name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(file) });
+  await page.locator('dialog.share .import-result', { hasText: 'Imported 1 shape and 1 comment' }).waitFor({ timeout: 10_000 });
+  assert.match(await page.locator('dialog.share .import-result').textContent(), /Left out 1: odd \(the target is the whole image/);
+  await page.screenshot({ path: path.join(OUT, 'share-annotations.png') });
+  const after = await (await fetch(`${server.base}/api/pictures/${shared.id}/annotations.jsonld`)).json();
+  assert.equal(after.total, 5);
+  await context.close();
 });

@@ -67,13 +67,24 @@ impl Incoming {
 
 /// Bounds of one import.
 #[derive(Debug, Clone, Copy)]
-pub struct Context {
+pub struct Context<'a> {
     /// The picture's full-resolution size, for percent regions.
     pub size: Option<(u32, u32)>,
     /// Now, ms since 1970: the time of what carries none.
     pub now_ms: f64,
     /// Most annotations one import takes.
     pub most: usize,
+    /// Who imports (name, id): the author of what names none.
+    pub importer: (&'a str, &'a str),
+}
+
+impl Context<'_> {
+    fn importer(&self) -> Author {
+        Author {
+            name: cut(self.importer.0, MAX_NAME),
+            id: cut(self.importer.1, MAX_ID),
+        }
+    }
 }
 
 /// Longest comment kept, characters.
@@ -517,7 +528,7 @@ pub fn read(root: &Value, context: Context) -> Result<Incoming, IncomingError> {
         let said: Vec<Value> = bodies(reply)
             .messages
             .into_iter()
-            .map(|s| message(s, author.as_ref(), at, context.now_ms))
+            .map(|s| message(s, author.as_ref(), at, &context))
             .collect();
         match found.threads.first() {
             Some(&thread) => {
@@ -563,17 +574,17 @@ fn thread(target: Value, messages: Vec<Value>) -> Entry {
     }
 }
 
-fn message(said: Said, fallback: Option<&Author>, at: Option<f64>, now_ms: f64) -> Value {
+fn message(said: Said, fallback: Option<&Author>, at: Option<f64>, context: &Context) -> Value {
     let author = said
         .author
         .or_else(|| fallback.cloned())
-        .unwrap_or_default();
+        .unwrap_or_else(|| context.importer());
     let mut m = json!({
         "id": new_id(),
         "author": author.name,
         "author_id": author.id,
         "text": said.text,
-        "at": super::model::num(said.at.or(at).unwrap_or(now_ms)),
+        "at": super::model::num(said.at.or(at).unwrap_or(context.now_ms)),
     });
     if let Some(edited) = said.edited {
         m["edited"] = super::model::num(edited);
@@ -680,7 +691,7 @@ fn foreign(annotation: &Value, context: Context, incoming: &mut Incoming) -> Res
         });
     }
     let defaults = super::model::Style::default();
-    let author_fields = author.clone().unwrap_or_default();
+    let author_fields = author.clone().unwrap_or_else(|| context.importer());
     fields.insert("type".into(), shape.kind.name().into());
     fields.insert("geometry".into(), shape.geometry.to_value());
     fields.insert(
@@ -713,7 +724,7 @@ fn foreign(annotation: &Value, context: Context, incoming: &mut Incoming) -> Res
     if !messages.is_empty() {
         let said = messages
             .into_iter()
-            .map(|s| message(s, author.as_ref(), created, context.now_ms))
+            .map(|s| message(s, author.as_ref(), created, &context))
             .collect();
         made.threads.push(incoming.threads.len());
         incoming.threads.push(thread(id.into(), said));
@@ -729,6 +740,7 @@ mod tests {
         size: Some((2000, 1000)),
         now_ms: 1_000.0,
         most: 100,
+        importer: ("Importer", "u-imp"),
     };
 
     fn one(annotation: Value) -> Incoming {
@@ -846,6 +858,12 @@ mod tests {
             .map(|m| &m["text"])
             .collect();
         assert_eq!(texts, [&json!("first"), &json!("second"), &json!("third")]);
+        let third = &got.threads[0].fields["messages"][2];
+        assert_eq!(
+            (&third["author"], &third["author_id"]),
+            (&json!("Importer"), &json!("u-imp")),
+            "no creator: the importer"
+        );
         assert_eq!(got.skipped.len(), 1);
         assert!(got.skipped[0].reason.contains("http://elsewhere"));
     }

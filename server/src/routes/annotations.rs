@@ -292,18 +292,19 @@ pub async fn import(
         .picture(&id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no picture {id:?}")))?;
-    let context = incoming::Context {
-        size: record.width.zip(record.height),
-        now_ms: now_micros() as f64 / 1000.0,
-        most: state.config.max_import_annotations,
-    };
-    let incoming = incoming::read(&root, context)?;
     let author = AuthorBody::from_parts(
         query.author_id.unwrap_or_default(),
         query.author.unwrap_or_default(),
         query.color.unwrap_or_default(),
     )
     .author(role);
+    let context = incoming::Context {
+        size: record.width.zip(record.height),
+        now_ms: now_micros() as f64 / 1000.0,
+        most: state.config.max_import_annotations,
+        importer: (&author.name, &author.id),
+    };
+    let incoming = incoming::read(&root, context)?;
     let empty = incoming.shapes.is_empty() && incoming.threads.is_empty();
     let mut seq = None;
     if !dry_run && !empty {
