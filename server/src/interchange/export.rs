@@ -389,9 +389,10 @@ pub fn items(picture: &Picture, flavor: Flavor, document: &Annotations) -> Vec<V
     items
 }
 
-/// The JSON-LD context of the W3C collection: the annotation model and our terms.
-fn w3c_context(picture: &Picture) -> Value {
-    json!([ANNO_CONTEXT, {"hugepic": format!("{}/ns/annotations#", picture.urls.public)}])
+/// The JSON-LD context of the W3C collection. Our `hugepic:` terms need no entry in it:
+/// JSON-LD keeps a term with an undefined prefix as the absolute IRI it reads as.
+fn w3c_context() -> Value {
+    ANNO_CONTEXT.into()
 }
 
 fn pages(total: usize) -> usize {
@@ -409,7 +410,7 @@ pub fn page(picture: &Picture, items: &[Value], n: usize, embedded: bool) -> Opt
     let slice = &items[start.min(items.len())..(start + PAGE_SIZE).min(items.len())];
     let mut page = Map::new();
     if !embedded {
-        page.insert("@context".into(), w3c_context(picture));
+        page.insert("@context".into(), w3c_context());
     }
     page.insert("id".into(), picture.page_id(n).into());
     page.insert("type".into(), "AnnotationPage".into());
@@ -433,7 +434,7 @@ pub fn page(picture: &Picture, items: &[Value], n: usize, embedded: bool) -> Opt
 /// The W3C AnnotationCollection, its first page inline.
 pub fn collection(picture: &Picture, items: &[Value]) -> Value {
     json!({
-        "@context": w3c_context(picture),
+        "@context": w3c_context(),
         "id": picture.collection_id(),
         "type": "AnnotationCollection",
         "label": label(picture),
@@ -453,8 +454,10 @@ fn label(picture: &Picture) -> String {
 
 /// The IIIF AnnotationPage of the canvas.
 pub fn iiif_page(picture: &Picture, items: Vec<Value>) -> Value {
+    // Both contexts (IIIF's last, as it asks): the page is read by IIIF viewers and by
+    // tools that check its annotations against the W3C model.
     json!({
-        "@context": IIIF_CONTEXT,
+        "@context": [ANNO_CONTEXT, IIIF_CONTEXT],
         "id": picture.iiif_page_id(),
         "type": "AnnotationPage",
         "label": {"none": [label(picture)]},
