@@ -48,6 +48,13 @@ pub struct ServeArgs {
     /// Largest upload accepted, in MiB.
     #[arg(long, env = "HUGEPIC_MAX_UPLOAD_MIB", default_value_t = 4096)]
     pub max_upload_mib: u64,
+    /// Memory for hot tiles served from this process, in MiB (0: none).
+    #[arg(long, env = "HUGEPIC_TILE_CACHE_MIB", default_value_t = 256)]
+    pub tile_cache_mib: usize,
+    /// How long this process trusts that a picture exists before asking the database
+    /// again, in ms (a picture deleted on another node stops being served after it).
+    #[arg(long, env = "HUGEPIC_TILE_SERVABLE_TTL_MS", default_value_t = 500)]
+    pub tile_servable_ttl_ms: u64,
     /// Largest annotation import (`POST /api/pictures/{id}/annotations`), in MiB.
     #[arg(long, env = "HUGEPIC_MAX_IMPORT_MIB", default_value_t = 16)]
     pub max_import_mib: usize,
@@ -189,6 +196,10 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Upload size cap, bytes.
     pub max_upload_bytes: u64,
+    /// Hot-tile memory, bytes.
+    pub tile_cache_bytes: usize,
+    /// How long "this picture exists" is trusted.
+    pub tile_servable_ttl: std::time::Duration,
     /// Annotation import size cap, bytes.
     pub max_import_bytes: usize,
     /// Most annotations one import takes.
@@ -385,6 +396,8 @@ impl Config {
                 None => None,
             },
             max_upload_bytes: args.max_upload_mib << 20,
+            tile_cache_bytes: args.tile_cache_mib << 20,
+            tile_servable_ttl: std::time::Duration::from_millis(args.tile_servable_ttl_ms),
             max_import_bytes: args.max_import_mib << 20,
             max_import_annotations: args.max_import_annotations,
             limits: Limits {

@@ -33,6 +33,7 @@ pub mod progress;
 pub mod rate;
 pub mod routes;
 pub mod serve;
+pub mod serving;
 pub mod state;
 pub mod store;
 pub mod uploads;

@@ -132,6 +132,8 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     let (logged, to_index) = tokio::sync::mpsc::unbounded_channel();
     hub.tell_logged_to(logged);
     history.start(to_index);
+    let servable = Arc::new(crate::serving::Servable::new(config.tile_servable_ttl));
+    let tile_cache = Arc::new(crate::serving::TileCache::new(config.tile_cache_bytes));
     Ok(AppState {
         hub,
         history,
@@ -144,6 +146,8 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         metrics: Arc::new(Metrics::default()),
         upload_locks: UploadLocks::default(),
         write_limits,
+        servable,
+        tile_cache,
     })
 }
 

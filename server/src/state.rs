@@ -36,4 +36,8 @@ pub struct AppState {
     pub upload_locks: UploadLocks,
     /// Writes per address (`rate::limit_writes`).
     pub write_limits: Arc<crate::rate::WriteLimits>,
+    /// Which pictures may be served, known without a query per tile.
+    pub servable: Arc<crate::serving::Servable>,
+    /// Hot tiles in memory.
+    pub tile_cache: Arc<crate::serving::TileCache>,
 }

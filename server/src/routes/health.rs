@@ -155,6 +155,37 @@ pub async fn metrics(
             value.load(std::sync::atomic::Ordering::Relaxed)
         ));
     }
+    let (hits, misses) = state.tile_cache.hits_and_misses();
+    for (name, help, kind, value) in [
+        (
+            "hugepic_tile_cache_bytes",
+            "Bytes of hot tiles held in memory.",
+            "gauge",
+            state.tile_cache.bytes() as u64,
+        ),
+        (
+            "hugepic_tile_cache_limit_bytes",
+            "The most bytes of hot tiles held in memory (HUGEPIC_TILE_CACHE_MIB).",
+            "gauge",
+            state.tile_cache.limit() as u64,
+        ),
+        (
+            "hugepic_tile_cache_hits_total",
+            "Pyramid objects answered from memory.",
+            "counter",
+            hits,
+        ),
+        (
+            "hugepic_tile_cache_misses_total",
+            "Pyramid objects read from storage.",
+            "counter",
+            misses,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
     text.push_str(&hub.fanout_latency.render(
         "hugepic_hub_fanout_latency_seconds",
         "Delay from one node publishing an update or awareness to another applying it.",

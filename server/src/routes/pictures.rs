@@ -309,6 +309,8 @@ pub async fn delete(
     )
     .await?;
     state.store.delete_picture(&id).await?;
+    state.servable.gone(&id);
+    state.tile_cache.forget_picture(&id);
     state.hub.deleted(&id);
     state
         .queue

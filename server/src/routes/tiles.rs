@@ -2,7 +2,10 @@
 //! the request) and images, thumbnails. Tiles never change once written, so they are
 //! cached for a year, with an ETag and no ranges.
 
-use axum::body::Body;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,6 +13,7 @@ use hugepic_workers::pyramid::layout::{dzi, iiif};
 
 use crate::error::AppError;
 use crate::objects::StoredObject;
+use crate::serving::Cached;
 use crate::state::AppState;
 use crate::urls::BaseUrls;
 
@@ -26,7 +30,46 @@ fn content_type(key: &str) -> &'static str {
     }
 }
 
-/// One stored object of a picture, or 404.
+/// Whether picture `id` may be served: from memory while fresh, else from the store.
+async fn servable(state: &AppState, id: &str) -> Result<bool, AppError> {
+    let now = Instant::now();
+    if let Some(known) = state.servable.cached(id, now) {
+        return Ok(known);
+    }
+    let exists = state.store.picture(id).await?.is_some();
+    state.servable.remember(id, exists, now);
+    Ok(exists)
+}
+
+/// An answer with the headers every pyramid object gets.
+fn immutable(mut response: Response, etag: HeaderValue) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    headers.insert(header::ETAG, etag);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// `cached` as an answer: 304 when the client holds it, else its bytes.
+fn answer(cached: &Cached, if_none_match: Option<&[u8]>) -> Response {
+    if if_none_match == Some(cached.etag.as_bytes()) {
+        return immutable(
+            StatusCode::NOT_MODIFIED.into_response(),
+            cached.etag.clone(),
+        );
+    }
+    let mut response = Response::new(Body::from(cached.bytes.clone()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(cached.content_type),
+    );
+    immutable(response, cached.etag.clone())
+}
+
+/// One stored object of a picture, or 404: from the hot-tile cache when it is there.
 async fn serve_object(
     state: &AppState,
     id: &str,
@@ -34,39 +77,36 @@ async fn serve_object(
     request: &HeaderMap,
 ) -> Result<Response, AppError> {
     let not_found = || AppError::NotFound(format!("picture {id:?} has no {key:?}"));
-    if state.store.picture(id).await?.is_none() {
+    if !servable(state, id).await? {
         return Err(not_found());
     }
     let if_none_match = request
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok());
+        .map(HeaderValue::as_bytes);
+    if let Some(cached) = state.tile_cache.get(id, key) {
+        state.metrics.tile_served();
+        return Ok(answer(&cached, if_none_match));
+    }
+    let asked = if_none_match.and_then(|v| std::str::from_utf8(v).ok());
     let stored = state
         .objects
-        .get(id, key, if_none_match)
+        .get(id, key, asked)
         .await?
         .ok_or_else(not_found)?;
     state.metrics.tile_served();
-    let (mut response, etag) = match stored {
-        StoredObject::NotModified { etag } => (StatusCode::NOT_MODIFIED.into_response(), etag),
-        StoredObject::Found { bytes, etag } => {
-            let mut r = Response::new(Body::from(bytes));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(key)),
-            );
-            (r, etag)
+    Ok(match stored {
+        StoredObject::NotModified { etag } => {
+            let etag = HeaderValue::from_str(&etag).map_err(AppError::internal)?;
+            immutable(StatusCode::NOT_MODIFIED.into_response(), etag)
         }
-    };
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
-    }
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    Ok(response)
+        StoredObject::Found { bytes, etag } => {
+            let etag = HeaderValue::from_str(&etag).map_err(AppError::internal)?;
+            let cached = Arc::new(Cached::new(Bytes::from(bytes), etag, content_type(key)));
+            let response = answer(&cached, None);
+            state.tile_cache.insert(id, key, cached);
+            response
+        }
+    })
 }
 
 /// `GET /tiles/{id}/image.dzi`, `/tiles/{id}/image_files/{level}/{col}_{row}.jpg`, thumbnails.
