@@ -55,6 +55,9 @@ fuzz_target!(|data: &[u8]| {
         } => {
             let _ = (roles & 0x0f, code, reason.chars().count());
         }
+        Body::Gone { picture } => {
+            let _ = picture.chars().count();
+        }
     }
 });
 

@@ -312,7 +312,8 @@ impl Objects {
 }
 
 /// Whether an `If-None-Match` header names `etag`.
-fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+/// Whether an `If-None-Match` value names `etag` (or `*`).
+pub fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
     if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 

@@ -174,6 +174,31 @@ pub async fn run(
 }
 
 /// Like `run`, choosing whether job workers run in this process.
+/// Stops serving pictures other nodes deleted as soon as they say so (the servable
+/// table's expiry is the fallback when the news is lost).
+async fn forget_deleted(state: AppState, shutdown: CancellationToken) {
+    use hugepic_hub_core::wire::{Body, PICTURES_CHANNEL};
+    let (inbox, mut news) = tokio::sync::mpsc::channel(crate::hub::relay::INBOX);
+    state.hub.relay().join(PICTURES_CHANNEL, inbox);
+    loop {
+        let message = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            message = news.recv() => message,
+        };
+        match message {
+            Some(crate::hub::relay::Inbound::Envelope(envelope)) => {
+                if let Body::Gone { picture } = envelope.body {
+                    state.servable.gone(&picture);
+                    state.tile_cache.forget_picture(&picture);
+                }
+            }
+            Some(crate::hub::relay::Inbound::Resubscribed) => {}
+            None => break,
+        }
+    }
+    state.hub.relay().leave(PICTURES_CHANNEL);
+}
+
 pub async fn run_with(
     state: AppState,
     listener: TcpListener,
@@ -188,6 +213,7 @@ pub async fn run_with(
     }
     tasks.spawn(state.progress.clone().relay(shutdown.clone()));
     tasks.spawn(state.hub.relay().run(shutdown.clone()));
+    tasks.spawn(forget_deleted(state.clone(), shutdown.clone()));
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());
         tasks.spawn(async move {

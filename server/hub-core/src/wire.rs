@@ -380,7 +380,16 @@ pub enum Body {
         /// Why, in words.
         reason: String,
     },
+    /// A picture was deleted: every node stops serving it (sent on the node-wide
+    /// channel, `PICTURES_CHANNEL`, not a room's).
+    Gone {
+        /// The picture's id.
+        picture: String,
+    },
 }
+
+/// The channel every node joins for news about pictures (no picture id has a `*`).
+pub const PICTURES_CHANNEL: &str = "*pictures";
 
 const VERSION: u8 = 1;
 
@@ -395,6 +404,7 @@ impl Envelope {
             Body::Ask { .. } => 2,
             Body::Diff { .. } => 3,
             Body::Close { .. } => 4,
+            Body::Gone { .. } => 5,
         });
         out.extend_from_slice(&self.node.to_le_bytes());
         out.extend_from_slice(&self.sent_micros.to_le_bytes());
@@ -423,6 +433,7 @@ impl Envelope {
                 out.extend_from_slice(&code.to_le_bytes());
                 out.extend_from_slice(reason.as_bytes());
             }
+            Body::Gone { picture } => out.extend_from_slice(picture.as_bytes()),
         }
         out
     }
@@ -433,6 +444,7 @@ impl Envelope {
             Body::Ask { state_vector, .. } => state_vector.len(),
             Body::Diff { update, .. } => update.len(),
             Body::Close { reason, .. } => reason.len(),
+            Body::Gone { picture } => picture.len(),
         }
     }
 
@@ -484,6 +496,11 @@ impl Envelope {
                     reason: reason.to_string(),
                 }
             }
+            5 => Body::Gone {
+                picture: std::str::from_utf8(rest)
+                    .map_err(|_| WireError("a picture id that is not UTF-8".into()))?
+                    .to_string(),
+            },
             other => return Err(WireError(format!("unknown node message kind {other}"))),
         };
         Ok(Envelope {
@@ -560,6 +577,9 @@ mod tests {
                 roles: 0b0111,
                 code: 4401,
                 reason: "the link was changed; ask the owner for the new one".into(),
+            },
+            Body::Gone {
+                picture: "Y5jRc2XT3BOKNh_J".into(),
             },
         ];
         for body in bodies {

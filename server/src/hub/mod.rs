@@ -288,6 +288,28 @@ impl Hub {
         );
     }
 
+    /// Tells every node (on the pictures channel) that `picture_id` was deleted.
+    pub fn announce_gone(&self, picture_id: &str) {
+        let envelope = wire::Envelope {
+            node: self.context.node_id,
+            sent_micros: room::now_micros(),
+            body: wire::Body::Gone {
+                picture: picture_id.to_string(),
+            },
+        };
+        if self
+            .context
+            .relay
+            .publish(wire::PICTURES_CHANNEL, envelope)
+            .is_err()
+        {
+            self.context
+                .metrics
+                .relay_dropped
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     fn close_everywhere(&self, picture_id: &str, which: Closing, close: Close) {
         if let Some(room) = self.loaded(picture_id) {
             room.close_connections(which, close.clone());

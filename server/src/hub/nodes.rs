@@ -100,6 +100,8 @@ impl Room {
                 code,
                 reason,
             } => self.close_connections(Closing::from_bits(roles), Close::new(code, reason)),
+            // News for every node, handled by whoever joined the pictures channel.
+            Body::Gone { .. } => {}
             Body::Ask {
                 state_vector,
                 deletes,

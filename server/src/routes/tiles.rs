@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hugepic_workers::pyramid::layout::{dzi, iiif};
 
 use crate::error::AppError;
-use crate::objects::StoredObject;
+use crate::objects::{etag_matches, StoredObject};
 use crate::serving::Cached;
 use crate::state::AppState;
 use crate::urls::BaseUrls;
@@ -54,8 +54,9 @@ fn immutable(mut response: Response, etag: HeaderValue) -> Response {
 }
 
 /// `cached` as an answer: 304 when the client holds it, else its bytes.
-fn answer(cached: &Cached, if_none_match: Option<&[u8]>) -> Response {
-    if if_none_match == Some(cached.etag.as_bytes()) {
+fn answer(cached: &Cached, if_none_match: Option<&str>) -> Response {
+    let held = cached.etag.to_str().ok();
+    if held.is_some_and(|etag| etag_matches(if_none_match, etag)) {
         return immutable(
             StatusCode::NOT_MODIFIED.into_response(),
             cached.etag.clone(),
@@ -82,15 +83,14 @@ async fn serve_object(
     }
     let if_none_match = request
         .get(header::IF_NONE_MATCH)
-        .map(HeaderValue::as_bytes);
+        .and_then(|v| v.to_str().ok());
     if let Some(cached) = state.tile_cache.get(id, key) {
         state.metrics.tile_served();
         return Ok(answer(&cached, if_none_match));
     }
-    let asked = if_none_match.and_then(|v| std::str::from_utf8(v).ok());
     let stored = state
         .objects
-        .get(id, key, asked)
+        .get(id, key, if_none_match)
         .await?
         .ok_or_else(not_found)?;
     state.metrics.tile_served();
