@@ -325,25 +325,18 @@ fn fragment(value: &str, size: Option<(u32, u32)>) -> Result<Geometry, String> {
 
 /// A shape read from one selector: the SVG drawing, or the region, or the point.
 fn selector(selector: &Value, size: Option<(u32, u32)>) -> Result<svg::Drawn, String> {
-    let plain = |kind, geometry| svg::Drawn {
-        kind,
-        geometry,
-        color: None,
-        weight: None,
-        fill: None,
-    };
     let value = selector.get("value").and_then(Value::as_str);
     if has_type(selector, "SvgSelector") {
         return svg::read(value.ok_or("an SvgSelector without a value")?);
     }
     if has_type(selector, "FragmentSelector") {
         return fragment(value.ok_or("a FragmentSelector without a value")?, size)
-            .map(|g| plain(Kind::Rectangle, g));
+            .map(|g| svg::Drawn::plain(Kind::Rectangle, g));
     }
     if has_type(selector, "PointSelector") {
         let coordinate = |k: &str| selector.get(k).and_then(Value::as_f64);
         return match (coordinate("x"), coordinate("y")) {
-            (Some(x), Some(y)) => Ok(plain(Kind::Marker, Geometry::Point { x, y })),
+            (Some(x), Some(y)) => Ok(svg::Drawn::plain(Kind::Marker, Geometry::Point { x, y })),
             _ => Err("a PointSelector without x and y (a point in time is not a place)".into()),
         };
     }
@@ -363,54 +356,25 @@ fn drawn(annotation: &Value, size: Option<(u32, u32)>) -> Result<svg::Drawn, Str
     }
     let mut reasons = Vec::new();
     for target in targets {
-        let candidates: Vec<&Value> = match target {
-            Value::String(iri) if iri.contains("#xywh=") => match fragment(iri, size) {
-                Ok(g) => {
-                    return Ok(svg::Drawn {
-                        kind: Kind::Rectangle,
-                        geometry: g,
-                        color: None,
-                        weight: None,
-                        fill: None,
-                    })
+        let Some(candidates) = target.get("selector").map(listed) else {
+            // No selector: the target's IRI may carry the region (`…#xywh=`).
+            let iri = target.as_str().or_else(|| {
+                target
+                    .get("id")
+                    .or_else(|| target.get("source"))
+                    .and_then(Value::as_str)
+            });
+            match iri {
+                Some(iri) if iri.contains("#xywh=") => match fragment(iri, size) {
+                    Ok(g) => return Ok(svg::Drawn::plain(Kind::Rectangle, g)),
+                    Err(reason) => reasons.push(reason),
+                },
+                Some(_) if target.is_string() => {
+                    reasons.push("the target is the whole image, not a region of it".into())
                 }
-                Err(reason) => {
-                    reasons.push(reason);
-                    continue;
-                }
-            },
-            Value::String(_) => {
-                reasons.push("the target is the whole image, not a region of it".into());
-                continue;
+                _ => reasons.push("the target has no selector".into()),
             }
-            object => match object.get("selector") {
-                Some(s) => listed(s),
-                None => {
-                    let iri = object
-                        .get("id")
-                        .or_else(|| object.get("source"))
-                        .and_then(Value::as_str);
-                    match iri.filter(|i| i.contains("#xywh=")) {
-                        Some(iri) => {
-                            let g = fragment(iri, size);
-                            match g {
-                                Ok(g) => {
-                                    return Ok(svg::Drawn {
-                                        kind: Kind::Rectangle,
-                                        geometry: g,
-                                        color: None,
-                                        weight: None,
-                                        fill: None,
-                                    })
-                                }
-                                Err(reason) => reasons.push(reason),
-                            }
-                        }
-                        None => reasons.push("the target has no selector".into()),
-                    }
-                    continue;
-                }
-            },
+            continue;
         };
         let rank = |s: &&Value| {
             if has_type(s, "SvgSelector") {

@@ -281,13 +281,16 @@ pub fn read(value: &str) -> Result<Drawn, String> {
     Err("the SVG selector draws no polygon, path, ellipse, circle, rect, polyline or line".into())
 }
 
-fn plain(kind: Kind, geometry: Geometry) -> Drawn {
-    Drawn {
-        kind,
-        geometry,
-        color: None,
-        weight: None,
-        fill: None,
+impl Drawn {
+    /// A shape that says nothing of its style.
+    pub fn plain(kind: Kind, geometry: Geometry) -> Drawn {
+        Drawn {
+            kind,
+            geometry,
+            color: None,
+            weight: None,
+            fill: None,
+        }
     }
 }
 
@@ -304,8 +307,8 @@ fn lines(mut points: Vec<(f64, f64)>, closed: bool) -> Result<Drawn, String> {
         ));
     }
     match (closed, points.len()) {
-        (true, n) if n >= 3 => Ok(plain(Kind::Polygon, Geometry::Points(points))),
-        (false, n) if n >= 2 => Ok(plain(Kind::Polyline, Geometry::Points(points))),
+        (true, n) if n >= 3 => Ok(Drawn::plain(Kind::Polygon, Geometry::Points(points))),
+        (false, n) if n >= 2 => Ok(Drawn::plain(Kind::Polyline, Geometry::Points(points))),
         (_, n) => Err(format!("the SVG shape has only {n} distinct points")),
     }
 }
@@ -316,7 +319,7 @@ fn ellipse(cx: f64, cy: f64, rx: f64, ry: f64) -> Result<Drawn, String> {
         return Err("an ellipse with a negative radius".into());
     }
     if (rx - ry).abs() <= 0.02 * rx.max(ry) {
-        return Ok(plain(
+        return Ok(Drawn::plain(
             Kind::Circle,
             Geometry::Circle {
                 cx,
@@ -345,7 +348,7 @@ fn rect(x: f64, y: f64, w: f64, h: f64, transform: Option<&str>) -> Result<Drawn
         .map(numbers)
         .unwrap_or_default();
     let Some(&degrees) = turn.first().filter(|d| **d % 360.0 != 0.0) else {
-        return Ok(plain(Kind::Rectangle, Geometry::Rect { x, y, w, h }));
+        return Ok(Drawn::plain(Kind::Rectangle, Geometry::Rect { x, y, w, h }));
     };
     let (ox, oy) = match turn.as_slice() {
         [_, ox, oy] => (*ox, *oy),

@@ -97,6 +97,19 @@ fn query_text(pairs: &[(&str, String)]) -> String {
     text
 }
 
+/// What an export writes from: the picture once the caller may view it, its document
+/// at the moment asked for, and the query its links carry.
+async fn exported(
+    state: &AppState,
+    id: &str,
+    query: &MomentQuery,
+    headers: &HeaderMap,
+) -> Result<(PictureRecord, Value, String), AppError> {
+    let record = viewable(state, id, headers, query.token.as_deref()).await?;
+    let (document, carried) = document(state, id, query).await?;
+    Ok((record, document, query_text(&carried)))
+}
+
 fn picture<'a>(record: &'a PictureRecord, urls: &'a BaseUrls, query: String) -> Picture<'a> {
     Picture {
         id: &record.id,
@@ -134,10 +147,9 @@ pub async fn jsonld(
     Query(query): Query<ExportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let record = viewable(&state, &id, &headers, query.moment.token.as_deref()).await?;
-    let (document, carried) = document(&state, &id, &query.moment).await?;
+    let (record, document, carried) = exported(&state, &id, &query.moment, &headers).await?;
     let urls = BaseUrls::from_request(&state.config, &headers);
-    let picture = picture(&record, &urls, query_text(&carried));
+    let picture = picture(&record, &urls, carried);
     let items = export::items(&picture, Flavor::W3c, &Annotations::read(&document));
     let body = match query.page.as_deref() {
         None => export::collection(&picture, &items),
@@ -182,8 +194,7 @@ pub async fn csv(
     Query(query): Query<ExportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let record = viewable(&state, &id, &headers, query.moment.token.as_deref()).await?;
-    let (document, _) = document(&state, &id, &query.moment).await?;
+    let (record, document, _) = exported(&state, &id, &query.moment, &headers).await?;
     let text = csv::comments(&Annotations::read(&document));
     let disposition = format!("attachment; filename=\"{}\"", file_name(&record));
     let headers = [
@@ -230,10 +241,9 @@ pub async fn iiif_page(
     Query(query): Query<MomentQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let record = viewable(&state, &id, &headers, query.token.as_deref()).await?;
-    let (document, carried) = document(&state, &id, &query).await?;
+    let (record, document, carried) = exported(&state, &id, &query, &headers).await?;
     let urls = BaseUrls::from_request(&state.config, &headers);
-    let picture = picture(&record, &urls, query_text(&carried));
+    let picture = picture(&record, &urls, carried);
     let items = export::items(&picture, Flavor::Iiif, &Annotations::read(&document));
     Ok(shared(
         export::iiif_page(&picture, items),
