@@ -39,7 +39,7 @@ fn origin_of(url: &str) -> Option<String> {
 
 /// Middleware: the headers, on every answer.
 pub async fn secure(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
+    let framed = request.uri().path().starts_with("/embed/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -54,7 +54,6 @@ pub async fn secure(State(state): State<AppState>, request: Request, next: Next)
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
-    let framed = path.starts_with("/embed/");
     if is_page {
         if let Ok(policy) = HeaderValue::from_str(&page_policy(&state.config, framed)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);

@@ -133,15 +133,16 @@ pub fn app(state: AppState) -> Router {
 
 /// Counts answers by status class and logs failures.
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // Cheap to keep (shared bytes): this runs for every tile.
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let uri = request.uri().clone();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     state.metrics.request(status);
     if status >= 500 {
-        tracing::warn!(%method, %path, status, "server error");
+        tracing::warn!(%method, path = uri.path(), status, "server error");
     } else {
-        tracing::debug!(%method, %path, status, "request");
+        tracing::debug!(%method, path = uri.path(), status, "request");
     }
     response
 }
