@@ -75,7 +75,7 @@ def wrk(url, script, seconds):
 
 
 def main():
-    hugepic, picture, work = sys.argv[1], sys.argv[2], sys.argv[3]
+    hugepic, picture, work = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
     seconds = int(sys.argv[5]) if len(sys.argv) > 5 else 15
     count = int(sys.argv[6]) if len(sys.argv) > 6 else 5000

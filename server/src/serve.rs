@@ -134,7 +134,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     history.start(to_index);
     let servable = Arc::new(crate::serving::Servable::new(config.tile_servable_ttl));
     let tile_cache = Arc::new(crate::serving::TileCache::new(config.tile_cache_bytes));
-    Ok(AppState {
+    Ok(AppState::new(crate::state::Shared {
         hub,
         history,
         config: Arc::new(config),
@@ -148,7 +148,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         write_limits,
         servable,
         tile_cache,
-    })
+    }))
 }
 
 fn job_context(state: &AppState) -> JobContext {
