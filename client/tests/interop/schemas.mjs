@@ -1,6 +1,7 @@
 // Validators from the public test data in ../shared/vendor (read in place, never copied):
 // the IIIF Presentation 3 JSON Schema (draft-07), and the W3C Web Annotation data-model
 // MUST assertions (draft-04 schemas) for annotations, collections and pages.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,23 @@ import Ajv04 from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const vendor = process.env.HUGEPIC_VENDOR_DIR ?? path.resolve(here, '../../../../shared/vendor');
+
+/** `shared/vendor` beside the checkout, or beside the checkout it was cloned from (CI
+ *  runs in a clone of main); HUGEPIC_VENDOR_DIR names it when it is elsewhere. */
+function vendorDir() {
+  const root = path.resolve(here, '../../..');
+  const candidates = [process.env.HUGEPIC_VENDOR_DIR, path.join(root, '../shared/vendor')];
+  try {
+    const origin = execFileSync('git', ['-C', root, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' }).trim();
+    if (origin && fs.existsSync(origin)) candidates.push(path.join(path.resolve(root, origin), '../shared/vendor'));
+  } catch {
+    // not a clone
+  }
+  const found = candidates.find((dir) => dir && fs.existsSync(path.join(dir, 'web-annotation-tests')));
+  if (!found) throw new Error(`the vendored schemas are not found (looked in ${candidates.filter(Boolean).join(', ')}); set HUGEPIC_VENDOR_DIR`);
+  return found;
+}
+const vendor = vendorDir();
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
 /** Validates against the IIIF Presentation 3 schema; returns the errors (none: []). */
