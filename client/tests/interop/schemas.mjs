@@ -12,16 +12,24 @@ import addFormats from 'ajv-formats';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** `shared/vendor` beside the checkout, or beside the checkout it was cloned from (CI
- *  runs in a clone of main); HUGEPIC_VENDOR_DIR names it when it is elsewhere. */
+/** `shared/vendor` beside the checkout or beside one of its parent folders, or the same
+ *  around the checkout it was cloned from (CI runs in a clone of main);
+ *  HUGEPIC_VENDOR_DIR names it when it is elsewhere. */
 function vendorDir() {
   const root = path.resolve(here, '../../..');
-  const candidates = [process.env.HUGEPIC_VENDOR_DIR, path.join(root, '../shared/vendor')];
+  const bases = [root];
   try {
     const origin = execFileSync('git', ['-C', root, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' }).trim();
-    if (origin && fs.existsSync(origin)) candidates.push(path.join(path.resolve(root, origin), '../shared/vendor'));
+    if (origin && fs.existsSync(path.resolve(root, origin))) bases.push(path.resolve(root, origin));
   } catch {
     // not a clone
+  }
+  const candidates = [process.env.HUGEPIC_VENDOR_DIR];
+  for (const base of bases) {
+    for (let dir = path.dirname(base); ; dir = path.dirname(dir)) {
+      candidates.push(path.join(dir, 'shared', 'vendor'));
+      if (path.dirname(dir) === dir) break;
+    }
   }
   const found = candidates.find((dir) => dir && fs.existsSync(path.join(dir, 'web-annotation-tests')));
   if (!found) throw new Error(`the vendored schemas are not found (looked in ${candidates.filter(Boolean).join(', ')}); set HUGEPIC_VENDOR_DIR`);
