@@ -41,18 +41,22 @@ export class ApiError extends Error {
   }
 }
 
+/** The server's sentence for a failed answer (`{detail}`), or its status. */
+async function detailOf(response: Response): Promise<string> {
+  try {
+    const body = await response.json();
+    if (typeof body.detail === 'string') return body.detail;
+  } catch {
+    // not JSON
+  }
+  return `the server answered ${response.status}`;
+}
+
 async function check<T>(response: Response): Promise<T> {
   if (response.ok) {
     return response.status === 204 ? (undefined as T) : ((await response.json()) as T);
   }
-  let detail = `the server answered ${response.status}`;
-  try {
-    const body = await response.json();
-    if (typeof body.detail === 'string') detail = body.detail;
-  } catch {
-    // not JSON
-  }
-  throw new ApiError(response.status, friendly(response.status, detail));
+  throw new ApiError(response.status, friendly(response.status, await detailOf(response)));
 }
 
 /** A sentence for a person, from a status and the server's detail. */
@@ -194,12 +198,7 @@ export async function importAnnotations(id: string, token: string, json: string,
     body: json,
   });
   if (response.ok) return (await response.json()) as ImportResult;
-  let detail = `the server answered ${response.status}`;
-  try {
-    const body = await response.json();
-    if (typeof body.detail === 'string') detail = body.detail;
-  } catch {
-    // not JSON
-  }
+  // Not `friendly`: its 413 speaks of pictures, and an import's limits are the detail's.
+  const detail = await detailOf(response);
   throw new ApiError(response.status, detail.charAt(0).toUpperCase() + detail.slice(1));
 }

@@ -188,13 +188,7 @@ impl Hub {
         if let Some(room) = self.loaded(picture_id) {
             return Ok(room.read(read).await);
         }
-        let stored = self.context.store.load_document(picture_id).await?;
-        let snapshot = stored
-            .snapshot
-            .as_ref()
-            .map(|(s, seq)| (*seq, s.as_slice()));
-        let updates = stored.updates.iter().map(|(seq, u)| (*seq, u.as_slice()));
-        let (document, _) = hugepic_hub_core::document::Document::load(snapshot, updates);
+        let (document, _) = self.context.store.load_document(picture_id).await?.open();
         Ok(read(document.doc()))
     }
 

@@ -104,12 +104,7 @@ impl Room {
         context: Arc<Context>,
         rooms: Weak<RoomTable>,
     ) -> Room {
-        let snapshot = stored
-            .snapshot
-            .as_ref()
-            .map(|(s, seq)| (*seq, s.as_slice()));
-        let updates = stored.updates.iter().map(|(seq, u)| (*seq, u.as_slice()));
-        let (document, skipped) = Document::load(snapshot, updates);
+        let (document, skipped) = stored.open();
         for seq in skipped {
             tracing::error!(
                 picture = picture_id,

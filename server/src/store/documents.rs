@@ -35,6 +35,15 @@ pub struct StoredDocument {
     pub updates: Vec<(i64, Vec<u8>)>,
 }
 
+impl StoredDocument {
+    /// The document it holds, and the seqs of parts that did not decode (skipped).
+    pub fn open(&self) -> (hugepic_hub_core::document::Document, Vec<i64>) {
+        let snapshot = self.snapshot.as_ref().map(|(s, seq)| (*seq, s.as_slice()));
+        let updates = self.updates.iter().map(|(seq, u)| (*seq, u.as_slice()));
+        hugepic_hub_core::document::Document::load(snapshot, updates)
+    }
+}
+
 /// Where the hub keeps documents: a few methods, apart from the rest of the metadata.
 #[async_trait]
 pub trait DocStore: Send + Sync {
