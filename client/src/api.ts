@@ -1,6 +1,7 @@
 // The HUGEpic HTTP API as the client uses it, and the tokens this browser holds.
 
 export type Status = 'queued' | 'tiling' | 'publishing' | 'ready' | 'failed';
+export type Visibility = 'unlisted' | 'public';
 
 export interface Picture {
   id: string;
@@ -11,6 +12,8 @@ export interface Picture {
   height: number | null;
   error: string | null;
   created_at: string;
+  /** `unlisted`: only its links open it; `public`: in the gallery, open to anyone. */
+  visibility: Visibility;
   tile_format: string | null;
   progress: { stage: string | null; done: number; total: number };
   tiles: { dzi: string; iiif: string };
@@ -68,7 +71,7 @@ export function friendly(status: number, detail: string): string {
     case 403:
       return `This link does not allow that: ${detail}`;
     case 404:
-      return 'There is no such picture (it may have been deleted).';
+      return 'There is no such picture: it may have been deleted, or it opens only with one of its links.';
     default:
       return detail.charAt(0).toUpperCase() + detail.slice(1);
   }
@@ -96,7 +99,7 @@ export async function importUrl(url: string): Promise<Created> {
   );
 }
 
-export async function updatePicture(id: string, token: string, fields: { title?: string; description?: string }): Promise<Picture> {
+export async function updatePicture(id: string, token: string, fields: { title?: string; description?: string; visibility?: Visibility }): Promise<Picture> {
   return check(
     await fetch(`/api/pictures/${encodeURIComponent(id)}`, {
       method: 'PATCH',
@@ -141,15 +144,52 @@ export const tokens = {
   },
   forget(id: string): void {
     localStorage.removeItem(this.key(id));
+    sessionStorage.removeItem(tabKey(id));
+  },
+  /** Pictures this browser holds tokens for. */
+  ids(): string[] {
+    const ids: string[] = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key?.startsWith('hugepic:tokens:')) ids.push(key.slice('hugepic:tokens:'.length));
+    }
+    return ids;
+  },
+  /** The strongest token held for a picture. */
+  best(id: string): string | null {
+    const held = this.get(id);
+    return held.owner ?? held.edit ?? held.comment ?? held.view ?? null;
   },
 };
 
-/** The token to use on a picture: the link's own, else the best this browser holds. */
-export function tokenFor(id: string): string | null {
-  const fromLink = new URLSearchParams(location.search).get('token');
-  if (fromLink) return fromLink;
-  const held = tokens.get(id);
-  return held.owner ?? held.edit ?? held.comment ?? held.view ?? null;
+const tabKey = (id: string) => `hugepic:tab-token:${id}`;
+
+/** The token to use on a picture. A page takes its link's `?token=` out of the address
+ *  bar (so it is not shown, bookmarked or screen-shared) and keeps it for this tab;
+ *  then the tab's token, else the best this browser holds. An embed uses only the token
+ *  in its own address: a page that frames it never gets this browser's owner token. */
+export function tokenFor(id: string, options: { embed?: boolean } = {}): string | null {
+  const params = new URLSearchParams(location.search);
+  const fromLink = params.get('token');
+  if (options.embed) return fromLink || null;
+  if (fromLink) {
+    try {
+      sessionStorage.setItem(tabKey(id), fromLink);
+      params.delete('token');
+      const query = params.toString();
+      window.history.replaceState(window.history.state, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
+    } catch {
+      // Storage refused (a private mode): the token stays in the address, as before.
+    }
+    return fromLink;
+  }
+  let forTab: string | null = null;
+  try {
+    forTab = sessionStorage.getItem(tabKey(id));
+  } catch {
+    // no storage
+  }
+  return forTab ?? tokens.best(id);
 }
 
 /** Stage names for people. */

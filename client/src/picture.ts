@@ -26,12 +26,25 @@ async function whenReady(root: HTMLElement, picture: Picture, token: string | nu
   return getPicture(picture.id, token);
 }
 
-function shareDialog(picture: Picture, viewer: Viewer): HTMLDialogElement {
+/** The token a shared link or embed carries: none for a public picture; for an unlisted
+ *  one a view token (the browser's, or the page's own when it is one), never more. */
+function shareToken(picture: Picture, token: string | null): string | null {
+  if (picture.visibility === 'public') return null;
+  return tokens.get(picture.id).view ?? (picture.role === 'view' ? token : null);
+}
+
+function shareDialog(picture: Picture, viewer: Viewer, token: string | null): HTMLDialogElement {
   // The history's moment, when one is shown, goes with the view.
   const hash = viewToHash(viewer.view()) + hashExtras(location.hash);
-  const link = `${location.origin}/p/${picture.id}${hash}`;
-  const embed = `${location.origin}/embed/${picture.id}${hash}`;
+  const viewToken = shareToken(picture, token);
+  const query = viewToken ? `?token=${encodeURIComponent(viewToken)}` : '';
+  const link = `${location.origin}/p/${picture.id}${query}${hash}`;
+  const embed = `${location.origin}/embed/${picture.id}${query}${hash}`;
   const snippet = `<iframe src="${embed}" width="800" height="600" style="border:0" allowfullscreen title="${picture.title.replace(/"/g, '&quot;')}"></iframe>`;
+  const unreachable =
+    picture.visibility !== 'public' && !viewToken
+      ? h('p', { class: 'muted', 'data-test': 'share-unlisted' }, 'This picture is unlisted: only its links open it, and this page holds no view link to share. Ask the owner for one.')
+      : null;
   const held = tokens.get(picture.id);
   const roleLinks = (['edit', 'comment', 'view'] as const)
     .filter((r) => held[r])
@@ -40,10 +53,11 @@ function shareDialog(picture: Picture, viewer: Viewer): HTMLDialogElement {
     'dialog',
     { class: 'share', 'aria-label': 'Share or embed' },
     h('h2', {}, 'Share this view'),
-    copyField('Link to this view', link),
+    copyField(viewToken ? 'Link to this view (view only)' : 'Link to this view', link),
     copyField('Embed (iframe)', snippet, true),
+    unreachable,
     ...(roleLinks.length ? [h('h3', {}, 'Links with a role'), ...roleLinks] : []),
-    annotationsElsewhere(picture),
+    annotationsElsewhere(picture, token),
     h('form', { method: 'dialog' }, h('button', { type: 'submit' }, 'Close')),
   );
   dialog.addEventListener('close', () => dialog.remove());
@@ -52,9 +66,8 @@ function shareDialog(picture: Picture, viewer: Viewer): HTMLDialogElement {
 
 /** The share dialog's part on annotations in other tools: downloads (W3C JSON-LD, CSV),
  *  the IIIF manifest for Mirador and other viewers, and (edit, owner) an import. */
-function annotationsElsewhere(picture: Picture): HTMLElement {
-  const token = tokenFor(picture.id);
-  const links = annotationLinks(picture.id, token);
+function annotationsElsewhere(picture: Picture, token: string | null): HTMLElement {
+  const links = annotationLinks(picture.id, shareToken(picture, token) ?? token);
   const mirador = `https://projectmirador.org/embed/?iiif-content=${encodeURIComponent(links.manifest)}`;
   const section = h(
     'section',
@@ -100,6 +113,13 @@ function ownerTools(picture: Picture, token: string, header: HTMLElement): HTMLE
   title.value = picture.title;
   const description = h('textarea', { name: 'description', 'aria-label': 'Description', rows: '3' });
   description.value = picture.description;
+  const visibility = h(
+    'select',
+    { name: 'visibility', 'aria-label': 'Who can find it' },
+    h('option', { value: 'unlisted' }, 'Unlisted: only people with a link'),
+    h('option', { value: 'public' }, 'Public: in the gallery, anyone can view'),
+  );
+  visibility.value = picture.visibility;
   const message = h('p', { class: 'muted', 'aria-live': 'polite' });
   return h(
     'details',
@@ -111,7 +131,8 @@ function ownerTools(picture: Picture, token: string, header: HTMLElement): HTMLE
         onsubmit: async (event: Event) => {
           event.preventDefault();
           try {
-            const saved = await updatePicture(picture.id, token, { title: title.value, description: description.value });
+            const saved = await updatePicture(picture.id, token, { title: title.value, description: description.value, visibility: visibility.value as Picture['visibility'] });
+            picture.visibility = saved.visibility;
             const heading = header.querySelector('h1');
             if (heading) heading.textContent = saved.title || 'Untitled';
             message.textContent = 'Saved.';
@@ -122,6 +143,7 @@ function ownerTools(picture: Picture, token: string, header: HTMLElement): HTMLE
       },
       title,
       description,
+      h('label', { class: 'visibility' }, h('span', { class: 'label' }, 'Who can find it'), visibility),
       h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save')),
     ),
     h(
@@ -161,7 +183,7 @@ export function roleText(role: NonNullable<Picture['role']>): string {
 }
 
 export async function picturePage(root: HTMLElement, id: string, embed: boolean): Promise<void> {
-  const token = tokenFor(id);
+  const token = tokenFor(id, { embed });
   let picture: Picture;
   try {
     picture = await whenReady(root, await getPicture(id, token), token);
@@ -212,7 +234,7 @@ export async function picturePage(root: HTMLElement, id: string, embed: boolean)
     chrome: true,
     onShare: () => {
       if (!viewer) return;
-      const dialog = shareDialog(picture, viewer);
+      const dialog = shareDialog(picture, viewer, token);
       document.body.append(dialog);
       dialog.showModal();
     },

@@ -11,6 +11,7 @@ use hugepic_workers::{Limits, S3Settings};
 use crate::auth::Role;
 use crate::hub::HubLimits;
 use crate::import::{AllowRule, ImportPolicy};
+use crate::store::Visibility;
 
 /// Flags and environment of `hugepic serve`.
 #[derive(Args, Debug, Clone)]
@@ -112,9 +113,27 @@ pub struct ServeArgs {
     /// Serve only: leave jobs to `hugepic worker` processes.
     #[arg(long, env = "HUGEPIC_NO_WORKERS")]
     pub no_workers: bool,
-    /// Role of a visitor without a token: view, comment or edit.
+    /// Role of a visitor without a token on a public picture: view, comment or edit.
     #[arg(long, env = "HUGEPIC_DEFAULT_ROLE", default_value = "view")]
     pub default_role: String,
+    /// Visibility of new pictures: `unlisted` (only their links work) or `public`
+    /// (listed in the gallery, viewable without a link). The owner changes it.
+    #[arg(long, env = "HUGEPIC_DEFAULT_VISIBILITY", default_value = "unlisted")]
+    pub default_visibility: String,
+    /// Unfinished tus uploads one address may hold at once.
+    #[arg(long, env = "HUGEPIC_MAX_UNFINISHED_UPLOADS", default_value_t = 8)]
+    pub max_unfinished_uploads: u64,
+    /// Bytes the unfinished tus uploads of one address may still promise, in MiB.
+    #[arg(
+        long,
+        env = "HUGEPIC_MAX_UNFINISHED_UPLOAD_MIB",
+        default_value_t = 8192
+    )]
+    pub max_unfinished_upload_mib: u64,
+    /// Disk space kept free beyond what the unfinished uploads declared, in MiB: an
+    /// upload that would eat into it is refused with 507.
+    #[arg(long, env = "HUGEPIC_UPLOAD_DISK_MARGIN_MIB", default_value_t = 1024)]
+    pub upload_disk_margin_mib: u64,
     /// Largest WebSocket message the hub accepts, KiB.
     #[arg(long, env = "HUGEPIC_HUB_MAX_MESSAGE_KIB", default_value_t = 1024)]
     pub hub_max_message_kib: usize,
@@ -210,8 +229,12 @@ pub struct Config {
     pub jobs: usize,
     /// Lifetime of unfinished uploads.
     pub upload_expiry: std::time::Duration,
-    /// Role without a token.
+    /// Role without a token, on public pictures.
     pub default_role: Role,
+    /// Visibility of new pictures.
+    pub default_visibility: Visibility,
+    /// Per-address quotas of unfinished tus uploads, and the disk margin.
+    pub upload_quota: UploadQuota,
     /// Import by URL.
     pub import: ImportPolicy,
     /// Redis URL, in the distributed mode.
@@ -233,6 +256,17 @@ pub struct Config {
 }
 
 /// A configuration value that cannot work.
+/// What unfinished tus uploads may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadQuota {
+    /// Unfinished uploads per address.
+    pub uploads_per_address: u64,
+    /// Bytes still to come per address.
+    pub bytes_per_address: u64,
+    /// Disk kept free beyond every unfinished upload's declared bytes.
+    pub disk_margin_bytes: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
@@ -261,6 +295,12 @@ impl Config {
                 )))
             }
         };
+        let default_visibility = Visibility::parse(&args.default_visibility).ok_or_else(|| {
+            ConfigError(format!(
+                "HUGEPIC_DEFAULT_VISIBILITY must be unlisted or public, got {:?}",
+                args.default_visibility
+            ))
+        })?;
         if args.jobs == 0 {
             return Err(ConfigError("HUGEPIC_JOBS must be at least 1".into()));
         }
@@ -407,6 +447,12 @@ impl Config {
             jobs: args.jobs,
             upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),
             default_role,
+            default_visibility,
+            upload_quota: UploadQuota {
+                uploads_per_address: args.max_unfinished_uploads,
+                bytes_per_address: args.max_unfinished_upload_mib << 20,
+                disk_margin_bytes: args.upload_disk_margin_mib << 20,
+            },
         })
     }
 }

@@ -47,6 +47,9 @@ pub enum AppError {
         /// Seconds until one more is allowed.
         retry_after: u64,
     },
+    /// 507: the disk cannot hold what an upload declares (plus the configured margin).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// 503: a service we depend on (the object store) failed; try again later.
     #[error("{0}")]
     Unavailable(String),
@@ -68,6 +71,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,6 +90,7 @@ impl AppError {
             AppError::TooLarge(_) => "too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::InsufficientStorage(_) => "insufficient_storage",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -125,7 +130,9 @@ impl From<std::io::Error> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let detail = if status.is_server_error() {
+        // Only our own faults are hidden; a full disk or a store that did not answer is
+        // said as it is.
+        let detail = if matches!(self, AppError::Internal(_)) {
             tracing::error!(error = %self, "request failed");
             "something went wrong on our side; it has been logged".to_string()
         } else {

@@ -76,6 +76,7 @@ pub async fn new_picture(
         tile_format: None,
         source_name: capped(source_name),
         source_bytes: bytes,
+        visibility: state.config.default_visibility,
     };
     state.store.create_picture(&record, token_hashes).await?;
     Ok(record)

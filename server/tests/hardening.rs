@@ -207,7 +207,8 @@ async fn pages_carry_a_content_security_policy_and_only_embeds_may_be_framed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
+    // No such picture: 404, with the same headers as any page.
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
     let headers = page.headers().clone();
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "no-referrer");
@@ -221,7 +222,7 @@ async fn pages_carry_a_content_security_policy_and_only_embeds_may_be_framed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(embed.status(), StatusCode::OK);
+    assert_eq!(embed.status(), StatusCode::NOT_FOUND);
     assert!(embed.headers().get("x-frame-options").is_none());
     let policy = embed.headers()["content-security-policy"].to_str().unwrap();
     assert!(policy.contains("frame-ancestors *"), "{policy}");
@@ -276,4 +277,310 @@ async fn a_huge_json_body_is_not_read_before_the_owner_check_nor_past_64_kib() {
         .await
         .unwrap();
     assert_eq!(edited.status(), StatusCode::OK);
+}
+
+/// A tus creation of `length` bytes, from `address` (through `X-Forwarded-For`).
+async fn tus_create(server: &Server, length: u64, address: &str) -> reqwest::Response {
+    server
+        .client
+        .post(server.url("/api/uploads"))
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", length.to_string())
+        .header("x-forwarded-for", address)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tus_requests_need_the_upload_owner_token() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let server = Server::start(&[]).await;
+    let created = tus_create(&server, 10, "203.0.113.1").await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let owner = created.headers()["picture-owner-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    // The Location carries the owner token, so a stock tus client sends it unknowingly.
+    let (bare, query) = location.split_once('?').unwrap();
+    assert_eq!(query, format!("token={owner}"));
+    let head = |url: String, bearer: Option<&'static str>| {
+        let mut request = server.client.head(url).header("tus-resumable", "1.0.0");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(
+        head(bare.to_string(), None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        head(bare.to_string(), Some("someone-elses-token"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // Neither appending nor terminating without the owner token.
+    let patch = server
+        .client
+        .patch(bare)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .body(vec![b'x'; 5])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), StatusCode::UNAUTHORIZED);
+    let delete = server
+        .client
+        .delete(bare)
+        .header("tus-resumable", "1.0.0")
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), StatusCode::FORBIDDEN);
+    // The owner's requests, by Location or by bearer, work; nothing was appended before.
+    let head_owner = head(location.clone(), None).await.unwrap();
+    assert_eq!(head_owner.status(), StatusCode::OK);
+    assert_eq!(head_owner.headers()["upload-offset"], "0");
+    let patch = server
+        .client
+        .patch(bare)
+        .bearer_auth(&owner)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .body(vec![b'x'; 5])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), StatusCode::NO_CONTENT);
+    assert_eq!(patch.headers()["upload-offset"], "5");
+    let delete = server
+        .client
+        .delete(&location)
+        .header("tus-resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn unfinished_uploads_are_held_to_quotas_per_address_and_to_the_disk() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let server = Server::start(&[
+        "--trust-proxy",
+        "--writes-per-minute",
+        "100",
+        "--max-unfinished-uploads",
+        "2",
+        "--max-unfinished-upload-mib",
+        "10",
+    ])
+    .await;
+    let mib = 1u64 << 20;
+    // 200 creations of 4 GiB each were all accepted before: now an address holds two
+    // unfinished uploads, promising at most 10 MiB.
+    let first = tus_create(&server, 4 * mib, "203.0.113.2").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(
+        tus_create(&server, 4 * mib, "203.0.113.2").await.status(),
+        StatusCode::CREATED
+    );
+    let third = tus_create(&server, mib, "203.0.113.2").await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = third.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unfinished uploads"),
+        "{body}"
+    );
+    let promising = tus_create(&server, 11 * mib, "203.0.113.3").await;
+    assert_eq!(promising.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not affected; cancelling an upload frees its place.
+    assert_eq!(
+        tus_create(&server, mib, "203.0.113.4").await.status(),
+        StatusCode::CREATED
+    );
+    let location = first.headers()["location"].to_str().unwrap().to_string();
+    let cancelled = server
+        .client
+        .delete(&location)
+        .header("tus-resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        tus_create(&server, mib, "203.0.113.2").await.status(),
+        StatusCode::CREATED
+    );
+
+    // A disk that cannot hold what is declared plus the margin: 507, said plainly.
+    let free = hugepic::uploads::free_bytes(server.data.path()).unwrap();
+    let margin = (free >> 20) + 1;
+    let full = Server::start(&["--upload-disk-margin-mib", &margin.to_string()]).await;
+    let refused = tus_create(&full, 10, "203.0.113.5").await;
+    assert_eq!(refused.status(), StatusCode::INSUFFICIENT_STORAGE);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("disk cannot hold"),
+        "{body}"
+    );
+    // The server stays up for what it can hold.
+    assert_eq!(
+        upload_titled(&full, "small").await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn unlisted_pictures_exist_only_for_their_links() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let client = tempfile::tempdir().unwrap();
+    std::fs::write(
+        client.path().join("index.html"),
+        "<!doctype html><title>t</title>",
+    )
+    .unwrap();
+    let dir = client.path().display().to_string();
+    let server = Server::start(&["--default-visibility", "unlisted", "--client-dir", &dir]).await;
+    let created = upload_titled(&server, "private scan").await;
+    assert_eq!(created.status(), StatusCode::ACCEPTED);
+    let picture: Value = created.json().await.unwrap();
+    assert_eq!(picture["visibility"], "unlisted");
+    let id = picture["id"].as_str().unwrap().to_string();
+    let owner = picture["tokens"]["owner"].as_str().unwrap().to_string();
+    let view = picture["tokens"]["view"].as_str().unwrap().to_string();
+    let last = server.watch_with(&id, Some(&owner)).await.pop().unwrap();
+    assert_eq!(last["status"], "ready");
+    let get = |path: String, token: Option<String>| {
+        let mut request = server.client.get(server.url(&path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    // Without a link it does not exist: API, events, history, annotations, manifest, page.
+    for path in [
+        format!("/api/pictures/{id}"),
+        format!("/api/pictures/{id}/events"),
+        format!("/api/pictures/{id}/history"),
+        format!("/api/pictures/{id}/annotations.jsonld"),
+        format!("/iiif/{id}/manifest.json"),
+        format!("/p/{id}"),
+        format!("/embed/{id}"),
+    ] {
+        let answer = get(path.clone(), None).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let unknown: Value = get(format!("/api/pictures/{id}"), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let never: Value = get("/api/pictures/AAAAAAAAAAAAAAAA".into(), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown["detail"].as_str().unwrap().replace(&id, ""),
+        never["detail"]
+            .as_str()
+            .unwrap()
+            .replace("AAAAAAAAAAAAAAAA", ""),
+        "an unlisted picture reads as one that does not exist"
+    );
+    let gallery: Value = get("/api/pictures".into(), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gallery["total"], 0);
+    // Its tile URLs (the unguessable id) are still served, for viewers and CDNs.
+    assert_eq!(
+        get(format!("/tiles/{id}/image.dzi"), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // A view link works, and its page is served.
+    let seen: Value = get(format!("/api/pictures/{id}"), Some(view.clone()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["role"], "view");
+    let page = server
+        .client
+        .get(server.url(&format!("/p/{id}?token={view}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    // Only the owner changes it; a wrong value is a sentence.
+    let set = |token: String, visibility: &'static str| {
+        server
+            .client
+            .patch(server.url(&format!("/api/pictures/{id}")))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "visibility": visibility }))
+            .send()
+    };
+    assert_eq!(
+        set(view.clone(), "public").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let wrong = set(owner.clone(), "secret").await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let said: Value = wrong.json().await.unwrap();
+    assert!(said["detail"].as_str().unwrap().contains("unlisted"));
+    let public = set(owner.clone(), "public").await.unwrap();
+    assert_eq!(public.status(), StatusCode::OK);
+    let public: Value = public.json().await.unwrap();
+    assert_eq!(public["visibility"], "public");
+    let tokenless: Value = get(format!("/api/pictures/{id}"), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokenless["role"], "view");
+    let gallery: Value = get("/api/pictures".into(), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gallery["pictures"][0]["id"], id.as_str());
+    // And back: gone again for visitors without a link.
+    assert_eq!(
+        set(owner, "unlisted").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(format!("/api/pictures/{id}"), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 }

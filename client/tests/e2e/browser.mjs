@@ -19,7 +19,8 @@ export async function launchBrowser() {
     pages.push(seen);
     page.on('response', (r) => {
       if (r.status() !== 404) return;
-      if (new URL(r.url()).pathname.startsWith('/api/')) seen.api += 1;
+      // So are pages of pictures a visitor may not find (unknown, or unlisted).
+      if (new URL(r.url()).pathname.startsWith('/api/') || r.request().isNavigationRequest()) seen.api += 1;
       else missing.push(r.url());
     });
     page.on('console', (m) => {

@@ -2,11 +2,13 @@
 // edits and awareness cross between nodes; a node killed with SIGKILL loses nothing a
 // client has seen (its client moves to the other node); after Redis restarts the nodes
 // repair what pub/sub dropped, without anyone reconnecting; a fresh node restores the
-// document from the database.
+// document from the database; a picture made unlisted on one node closes the tokenless
+// sockets on both, and only those.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
+import WebSocket from 'ws';
 
 import { createDatabase, startRedis } from './cluster.mjs';
 import { png, startServer } from './server.mjs';
@@ -48,6 +50,57 @@ function percentile(values, p) {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
+
+/** A bare WebSocket to the picture's room on `node` (with `token`, if any), and how it closed. */
+async function bareSocket(node, token = null) {
+  const url = `${node.base.replace('http', 'ws')}/ws/pictures/${picture.id}${token ? `?token=${token}` : ''}`;
+  const ws = new WebSocket(url);
+  const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), at: performance.now() })));
+  await new Promise((resolve, reject) => {
+    ws.on('open', resolve);
+    ws.on('error', reject);
+  });
+  return { ws, closed };
+}
+
+test('made unlisted on one node, the tokenless sockets close on both; linked ones stay', async () => {
+  const [one, two] = nodes;
+  const visitors = [await bareSocket(one), await bareSocket(two)];
+  const linked = await edit(two, 'Linked');
+  const viewer = await bareSocket(two, picture.tokens.view);
+  let viewerClosed = false;
+  viewer.closed.then(() => (viewerClosed = true));
+  const started = performance.now();
+  const answer = await fetch(`${one.base}/api/pictures/${picture.id}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${picture.tokens.owner}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ visibility: 'unlisted' }),
+  });
+  assert.equal(answer.status, 200);
+  for (const visitor of visitors) {
+    const closed = await visitor.closed;
+    assert.equal(closed.code, 4404, closed.reason);
+    assert.match(closed.reason, /only through its links/);
+    assert.ok(closed.at - started < 1000, `closed after ${(closed.at - started).toFixed(0)} ms`);
+  }
+  // A new tokenless socket finds nothing; the linked connections carry on.
+  const late = await bareSocket(two);
+  assert.equal((await late.closed).code, 4404);
+  addShape(linked, 'after-unlisted', 'marker', { x: 1, y: 2 });
+  const check = await edit(one, 'Check');
+  await until(() => check.shapes.has('after-unlisted'), 'an edit after the change reaches node one');
+  assert.equal(viewerClosed, false, 'the view link stays connected');
+  viewer.ws.close();
+  linked.close();
+  check.close();
+  // Public again, for the tests after this one.
+  const back = await fetch(`${one.base}/api/pictures/${picture.id}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${picture.tokens.owner}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ visibility: 'public' }),
+  });
+  assert.equal(back.status, 200);
+});
 
 test('edits and awareness cross between two nodes', async () => {
   const [one, two] = nodes;

@@ -18,7 +18,11 @@ export async function freePort() {
   });
 }
 
+/** Starts `hugepic serve` with `extra` arguments. New pictures are public unless
+ *  `extra` says otherwise: most tests open them without a link; those of unlisted
+ *  pictures pass `--default-visibility unlisted`. */
 export async function startServer(extra = [], dataDir = null) {
+  if (!extra.includes('--default-visibility')) extra = [...extra, '--default-visibility', 'public'];
   const bin = process.env.HUGEPIC_BIN;
   if (!bin) throw new Error('set HUGEPIC_BIN to the hugepic binary (scripts/test does)');
   const data = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hugepic-interop-'));
@@ -61,11 +65,12 @@ export async function startServer(extra = [], dataDir = null) {
   };
 }
 
-/** Polls a picture until it is ready or failed. */
-export async function waitFinal(base, id, limitMs = 60_000) {
+/** Polls a picture until it is ready or failed (with `token`, for unlisted pictures). */
+export async function waitFinal(base, id, limitMs = 60_000, token = null) {
   const deadline = Date.now() + limitMs;
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
   for (;;) {
-    const picture = await (await fetch(`${base}/api/pictures/${id}`)).json();
+    const picture = await (await fetch(`${base}/api/pictures/${id}`, { headers })).json();
     if (picture.status === 'ready' || picture.status === 'failed') return picture;
     if (Date.now() > deadline) throw new Error(`picture ${id} stuck: ${JSON.stringify(picture)}`);
     await new Promise((r) => setTimeout(r, 200));

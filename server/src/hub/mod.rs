@@ -263,8 +263,26 @@ impl Hub {
             roles: Role::set(roles),
             deleted: false,
             linked_only: true,
+            unlinked_only: false,
         };
         self.close_everywhere(picture_id, which, Close::new(4401, reason));
+    }
+
+    /// Closes, on every node, the connections to `picture_id` that joined without a link
+    /// (the owner made it unlisted): code 4404, as if it did not exist, which it no
+    /// longer does for them.
+    pub fn made_unlisted(&self, picture_id: &str) {
+        let which = Closing {
+            roles: Role::set(&Role::ALL),
+            deleted: false,
+            linked_only: false,
+            unlinked_only: true,
+        };
+        self.close_everywhere(
+            picture_id,
+            which,
+            Close::new(4404, "this picture is now reached only through its links"),
+        );
     }
 
     /// Closes every connection to `picture_id` on every node, and its rooms, with
@@ -274,6 +292,7 @@ impl Hub {
             roles: Role::set(&Role::ALL),
             deleted: true,
             linked_only: false,
+            unlinked_only: false,
         };
         self.close_everywhere(
             picture_id,

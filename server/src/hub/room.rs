@@ -415,6 +415,8 @@ pub(crate) struct Closing {
     pub(crate) deleted: bool,
     /// Only those that joined with a link (replaced links).
     pub(crate) linked_only: bool,
+    /// Only those that joined without a link (the picture was made unlisted).
+    pub(crate) unlinked_only: bool,
 }
 
 impl Closing {
@@ -423,17 +425,26 @@ impl Closing {
         roles: 0x0f,
         deleted: false,
         linked_only: false,
+        unlinked_only: false,
     };
 
     /// Whether a connection with `role`, joined with a link or not (`linked`), is one.
     pub(super) fn applies(&self, role: Role, linked: bool) -> bool {
-        self.deleted || ((linked || !self.linked_only) && self.roles & role.bit() != 0)
+        let by_link = if linked {
+            !self.unlinked_only
+        } else {
+            !self.linked_only
+        };
+        self.deleted || (by_link && self.roles & role.bit() != 0)
     }
 
     /// As sent to other nodes (`Body::Close`): roles in the low bits, then the flags.
     pub(super) fn bits(&self) -> u8 {
         let flag = |set: bool, bit: u8| if set { bit } else { 0 };
-        self.roles | flag(self.deleted, 0x80) | flag(self.linked_only, 0x40)
+        self.roles
+            | flag(self.deleted, 0x80)
+            | flag(self.linked_only, 0x40)
+            | flag(self.unlinked_only, 0x20)
     }
 
     /// From `bits`.
@@ -442,6 +453,7 @@ impl Closing {
             roles: bits & 0x0f,
             deleted: bits & 0x80 != 0,
             linked_only: bits & 0x40 != 0,
+            unlinked_only: bits & 0x20 != 0,
         }
     }
 }

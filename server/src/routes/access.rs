@@ -5,22 +5,21 @@ use axum::http::HeaderMap;
 use crate::auth::{hash_token, token_from, Role};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::PictureRecord;
+use crate::store::{PictureRecord, Visibility};
 
-/// The picture and the caller's role on it; 404 for unknown pictures, 401 for a token
-/// that is not one of this picture's.
+/// The picture and the caller's role on it; 404 for unknown pictures and, without a
+/// token, for unlisted ones (they exist only for their links); 401 for a token that is
+/// not one of this picture's.
 pub async fn picture_and_role(
     state: &AppState,
     id: &str,
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> Result<(PictureRecord, Role), AppError> {
-    let picture = state
-        .store
-        .picture(id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no picture {id:?}")))?;
+    let unknown = || AppError::NotFound(format!("there is no picture {id:?}"));
+    let picture = state.store.picture(id).await?.ok_or_else(unknown)?;
     let role = match token_from(headers, query_token) {
+        None if picture.visibility == Visibility::Unlisted => return Err(unknown()),
         None => state.config.default_role,
         Some(token) => state
             .store

@@ -1,14 +1,17 @@
 //! The built web client (`client/dist`): its files, and `index.html` for every page
 //! route (`/`, `/upload`, `/p/{id}`, `/embed/{id}`), which the client routes itself.
-//! Hashed assets are immutable; `index.html` is always revalidated.
+//! Hashed assets are immutable; `index.html` is always revalidated. A picture's page
+//! opened without a token answers 404 when the picture is unknown or unlisted (with the
+//! client still in the body: a tab that keeps its link's token shows the picture).
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::Visibility;
 
 fn content_type(path: &str) -> &'static str {
     match path.rsplit('.').next().unwrap_or_default() {
@@ -55,8 +58,39 @@ async fn file(path: &std::path::Path, cache: &'static str) -> Option<Response> {
     Some(response)
 }
 
+/// Whether a tokenless request for page `path` names a picture a visitor may find: not
+/// for unknown or unlisted pictures. Pages that are not a picture's, and requests with
+/// a token (checked by the API the page calls), are always found.
+async fn findable(state: &AppState, path: &str, uri: &Uri, headers: &HeaderMap) -> bool {
+    let Some(id) = path
+        .trim_end_matches('/')
+        .strip_prefix("p/")
+        .or_else(|| path.trim_end_matches('/').strip_prefix("embed/"))
+    else {
+        return true;
+    };
+    let query_token = uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+            .filter(|t| !t.is_empty())
+    });
+    if crate::auth::token_from(headers, query_token).is_some() {
+        return true;
+    }
+    match state.store.picture(id).await {
+        Ok(Some(picture)) => picture.visibility == Visibility::Public,
+        Ok(None) => false,
+        // The page's own API calls will say what is wrong.
+        Err(_) => true,
+    }
+}
+
 /// Fallback for everything the API does not route.
-pub async fn client(State(state): State<AppState>, uri: Uri) -> Result<Response, AppError> {
+pub async fn client(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let path = uri.path().trim_start_matches('/');
     let api = ["api/", "tiles/", "iiif/", "ws/"]
         .iter()
@@ -77,7 +111,12 @@ pub async fn client(State(state): State<AppState>, uri: Uri) -> Result<Response,
     }
     if !api && is_page(path) {
         return match file(&dir.join("index.html"), "no-cache").await {
-            Some(response) => Ok(response),
+            Some(mut response) => {
+                if !findable(&state, path, &uri, &headers).await {
+                    *response.status_mut() = StatusCode::NOT_FOUND;
+                }
+                Ok(response)
+            }
             None => Ok((
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(

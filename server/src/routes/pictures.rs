@@ -12,7 +12,7 @@ use crate::auth::{Role, RoleTokens};
 use crate::error::AppError;
 use crate::pictures::{fresh_tokens, new_picture, picture_from_file};
 use crate::state::AppState;
-use crate::store::PictureRecord;
+use crate::store::{PictureRecord, Visibility};
 use crate::urls::BaseUrls;
 
 /// A picture as the API shows it.
@@ -26,6 +26,7 @@ pub fn picture_json(p: &PictureRecord, urls: &BaseUrls) -> Value {
         "height": p.height,
         "error": p.error,
         "created_at": p.created_at,
+        "visibility": p.visibility,
         "tile_format": p.tile_format,
         "progress": {"stage": p.stage, "done": p.done, "total": p.total},
         "tiles": {"dzi": urls.dzi(&p.id), "iiif": urls.iiif_info(&p.id)},
@@ -202,7 +203,8 @@ pub struct Page {
     per_page: Option<u32>,
 }
 
-/// `GET /api/pictures`: ready pictures, newest first.
+/// `GET /api/pictures`: ready public pictures, newest first (unlisted ones are reached
+/// only through their links).
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -212,7 +214,7 @@ pub async fn list(
     let number = page.page.unwrap_or(1).max(1);
     let (pictures, total) = state
         .store
-        .pictures(per_page, (number - 1) * per_page, true)
+        .listed_pictures(per_page, (number - 1) * per_page)
         .await?;
     let urls = BaseUrls::from_request(&state.config, &headers);
     Ok(Json(json!({
@@ -248,9 +250,11 @@ pub async fn get(
 pub struct PictureEdit {
     title: Option<String>,
     description: Option<String>,
+    visibility: Option<String>,
 }
 
-/// `PATCH /api/pictures/{id}`: title and description (owner).
+/// `PATCH /api/pictures/{id}`: title, description and visibility (owner). Made unlisted,
+/// the picture's tokenless connections are closed on every node.
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -259,12 +263,12 @@ pub async fn update(
     body: axum::body::Body,
 ) -> Result<Json<Value>, AppError> {
     // The owner is checked before a byte of the body is read.
-    owner_only(
+    let before = owner_only(
         &state,
         &id,
         &headers,
         query.token.as_deref(),
-        "editing the title",
+        "editing the picture",
     )
     .await?;
     let bytes = axum::body::to_bytes(body, super::SMALL_BODY_BYTES)
@@ -276,8 +280,18 @@ pub async fn update(
             ))
         })?;
     let edit: PictureEdit = serde_json::from_slice(&bytes).map_err(|e| {
-        AppError::BadRequest(format!("expected JSON {{\"title\", \"description\"}}: {e}"))
+        AppError::BadRequest(format!(
+            "expected JSON {{\"title\", \"description\", \"visibility\"}}: {e}"
+        ))
     })?;
+    let visibility = match edit.visibility.as_deref() {
+        None => None,
+        Some(name) => Some(Visibility::parse(name).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "visibility must be \"unlisted\" or \"public\", not {name:?}"
+            ))
+        })?),
+    };
     let check = |v: &Option<String>, max: usize, what: &str| match v {
         Some(s) if s.chars().count() > max => Err(AppError::BadRequest(format!(
             "the {what} is longer than {max} characters"
@@ -288,8 +302,16 @@ pub async fn update(
     check(&edit.description, 10_000, "description")?;
     state
         .store
-        .update_text(&id, edit.title.as_deref(), edit.description.as_deref())
+        .update_details(
+            &id,
+            edit.title.as_deref(),
+            edit.description.as_deref(),
+            visibility,
+        )
         .await?;
+    if visibility == Some(Visibility::Unlisted) && before.visibility != Visibility::Unlisted {
+        state.hub.made_unlisted(&id);
+    }
     get(State(state), Path(id), headers, Query(query)).await
 }
 

@@ -3,22 +3,30 @@
 //! is what reached the disk, so a dropped connection resumes where it stopped. A
 //! finished upload becomes a picture: the final PATCH (and later HEADs) answer its id in
 //! `Picture-Id`; the owner token comes with the creation response.
+//!
+//! Every request after the creation must carry that owner token, as `Authorization:
+//! Bearer` or as `?token=`: the `Location` answered carries it in its query, so stock tus
+//! clients, which use `Location` as it is, send it without knowing. New uploads are
+//! held to per-address quotas, and refused with 507 when the disk cannot hold them.
+
+use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::auth::{hash_token, new_id, new_token, Role};
+use super::pictures::TokenQuery;
+use crate::auth::{hash_token, new_id, new_token, token_from, Role};
 use crate::error::AppError;
 use crate::pictures::{fresh_tokens, picture_from_file};
 use crate::state::AppState;
 use crate::store::times::now_rfc3339;
 use crate::store::UploadRecord;
-use crate::uploads::{now_unix, remove_upload};
+use crate::uploads::{admit, now_unix, remove_upload};
 use crate::urls::BaseUrls;
 
 const TUS_VERSION: &str = "1.0.0";
@@ -114,11 +122,18 @@ pub async fn options(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /api/uploads`: creates an upload, optionally with its first bytes.
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: Body,
+) -> Response {
     if let Some(r) = version_error(&headers) {
         return r;
     }
-    match create_inner(&state, &headers, body).await {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>();
+    let address = crate::rate::client_address(&state.config, &headers, peer);
+    match create_inner(&state, &headers, address, body).await {
         Ok(r) => r,
         Err(e) => tus_error(e),
     }
@@ -127,6 +142,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
 async fn create_inner(
     state: &AppState,
     headers: &HeaderMap,
+    address: Option<std::net::IpAddr>,
     body: Body,
 ) -> Result<Response, AppError> {
     if headers.contains_key("upload-defer-length") {
@@ -153,10 +169,11 @@ async fn create_inner(
         .unwrap_or_default()
         .to_string();
     metadata(&raw_metadata)?;
+    tokio::fs::create_dir_all(&state.uploads_dir).await?;
+    admit(state, address, length).await?;
     let id = new_id();
     let owner = new_token();
     let expires_at = now_unix() + state.config.upload_expiry.as_secs() as i64;
-    tokio::fs::create_dir_all(&state.uploads_dir).await?;
     tokio::fs::write(state.uploads_dir.join(format!("{id}.part")), b"").await?;
     let record = UploadRecord {
         id: id.clone(),
@@ -167,6 +184,7 @@ async fn create_inner(
         expires_at,
         owner_hash: hash_token(&owner),
         picture_id: None,
+        address: address.map(|a| a.to_string()),
     };
     state.store.create_upload(&record).await?;
     let urls = BaseUrls::from_request(&state.config, headers);
@@ -186,7 +204,7 @@ async fn create_inner(
     set(
         &mut r,
         "location",
-        format!("{}/api/uploads/{id}", urls.public),
+        format!("{}/api/uploads/{id}?token={owner}", urls.public),
     );
     set(&mut r, "upload-expires", http_date(expires_at));
     set(&mut r, "picture-owner-token", owner);
@@ -213,13 +231,39 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
     }
 }
 
-/// A live upload, or 404/410.
-async fn live_upload(state: &AppState, id: &str) -> Result<UploadRecord, AppError> {
+/// An upload, when the request carries its owner token: 404 when there is none, 401
+/// without a token, 403 with another.
+async fn owned_upload(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    query: &TokenQuery,
+) -> Result<UploadRecord, AppError> {
     let upload = state
         .store
         .upload(id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no upload {id:?}")))?;
+    match token_from(headers, query.token.as_deref()) {
+        None => Err(AppError::Unauthorized(
+            "send the upload's owner token (Authorization: Bearer, or the ?token= of its Location)"
+                .into(),
+        )),
+        Some(token) if hash_token(&token) != upload.owner_hash => Err(AppError::Forbidden(
+            "this token is not the owner token of this upload".into(),
+        )),
+        Some(_) => Ok(upload),
+    }
+}
+
+/// An upload still alive, with its owner token: as `owned_upload`, and 410 once expired.
+async fn live_upload(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    query: &TokenQuery,
+) -> Result<UploadRecord, AppError> {
+    let upload = owned_upload(state, id, headers, query).await?;
     if upload.picture_id.is_none() && upload.expires_at < now_unix() {
         return Err(AppError::Gone("this upload expired; start again".into()));
     }
@@ -230,6 +274,7 @@ async fn live_upload(state: &AppState, id: &str) -> Result<UploadRecord, AppErro
 pub async fn head(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
     if let Some(r) = version_error(&headers) {
@@ -241,7 +286,7 @@ pub async fn head(
         .upload_locks
         .settled(&id, std::time::Duration::from_secs(5))
         .await;
-    match live_upload(&state, &id).await {
+    match live_upload(&state, &id, &headers, &query).await {
         Ok(upload) => {
             let mut r = tus_response(StatusCode::OK);
             set(&mut r, "upload-offset", upload.offset);
@@ -268,6 +313,7 @@ pub async fn head(
 pub async fn patch(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<TokenQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -282,7 +328,7 @@ pub async fn patch(
             .upload_locks
             .lock(&id)
             .ok_or_else(|| AppError::Conflict("another request is writing to this upload".into()))?;
-        let upload = live_upload(&state, &id).await?;
+        let upload = live_upload(&state, &id, &headers, &query).await?;
         if upload.picture_id.is_some() {
             return Err(AppError::Conflict("this upload is already complete".into()));
         }
@@ -368,6 +414,7 @@ async fn append(
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
     if let Some(r) = version_error(&headers) {
@@ -377,11 +424,7 @@ pub async fn delete(
         let _guard = state.upload_locks.lock(&id).ok_or_else(|| {
             AppError::Conflict("another request is writing to this upload".into())
         })?;
-        state
-            .store
-            .upload(&id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("there is no upload {id:?}")))?;
+        owned_upload(&state, &id, &headers, &query).await?;
         remove_upload(&state, &id).await?;
         Ok::<_, AppError>(tus_response(StatusCode::NO_CONTENT))
     }

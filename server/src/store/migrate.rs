@@ -19,6 +19,10 @@ pub const SQLITE: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_compact_log.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_visibility_quotas.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order: (version, SQL).
@@ -38,6 +42,10 @@ pub const POSTGRES: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../../migrations/postgres/0004_compact_log.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_visibility_quotas.sql"),
     ),
 ];
 

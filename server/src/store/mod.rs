@@ -93,6 +93,36 @@ impl Status {
     }
 }
 
+/// Who may find a picture without one of its links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Only its links work: without a token the picture does not exist (404). Its tile
+    /// URLs, which carry the unguessable picture id, are still served.
+    Unlisted,
+    /// Listed in the gallery; a visitor without a token has `--default-role`.
+    Public,
+}
+
+impl Visibility {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Unlisted => "unlisted",
+            Visibility::Public => "public",
+        }
+    }
+
+    /// Parses a name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Visibility> {
+        match s {
+            "unlisted" => Some(Visibility::Unlisted),
+            "public" => Some(Visibility::Public),
+            _ => None,
+        }
+    }
+}
+
 /// A picture as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PictureRecord {
@@ -124,6 +154,8 @@ pub struct PictureRecord {
     pub source_name: String,
     /// Original size in bytes.
     pub source_bytes: u64,
+    /// Who may find it without a link.
+    pub visibility: Visibility,
 }
 
 /// A tus upload in progress.
@@ -145,6 +177,18 @@ pub struct UploadRecord {
     pub owner_hash: String,
     /// The picture it became, once complete.
     pub picture_id: Option<String>,
+    /// The address it came from (`rate::client_address`), for the quotas.
+    pub address: Option<String>,
+}
+
+/// What the unfinished uploads hold: how many, and the bytes declared and not yet
+/// received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unfinished {
+    /// Unfinished uploads.
+    pub uploads: u64,
+    /// Declared bytes still to come.
+    pub bytes_to_come: u64,
 }
 
 /// The metadata store (and, through `DocStore`, the annotation documents, and through
@@ -159,19 +203,19 @@ pub trait MetaStore: HistoryStore + DocStore + Send + Sync {
     ) -> Result<(), StoreError>;
     /// One picture.
     async fn picture(&self, id: &str) -> Result<Option<PictureRecord>, StoreError>;
-    /// A page of pictures, newest first, and the total count; `ready_only` for the gallery.
-    async fn pictures(
+    /// A page of the gallery (ready, public pictures), newest first, and their count.
+    async fn listed_pictures(
         &self,
         limit: u32,
         offset: u32,
-        ready_only: bool,
     ) -> Result<(Vec<PictureRecord>, u64), StoreError>;
-    /// Sets title and/or description.
-    async fn update_text(
+    /// Sets what is given of title, description and visibility.
+    async fn update_details(
         &self,
         id: &str,
         title: Option<&str>,
         description: Option<&str>,
+        visibility: Option<Visibility>,
     ) -> Result<(), StoreError>;
     /// Moves a picture to `status` (with `error` when failed) and clears progress.
     async fn set_status(
@@ -212,6 +256,8 @@ pub trait MetaStore: HistoryStore + DocStore + Send + Sync {
     async fn finish_upload(&self, id: &str, picture_id: &str) -> Result<(), StoreError>;
     /// Removes an upload record.
     async fn delete_upload(&self, id: &str) -> Result<(), StoreError>;
+    /// What the unfinished uploads from `address` hold (every address's, for `None`).
+    async fn unfinished_uploads(&self, address: Option<&str>) -> Result<Unfinished, StoreError>;
     /// Unfinished uploads whose time ran out before `now` (unix seconds).
     async fn expired_uploads(&self, now: i64) -> Result<Vec<String>, StoreError>;
     /// Pictures per status, for `/metrics`.

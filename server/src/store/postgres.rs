@@ -8,7 +8,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
 use super::migrate::{latest, POSTGRES};
-use super::{MetaStore, PictureRecord, Status, StoreError, UploadRecord};
+use super::{MetaStore, PictureRecord, Status, StoreError, Unfinished, UploadRecord, Visibility};
 use crate::auth::Role;
 
 /// Metadata in PostgreSQL.
@@ -123,6 +123,8 @@ fn picture_from(row: &Row) -> PictureRecord {
         tile_format: row.get("tile_format"),
         source_name: row.get("source_name"),
         source_bytes: row.get::<_, i64>("source_bytes") as u64,
+        visibility: Visibility::parse(row.get::<_, String>("visibility").as_str())
+            .unwrap_or(Visibility::Unlisted),
     }
 }
 
@@ -136,6 +138,7 @@ fn upload_from(row: &Row) -> UploadRecord {
         expires_at: row.get("expires_at"),
         owner_hash: row.get("owner_hash"),
         picture_id: row.get("picture_id"),
+        address: row.get("address"),
     }
 }
 
@@ -149,8 +152,8 @@ impl MetaStore for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.execute(
-            "INSERT INTO pictures (id, status, title, description, width, height, error, created_at, stage, done, total, tile_format, source_name, source_bytes)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            "INSERT INTO pictures (id, status, title, description, width, height, error, created_at, stage, done, total, tile_format, source_name, source_bytes, visibility)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             &[
                 &p.id,
                 &p.status.as_str(),
@@ -166,6 +169,7 @@ impl MetaStore for PostgresStore {
                 &p.tile_format,
                 &p.source_name,
                 &(p.source_bytes as i64),
+                &p.visibility.as_str(),
             ],
         )
         .await?;
@@ -189,40 +193,40 @@ impl MetaStore for PostgresStore {
             .map(picture_from))
     }
 
-    async fn pictures(
+    async fn listed_pictures(
         &self,
         limit: u32,
         offset: u32,
-        ready_only: bool,
     ) -> Result<(Vec<PictureRecord>, u64), StoreError> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT * FROM pictures WHERE (NOT $1 OR status = 'ready') ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-                &[&ready_only, &i64::from(limit), &i64::from(offset)],
+                "SELECT * FROM pictures WHERE visibility = 'public' AND status = 'ready' ORDER BY created_at DESC, id LIMIT $1 OFFSET $2",
+                &[&i64::from(limit), &i64::from(offset)],
             )
             .await?;
         let total: i64 = client
             .query_one(
-                "SELECT COUNT(*) FROM pictures WHERE (NOT $1 OR status = 'ready')",
-                &[&ready_only],
+                "SELECT COUNT(*) FROM pictures WHERE visibility = 'public' AND status = 'ready'",
+                &[],
             )
             .await?
             .get(0);
         Ok((rows.iter().map(picture_from).collect(), total as u64))
     }
 
-    async fn update_text(
+    async fn update_details(
         &self,
         id: &str,
         title: Option<&str>,
         description: Option<&str>,
+        visibility: Option<Visibility>,
     ) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
-                "UPDATE pictures SET title = COALESCE($1, title), description = COALESCE($2, description) WHERE id = $3",
-                &[&title, &description, &id],
+                "UPDATE pictures SET title = COALESCE($1, title), description = COALESCE($2, description), visibility = COALESCE($3, visibility) WHERE id = $4",
+                &[&title, &description, &visibility.map(Visibility::as_str), &id],
             )
             .await?;
         Ok(())
@@ -320,8 +324,8 @@ impl MetaStore for PostgresStore {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO uploads (id, length, \"offset\", metadata, created_at, expires_at, owner_hash, picture_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &[&u.id, &(u.length as i64), &(u.offset as i64), &u.metadata, &u.created_at, &u.expires_at, &u.owner_hash, &u.picture_id],
+                "INSERT INTO uploads (id, length, \"offset\", metadata, created_at, expires_at, owner_hash, picture_id, address) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[&u.id, &(u.length as i64), &(u.offset as i64), &u.metadata, &u.created_at, &u.expires_at, &u.owner_hash, &u.picture_id, &u.address],
             )
             .await?;
         Ok(())
@@ -364,6 +368,20 @@ impl MetaStore for PostgresStore {
             .execute("DELETE FROM uploads WHERE id = $1", &[&id])
             .await?;
         Ok(())
+    }
+
+    async fn unfinished_uploads(&self, address: Option<&str>) -> Result<Unfinished, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT COUNT(*), COALESCE(SUM(length - \"offset\"), 0)::BIGINT FROM uploads WHERE picture_id IS NULL AND ($1::TEXT IS NULL OR address = $1)",
+                &[&address],
+            )
+            .await?;
+        Ok(Unfinished {
+            uploads: row.get::<_, i64>(0).max(0) as u64,
+            bytes_to_come: row.get::<_, i64>(1).max(0) as u64,
+        })
     }
 
     async fn expired_uploads(&self, now: i64) -> Result<Vec<String>, StoreError> {

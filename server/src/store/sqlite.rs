@@ -11,7 +11,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::migrate::{latest, SQLITE};
-use super::{MetaStore, NewUpdate, PictureRecord, Status, StoreError, UploadRecord};
+use super::{
+    MetaStore, NewUpdate, PictureRecord, Status, StoreError, Unfinished, UploadRecord, Visibility,
+};
 use crate::auth::Role;
 
 /// Metadata in SQLite.
@@ -148,6 +150,8 @@ fn picture_from(row: &SqliteRow) -> Result<PictureRecord, sqlx::Error> {
         tile_format: row.try_get("tile_format")?,
         source_name: row.try_get("source_name")?,
         source_bytes: row.try_get::<i64, _>("source_bytes")? as u64,
+        visibility: Visibility::parse(row.try_get::<String, _>("visibility")?.as_str())
+            .unwrap_or(Visibility::Unlisted),
     })
 }
 
@@ -161,6 +165,7 @@ fn upload_from(row: &SqliteRow) -> Result<UploadRecord, sqlx::Error> {
         expires_at: row.try_get("expires_at")?,
         owner_hash: row.try_get("owner_hash")?,
         picture_id: row.try_get("picture_id")?,
+        address: row.try_get("address")?,
     })
 }
 
@@ -173,8 +178,8 @@ impl MetaStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO pictures (id, status, title, description, width, height, error, created_at, stage, done, total, tile_format, source_name, source_bytes)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO pictures (id, status, title, description, width, height, error, created_at, stage, done, total, tile_format, source_name, source_bytes, visibility)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.id)
         .bind(p.status.as_str())
@@ -190,6 +195,7 @@ impl MetaStore for SqliteStore {
         .bind(&p.tile_format)
         .bind(&p.source_name)
         .bind(p.source_bytes as i64)
+        .bind(p.visibility.as_str())
         .execute(&mut *tx)
         .await?;
         for (role, hash) in tokens {
@@ -212,38 +218,38 @@ impl MetaStore for SqliteStore {
         Ok(row.as_ref().map(picture_from).transpose()?)
     }
 
-    async fn pictures(
+    async fn listed_pictures(
         &self,
         limit: u32,
         offset: u32,
-        ready_only: bool,
     ) -> Result<(Vec<PictureRecord>, u64), StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM pictures WHERE (? = 0 OR status = 'ready') ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            "SELECT * FROM pictures WHERE visibility = 'public' AND status = 'ready' ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
         )
-        .bind(ready_only)
         .bind(i64::from(limit))
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM pictures WHERE (? = 0 OR status = 'ready')")
-                .bind(ready_only)
-                .fetch_one(&self.pool)
-                .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pictures WHERE visibility = 'public' AND status = 'ready'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         let pictures = rows.iter().map(picture_from).collect::<Result<_, _>>()?;
         Ok((pictures, total as u64))
     }
 
-    async fn update_text(
+    async fn update_details(
         &self,
         id: &str,
         title: Option<&str>,
         description: Option<&str>,
+        visibility: Option<Visibility>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE pictures SET title = COALESCE(?, title), description = COALESCE(?, description) WHERE id = ?")
+        sqlx::query("UPDATE pictures SET title = COALESCE(?, title), description = COALESCE(?, description), visibility = COALESCE(?, visibility) WHERE id = ?")
             .bind(title)
             .bind(description)
+            .bind(visibility.map(Visibility::as_str))
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -339,7 +345,7 @@ impl MetaStore for SqliteStore {
 
     async fn create_upload(&self, u: &UploadRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO uploads (id, length, \"offset\", metadata, created_at, expires_at, owner_hash, picture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO uploads (id, length, \"offset\", metadata, created_at, expires_at, owner_hash, picture_id, address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&u.id)
         .bind(u.length as i64)
@@ -349,6 +355,7 @@ impl MetaStore for SqliteStore {
         .bind(u.expires_at)
         .bind(&u.owner_hash)
         .bind(&u.picture_id)
+        .bind(&u.address)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -386,6 +393,20 @@ impl MetaStore for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn unfinished_uploads(&self, address: Option<&str>) -> Result<Unfinished, StoreError> {
+        let (uploads, bytes): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), SUM(length - \"offset\") FROM uploads WHERE picture_id IS NULL AND (? IS NULL OR address = ?)",
+        )
+        .bind(address)
+        .bind(address)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Unfinished {
+            uploads: uploads.max(0) as u64,
+            bytes_to_come: bytes.unwrap_or(0).max(0) as u64,
+        })
     }
 
     async fn expired_uploads(&self, now: i64) -> Result<Vec<String>, StoreError> {
@@ -437,6 +458,7 @@ impl SqliteStore {
             tile_format: None,
             source_name: "p.png".into(),
             source_bytes: 1,
+            visibility: Visibility::Public,
         };
         store.create_picture(&picture, &[]).await.expect("picture");
         store

@@ -252,10 +252,15 @@ impl Server {
         Self::start_in(Mode::Embedded, extra).await
     }
 
-    /// A server in `mode` with `extra` arguments (given to the worker too).
+    /// A server in `mode` with `extra` arguments (given to the worker too). New pictures
+    /// are public unless `extra` says otherwise: most tests read them without a token;
+    /// those of unlisted pictures pass `--default-visibility unlisted`.
     pub async fn start_in(mode: Mode, extra: &[&str]) -> Server {
         let data = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        if !extra.contains(&"--default-visibility") {
+            args.extend(["--default-visibility".into(), "public".into()]);
+        }
         let mut distributed = None;
         if mode == Mode::Distributed {
             let db = TestDatabase::create().await;
@@ -363,12 +368,18 @@ impl Server {
 
     /// Every SSE event of a picture until it is ready or failed.
     pub async fn watch(&self, id: &str) -> Vec<Value> {
-        let response = self
+        self.watch_with(id, None).await
+    }
+
+    /// `watch`, with a token (an unlisted picture's events need one).
+    pub async fn watch_with(&self, id: &str, token: Option<&str>) -> Vec<Value> {
+        let mut request = self
             .client
-            .get(self.url(&format!("/api/pictures/{id}/events")))
-            .send()
-            .await
-            .unwrap();
+            .get(self.url(&format!("/api/pictures/{id}/events")));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers()[header::CONTENT_TYPE]
             .to_str()
