@@ -151,3 +151,52 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+/// Middleware: the answers axum makes itself, before a handler runs (a query string or
+/// path that does not parse, a body over a route's limit, a method the route lacks), come
+/// as plain text or empty; under `/api/` they become the `{"error", "detail"}` JSON that
+/// every other error is. `HEAD` answers stay bodiless.
+pub async fn json_rejections(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let head = request.method() == axum::http::Method::HEAD;
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_none_or(|t| t.as_bytes().starts_with(b"text/plain"));
+    if !api || head || !status.is_client_error() || !plain {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .unwrap_or_default();
+    let said = String::from_utf8_lossy(&text).trim().to_string();
+    let detail = if said.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_lowercase()
+    } else {
+        said
+    };
+    let kind = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "bad_request",
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let mut answer = (status, Json(json!({"error": kind, "detail": detail}))).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}

@@ -116,6 +116,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .fallback(pages::client)
         .layer(body_cap)
+        .layer(middleware::from_fn(crate::error::json_rejections))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::rate::limit_writes,

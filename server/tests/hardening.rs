@@ -584,3 +584,40 @@ async fn unlisted_pictures_exist_only_for_their_links() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn what_axum_refuses_before_a_handler_is_json_and_far_pages_are_empty() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let server = Server::start(&[]).await;
+    for path in [
+        "/api/pictures?per_page=abc",
+        "/api/pictures/x?token=a&token=b",
+        "/api/pictures/%FF",
+    ] {
+        let answer = server.client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"], "bad_request", "{path}");
+        assert!(!body["detail"].as_str().unwrap().is_empty(), "{path}");
+    }
+    let wrong_method = server
+        .client
+        .put(server.url("/api/pictures"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong_method.headers().contains_key("allow"));
+    let body: Value = wrong_method.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed");
+    // (page - 1) × per_page overflowed a u32 and panicked the handler.
+    let far = server
+        .client
+        .get(server.url("/api/pictures?page=4294967295&per_page=100"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(far.status(), StatusCode::OK);
+    let far: Value = far.json().await.unwrap();
+    assert_eq!(far["pictures"].as_array().unwrap().len(), 0);
+}

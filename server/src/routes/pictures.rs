@@ -212,10 +212,9 @@ pub async fn list(
 ) -> Result<Json<Value>, AppError> {
     let per_page = page.per_page.unwrap_or(24).clamp(1, 100);
     let number = page.page.unwrap_or(1).max(1);
-    let (pictures, total) = state
-        .store
-        .listed_pictures(per_page, (number - 1) * per_page)
-        .await?;
+    // Pages past the last are empty, however far (the offset saturates).
+    let offset = (number - 1).saturating_mul(per_page);
+    let (pictures, total) = state.store.listed_pictures(per_page, offset).await?;
     let urls = BaseUrls::from_request(&state.config, &headers);
     Ok(Json(json!({
         "pictures": pictures.iter().map(|p| picture_json(p, &urls)).collect::<Vec<_>>(),

@@ -80,7 +80,7 @@ pub fn shared() -> Value {
             "BadRequest": error("Malformed: the detail says what."),
             "Unauthorized": error("A token that is not this picture's, or none where one is needed."),
             "Forbidden": error("The token's role does not allow this."),
-            "NotFound": error("No such picture (or upload, version, shape, page, tile)."),
+            "NotFound": error("No such picture (or upload, version, shape, page, tile); without a token, an unlisted picture is not found either."),
             "Conflict": error("Conflicts with the upload's state (offset, another writer, complete)."),
             "Gone": error("The upload expired."),
             "PreconditionFailed": {
@@ -91,10 +91,11 @@ pub fn shared() -> Value {
             "TooLarge": error("Over a configured size limit."),
             "UnsupportedMediaType": error("Wrong Content-Type, or not a picture."),
             "TooManyRequests": {
-                "description": "Too many writes from this address (HUGEPIC_WRITES_PER_MINUTE; loopback is not limited).",
+                "description": "Too many writes from this address (HUGEPIC_WRITES_PER_MINUTE), or too many unfinished uploads (HUGEPIC_MAX_UNFINISHED_*); loopback is not limited.",
                 "headers": {"Retry-After": {"required": true, "schema": {"type": "integer", "minimum": 1}}},
                 "content": {"application/json": {"schema": schema("Error")}}
             },
+            "InsufficientStorage": error("The disk cannot hold what the unfinished uploads declared plus this one and the margin."),
             "Unavailable": error("The object store did not answer; try again.")
         }
     })

@@ -138,7 +138,7 @@ fn list() -> Value {
     json!({
         "operationId": "listPictures",
         "tags": ["pictures"],
-        "summary": "Gallery: ready pictures, newest first.",
+        "summary": "Gallery: ready public pictures, newest first.",
         "parameters": [
             query("page", json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}), "Page number from 1 (0 is read as 1)."),
             query("per_page", json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}), "Pictures a page, 1 to 100 (others are clamped); default 24.")
@@ -185,9 +185,13 @@ const METADATA: &str = concat!(
 );
 
 fn upload_create() -> Value {
-    let upload_id = "$response.header.Location#regex:/api/uploads/([^/?#]+)$";
-    let to =
-        |operation: &str| json!({"operationId": operation, "parameters": {"path.id": upload_id}});
+    let upload_id = "$response.header.Location#regex:/api/uploads/([^/?#]+)";
+    let to = |operation: &str| {
+        json!({"operationId": operation, "parameters": {
+            "path.id": upload_id,
+            "query.token": "$response.header.Picture-Owner-Token"
+        }})
+    };
     json!({
         "operationId": "tusCreate",
         "tags": ["uploads"],
@@ -228,7 +232,8 @@ fn upload_create() -> Value {
             "413": failure("TooLarge"),
             "415": failure("UnsupportedMediaType"),
             "429": failure("TooManyRequests"),
-            "503": failure("Unavailable")
+            "503": failure("Unavailable"),
+            "507": failure("InsufficientStorage")
         }
     })
 }
@@ -238,7 +243,11 @@ fn upload() -> Value {
                            "schema": {"type": "string", "minLength": 1}, "description": "The upload's id (its Location)."});
     let no_body = |description: &str| json!({"description": description});
     json!({
-        "parameters": [upload_id, param("TusResumable")],
+        "parameters": [
+            upload_id,
+            param("TusResumable"),
+            query("token", json!({"type": "string"}), "The upload's owner token (the creation's Location carries it), unless sent as Authorization: Bearer.")
+        ],
         "head": {
             "operationId": "tusHead",
             "tags": ["uploads"],
@@ -254,6 +263,8 @@ fn upload() -> Value {
                     }
                 },
                 "400": no_body("Malformed id (HEAD answers carry no body)."),
+                "401": no_body("No owner token."),
+                "403": no_body("Not this upload's owner token."),
                 "404": no_body("No such upload."),
                 "410": no_body("Expired."),
                 "412": no_body("Tus-Resumable missing or not 1.0.0.")
@@ -280,6 +291,8 @@ fn upload() -> Value {
                     }
                 },
                 "400": failure("BadRequest"),
+                "401": failure("Unauthorized"),
+                "403": failure("Forbidden"),
                 "404": failure("NotFound"),
                 "409": failure("Conflict"),
                 "410": failure("Gone"),
@@ -296,6 +309,8 @@ fn upload() -> Value {
             "responses": {
                 "204": no_body("Removed."),
                 "400": failure("BadRequest"),
+                "401": failure("Unauthorized"),
+                "403": failure("Forbidden"),
                 "404": failure("NotFound"),
                 "409": failure("Conflict"),
                 "412": failure("PreconditionFailed")

@@ -74,10 +74,15 @@ fn pictures() -> Value {
             "description": "queued → tiling → publishing → ready, or failed (`error` says why)."
         },
         "Role": {"type": "string", "enum": ["owner", "edit", "comment", "view"]},
+        "Visibility": {
+            "type": "string",
+            "enum": ["unlisted", "public"],
+            "description": "unlisted: only its links open it (404 without a token); public: in the gallery, open to anyone."
+        },
         "Picture": {
             "type": "object",
             "required": ["id", "status", "title", "description", "width", "height", "error",
-                         "created_at", "tile_format", "progress", "tiles", "thumbnail"],
+                         "created_at", "visibility", "tile_format", "progress", "tiles", "thumbnail"],
             "properties": {
                 "id": {"type": "string"},
                 "status": schema("Status"),
@@ -87,6 +92,7 @@ fn pictures() -> Value {
                 "height": {"type": ["integer", "null"], "minimum": 0, "description": "Pixels, once known."},
                 "error": {"type": ["string", "null"], "description": "Why it failed."},
                 "created_at": {"type": "string", "format": "date-time"},
+                "visibility": schema("Visibility"),
                 "tile_format": {"type": ["string", "null"], "enum": ["jpg", "png", null], "description": "Once tiled."},
                 "progress": {
                     "type": "object",
@@ -136,7 +142,8 @@ fn pictures() -> Value {
             "type": "object",
             "properties": {
                 "title": {"type": ["string", "null"], "maxLength": 300},
-                "description": {"type": ["string", "null"], "maxLength": 10000}
+                "description": {"type": ["string", "null"], "maxLength": 10000},
+                "visibility": {"type": ["string", "null"], "enum": ["unlisted", "public", null]}
             }
         },
         "ImportByUrl": {
