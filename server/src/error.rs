@@ -154,13 +154,14 @@ impl IntoResponse for AppError {
 
 /// Middleware: the answers axum makes itself, before a handler runs (a query string or
 /// path that does not parse, a body over a route's limit, a method the route lacks), come
-/// as plain text or empty; under `/api/` they become the `{"error", "detail"}` JSON that
+/// as plain text or empty; under `/api/` and `/iiif/` they become the `{"error", "detail"}` JSON that
 /// every other error is. `HEAD` answers stay bodiless.
 pub async fn json_rejections(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let api = request.uri().path().starts_with("/api/");
+    let path = request.uri().path();
+    let api = path.starts_with("/api/") || path.starts_with("/iiif/");
     let head = request.method() == axum::http::Method::HEAD;
     let response = next.run(request).await;
     let status = response.status();
