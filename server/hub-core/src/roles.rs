@@ -167,6 +167,8 @@ struct Roots<'a, T: ReadTxn> {
     found: HashMap<usize, Option<Under>>,
     /// The document's state vector.
     have: StateVector,
+    /// Items looked up in the document.
+    lookups: usize,
 }
 
 /// Parents followed before giving up (an update whose items point at each other).
@@ -190,6 +192,7 @@ impl<'a, T: ReadTxn> Roots<'a, T> {
             by_client,
             found: HashMap::new(),
             have: txn.state_vector(),
+            lookups: 0,
         }
     }
 
@@ -225,6 +228,7 @@ impl<'a, T: ReadTxn> Roots<'a, T> {
         if self.have.get(&id.client) <= id.clock {
             return None;
         }
+        self.lookups += 1;
         let Some(offset) = StickyIndex::from_id(*id, Assoc::After).get_offset(self.txn) else {
             return Some(Under::Collected);
         };
@@ -240,8 +244,13 @@ impl<'a, T: ReadTxn> Roots<'a, T> {
 /// update's own items and deletions and looks up in the document only what they point
 /// at, so its cost follows the update, not the document.
 pub fn only_comments(doc: &Doc, update: &[u8]) -> bool {
+    checked(doc, update).0
+}
+
+/// `only_comments`, and how many items it looked up in the document.
+fn checked(doc: &Doc, update: &[u8]) -> (bool, usize) {
     let Ok((items, deletes)) = parse(update) else {
-        return false;
+        return (false, 0);
     };
     let txn = doc.transact();
     let comments = Under::Root("comments".into());
@@ -255,7 +264,7 @@ pub fn only_comments(doc: &Doc, update: &[u8]) -> bool {
     {
         match roots.of(&item.id, 0) {
             Some(under) if under == comments || under == Under::Collected => {}
-            _ => return false,
+            _ => return (false, roots.lookups),
         }
     }
     // Deletions: of comments, of what is gone, or of what the document already deleted
@@ -270,15 +279,15 @@ pub fn only_comments(doc: &Doc, update: &[u8]) -> bool {
                     Some(_) => {
                         let deleted = deleted.get_or_insert_with(|| txn.snapshot().delete_set);
                         if !deleted.contains(&id) {
-                            return false;
+                            return (false, roots.lookups);
                         }
                     }
-                    None => return false,
+                    None => return (false, roots.lookups),
                 }
             }
         }
     }
-    true
+    (true, roots.lookups)
 }
 
 #[cfg(test)]
@@ -468,5 +477,49 @@ mod tests {
                 "the two checks agree"
             );
         }
+    }
+
+    #[test]
+    fn the_check_costs_what_the_update_touches_not_what_the_document_holds() {
+        let lookups_with = |shapes: usize| {
+            let server = Doc::new();
+            let editor = Doc::new();
+            let drawn = editor.get_or_insert_map("shapes");
+            let comments = editor.get_or_insert_map("comments");
+            let setup = update_of(&editor, |txn| {
+                for i in 0..shapes {
+                    drawn.insert(txn, format!("s{i}"), MapPrelim::from([("type", "rect")]));
+                }
+                let thread = comments.insert(txn, "t1", MapPrelim::default());
+                let messages = thread.insert(txn, "messages", ArrayPrelim::default());
+                messages.push_back(txn, MapPrelim::from([("text", "first")]));
+            });
+            apply(&server, &setup);
+            let reply = update_of(&editor, |txn| {
+                if let Some(yrs::Out::YMap(thread)) = comments.get(txn, "t1") {
+                    if let Some(yrs::Out::YArray(messages)) = thread.get(txn, "messages") {
+                        messages.push_back(txn, MapPrelim::from([("text", "a reply")]));
+                    }
+                }
+            });
+            let started = std::time::Instant::now();
+            let (allowed, lookups) = checked(&server, &reply);
+            let took = started.elapsed();
+            let started = std::time::Instant::now();
+            assert_eq!(by_copy(&server, &reply), allowed);
+            let copying = started.elapsed();
+            println!(
+                "{shapes} shapes: {lookups} lookups, {took:?}; by copying the document {copying:?}"
+            );
+            assert!(allowed);
+            lookups
+        };
+        let small = lookups_with(10);
+        let large = lookups_with(20_000);
+        assert!(small <= 4, "{small} lookups for a reply");
+        assert_eq!(
+            small, large,
+            "the same reply costs the same in a document 2,000× larger"
+        );
     }
 }
