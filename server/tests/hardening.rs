@@ -25,6 +25,18 @@ fn rss() -> u64 {
     kib << 10
 }
 
+/// A folder holding a stand-in for the built client (its `index.html`), and its path.
+fn stand_in_client() -> (tempfile::TempDir, String) {
+    let client = tempfile::tempdir().unwrap();
+    std::fs::write(
+        client.path().join("index.html"),
+        "<!doctype html><title>t</title>",
+    )
+    .unwrap();
+    let dir = client.path().display().to_string();
+    (client, dir)
+}
+
 /// A small picture uploaded with `title`.
 async fn upload_titled(server: &Server, title: &str) -> reqwest::Response {
     let form = reqwest::multipart::Form::new()
@@ -193,13 +205,7 @@ async fn writes_past_an_addresss_allowance_get_429_with_retry_after() {
 #[tokio::test]
 async fn pages_carry_a_content_security_policy_and_only_embeds_may_be_framed() {
     let _one_at_a_time = SERIAL.lock().await;
-    let client = tempfile::tempdir().unwrap();
-    std::fs::write(
-        client.path().join("index.html"),
-        "<!doctype html><title>t</title>",
-    )
-    .unwrap();
-    let dir = client.path().display().to_string();
+    let (_client, dir) = stand_in_client();
     let server = Server::start(&["--client-dir", &dir]).await;
     let page = server
         .client
@@ -449,13 +455,7 @@ async fn unfinished_uploads_are_held_to_quotas_per_address_and_to_the_disk() {
 #[tokio::test]
 async fn unlisted_pictures_exist_only_for_their_links() {
     let _one_at_a_time = SERIAL.lock().await;
-    let client = tempfile::tempdir().unwrap();
-    std::fs::write(
-        client.path().join("index.html"),
-        "<!doctype html><title>t</title>",
-    )
-    .unwrap();
-    let dir = client.path().display().to_string();
+    let (_client, dir) = stand_in_client();
     let server = Server::start(&["--default-visibility", "unlisted", "--client-dir", &dir]).await;
     let created = upload_titled(&server, "private scan").await;
     assert_eq!(created.status(), StatusCode::ACCEPTED);
