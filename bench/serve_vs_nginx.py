@@ -85,7 +85,8 @@ def main():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        ["taskset", "-c", "0", hugepic, "serve", "--data-dir", data, "--bind", f"127.0.0.1:{port}"],
+        ["taskset", "-c", "0", hugepic, "serve", "--data-dir", data, "--bind", f"127.0.0.1:{port}",
+         "--default-visibility", "public"],
         env={**os.environ, "HUGEPIC_LOG": "hugepic=warn"},
     )
     try:
