@@ -178,12 +178,19 @@ test('after Redis restarts, nodes repair what pub/sub dropped without reconnecti
   );
   console.log(`converged ${((performance.now() - restarted) / 1000).toFixed(2)} s after Redis came back`);
   assert.deepEqual(state(a), state(b));
-  // The repair and the fan-out show in the metrics.
+  // The repair and the fan-out show in the metrics, and so do the messages each node
+  // could not publish while Redis was away (they were logged; now they are counted).
   const metrics = await (await fetch(`${two.base}/metrics`)).text();
-  const value = (name) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+  const value = (name, text = metrics) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
   assert.ok(value('hugepic_hub_repair_syncs_total') >= 1, metrics);
   assert.ok(value('hugepic_hub_fanout_latency_seconds_count') >= 1, metrics);
   assert.ok(value('hugepic_hub_repair_asks_total') >= 1, metrics);
+  for (const node of [one, two]) {
+    const text = await (await fetch(`${node.base}/metrics`)).text();
+    const lost = ['away', 'timeout'].map((reason) => value(`hugepic_hub_relay_dropped_total\\{reason="${reason}"\\}`, text));
+    assert.ok(lost[0] + lost[1] >= 1, `a node that published while Redis was away counts it:\n${text}`);
+    assert.equal(value('hugepic_hub_relay_dropped_total\\{reason="full"\\}', text), 0);
+  }
   a.close();
   b.close();
 });

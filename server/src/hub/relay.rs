@@ -7,6 +7,7 @@
 //! several hubs in one process) and `RedisRelay`, one pub/sub channel per picture.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +47,10 @@ pub trait Relay: Send + Sync + 'static {
     fn leave(&self, room: &str);
     /// Sends `envelope` to the other nodes in `room` (without waiting for it to go).
     fn publish(&self, room: &str, envelope: Envelope) -> Result<(), RelayError>;
+    /// Messages accepted by `publish` and then thrown away: (Redis away, timed out).
+    fn dropped(&self) -> (u64, u64) {
+        (0, 0)
+    }
     /// What the relay runs in the background until `shutdown` (nothing by default).
     fn run(&self, shutdown: CancellationToken) -> BoxFuture<'static, ()> {
         let _ = shutdown;
@@ -111,6 +116,10 @@ pub struct RedisRelay {
     changed: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<String>>>,
     outbox: mpsc::Sender<Outgoing>,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Outgoing>>>,
+    /// Messages thrown away because Redis was away (no connection, or it failed).
+    dropped_away: Arc<AtomicU64>,
+    /// Messages thrown away because Redis did not answer in time.
+    dropped_timeout: Arc<AtomicU64>,
 }
 
 /// An encoded envelope and the room it is for.
@@ -130,6 +139,8 @@ impl RedisRelay {
             changed: Arc::new(tokio::sync::Mutex::new(changed)),
             outbox,
             queue: Arc::new(tokio::sync::Mutex::new(queue)),
+            dropped_away: Arc::default(),
+            dropped_timeout: Arc::default(),
         })
     }
 
@@ -251,6 +262,8 @@ impl RedisRelay {
                     Ok(c) => connection = Some(c),
                     Err(e) => {
                         tracing::warn!(error = %e, dropped = batch.len(), "cannot publish to Redis");
+                        self.dropped_away
+                            .fetch_add(batch.len() as u64, Ordering::Relaxed);
                         batch.clear();
                         continue;
                     }
@@ -259,6 +272,7 @@ impl RedisRelay {
             let Some(conn) = connection.as_mut() else {
                 continue;
             };
+            let count = batch.len() as u64;
             let mut pipe = redis::pipe();
             for (room, bytes) in batch.drain(..) {
                 pipe.cmd("PUBLISH")
@@ -269,9 +283,13 @@ impl RedisRelay {
             let sent = tokio::time::timeout(Duration::from_secs(2), pipe.query_async::<()>(conn));
             match sent.await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not publish to Redis"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, dropped = count, "could not publish to Redis");
+                    self.dropped_away.fetch_add(count, Ordering::Relaxed);
+                }
                 Err(_) => {
-                    tracing::warn!("publishing to Redis timed out");
+                    tracing::warn!(dropped = count, "publishing to Redis timed out");
+                    self.dropped_timeout.fetch_add(count, Ordering::Relaxed);
                     connection = None;
                 }
             }
@@ -280,6 +298,13 @@ impl RedisRelay {
 }
 
 impl Relay for RedisRelay {
+    fn dropped(&self) -> (u64, u64) {
+        (
+            self.dropped_away.load(Ordering::Relaxed),
+            self.dropped_timeout.load(Ordering::Relaxed),
+        )
+    }
+
     fn join(&self, room: &str, inbox: mpsc::Sender<Inbound>) {
         if let Ok(mut rooms) = self.rooms.lock() {
             rooms.insert(room.to_string(), inbox);

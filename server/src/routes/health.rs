@@ -143,16 +143,23 @@ pub async fn metrics(
             "counter",
             &hub.repair_syncs,
         ),
-        (
-            "hugepic_hub_relay_dropped_total",
-            "Messages for other nodes dropped (relay full or away).",
-            "counter",
-            &hub.relay_dropped,
-        ),
     ] {
         text.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
             value.load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
+    let (away, timeout) = state.hub.relay().dropped();
+    let full = hub.relay_dropped.load(std::sync::atomic::Ordering::Relaxed);
+    text.push_str(
+        "# HELP hugepic_hub_relay_dropped_total Messages for other nodes dropped, by reason: \
+         full (this node's send queue), away (no Redis connection, or publishing failed), \
+         timeout (Redis did not answer within 2 s). Other nodes repair what they missed.\n\
+         # TYPE hugepic_hub_relay_dropped_total counter\n",
+    );
+    for (reason, count) in [("full", full), ("away", away), ("timeout", timeout)] {
+        text.push_str(&format!(
+            "hugepic_hub_relay_dropped_total{{reason=\"{reason}\"}} {count}\n"
         ));
     }
     let (hits, misses) = state.tile_cache.hits_and_misses();
