@@ -39,6 +39,9 @@ fn start(data: &std::path::Path, port: u16) -> (Running, std::sync::mpsc::Receiv
             data.to_str().unwrap(),
             "--bind",
             &format!("127.0.0.1:{port}"),
+            // Read without a token below.
+            "--default-visibility",
+            "public",
         ])
         .env("HUGEPIC_LOG", "hugepic=info")
         .stderr(Stdio::piped())

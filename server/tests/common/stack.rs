@@ -24,10 +24,15 @@ struct Cli {
     args: ServeArgs,
 }
 
-/// Parses `hugepic serve` arguments into a checked config.
+/// Parses `hugepic serve` arguments into a checked config. New pictures are public
+/// unless `argv` says otherwise: most tests read them without a token; those of
+/// unlisted pictures pass `--default-visibility unlisted`.
 pub fn config(argv: &[&str]) -> Config {
     let mut all = vec!["hugepic"];
     all.extend_from_slice(argv);
+    if !argv.contains(&"--default-visibility") {
+        all.extend(["--default-visibility", "public"]);
+    }
     Config::from_args(Cli::parse_from(all).args).unwrap()
 }
 
@@ -252,15 +257,11 @@ impl Server {
         Self::start_in(Mode::Embedded, extra).await
     }
 
-    /// A server in `mode` with `extra` arguments (given to the worker too). New pictures
-    /// are public unless `extra` says otherwise: most tests read them without a token;
-    /// those of unlisted pictures pass `--default-visibility unlisted`.
+    /// A server in `mode` with `extra` arguments (given to the worker too); pictures are
+    /// public unless `extra` says otherwise (see `config`).
     pub async fn start_in(mode: Mode, extra: &[&str]) -> Server {
         let data = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        if !extra.contains(&"--default-visibility") {
-            args.extend(["--default-visibility".into(), "public".into()]);
-        }
         let mut distributed = None;
         if mode == Mode::Distributed {
             let db = TestDatabase::create().await;
