@@ -138,11 +138,7 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
-        let mut response = (
-            status,
-            Json(json!({"error": self.kind(), "detail": detail})),
-        )
-            .into_response();
+        let mut response = answer(status, self.kind(), &detail);
         if let AppError::TooManyRequests { retry_after, .. } = self {
             response
                 .headers_mut()
@@ -193,11 +189,16 @@ pub async fn json_rejections(
         _ => "bad_request",
     };
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    let mut answer = (status, Json(json!({"error": kind, "detail": detail}))).into_response();
+    let mut json = answer(status, kind, &detail);
     for (name, value) in &parts.headers {
         if name != axum::http::header::CONTENT_TYPE {
-            answer.headers_mut().insert(name.clone(), value.clone());
+            json.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    answer
+    json
+}
+
+/// The `{"error", "detail"}` answer every error gets.
+fn answer(status: StatusCode, kind: &str, detail: &str) -> Response {
+    (status, Json(json!({"error": kind, "detail": detail}))).into_response()
 }
