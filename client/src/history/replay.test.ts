@@ -212,9 +212,9 @@ describe('seeking a long history', () => {
     }
     expect(json(index.docAt(index.length))).toBe(json(doc));
     took.sort((a, b) => a - b);
-    // About 100-150 ms on a busy two-core machine; the bound only catches a seek that
-    // stopped using checkpoints (seconds).
+    // The bound on updates applied above is what this test holds; the time is printed
+    // for the reader (about 100-150 ms here), never asserted: a loaded machine must not
+    // fail it.
     console.info(`seek at 100,000 updates: median ${took[10].toFixed(0)} ms, slowest ${took[20].toFixed(0)} ms`);
-    expect(took[10]).toBeLessThan(600);
-  }, 60_000);
+  }, 300_000);
 });
