@@ -5,7 +5,7 @@
 //! and before any history read, so answers are always up to date. Several nodes may index
 //! the same picture: a run whose starting point another run moved is discarded.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use super::cpu;
 use super::replay::{Effects, Replay};
 use super::HistoryError;
 use crate::store::{
-    ActivityRow, Author, IndexBatch, IndexState, LogRow, MetaStore, ShapeChangeRow,
+    ActivityRow, Author, AuthorTally, IndexBatch, IndexState, LogRow, MetaStore, ShapeChangeRow,
 };
 
 /// Updates of one author closer than this are one activity entry.
@@ -194,6 +194,14 @@ impl Historian {
         }
     }
 
+    /// Indexes the picture's log if the index has not reached `seq` yet.
+    pub async fn cover(&self, picture_id: &str, seq: i64) -> Result<(), HistoryError> {
+        if self.inner.store.index_state(picture_id).await?.indexed_seq >= seq {
+            return Ok(());
+        }
+        self.catch_up(picture_id).await.map(drop)
+    }
+
     /// The document after every update up to `seq`, from the newest checkpoint at or
     /// before it; and how many log rows that took.
     pub async fn replay_to(
@@ -266,8 +274,20 @@ impl Historian {
             ..IndexBatch::default()
         };
         let mut entries: Vec<Entry> = open.map(Entry::from_row).into_iter().collect();
+        let mut authors: BTreeMap<String, AuthorTally> = BTreeMap::new();
         let mut at = state;
         for row in rows {
+            let author = author_key(&row.author);
+            let tally = authors
+                .entry(author.id.clone())
+                .or_insert_with(|| AuthorTally {
+                    author: author.clone(),
+                    updates: 0,
+                    latest_seq: row.seq,
+                });
+            tally.author = author;
+            tally.updates += 1;
+            tally.latest_seq = row.seq;
             let effects = apply_logged(replay, picture_id, row)?;
             for id in effects.shapes() {
                 batch.shape_changes.push(ShapeChangeRow {
@@ -310,6 +330,7 @@ impl Historian {
         }
         batch.next = at;
         batch.activity = entries.into_iter().map(Entry::into_row).collect();
+        batch.authors = authors.into_values().collect();
         Ok((batch, at.indexed_seq))
     }
 }

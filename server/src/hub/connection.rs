@@ -7,12 +7,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message as Frame, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use hugepic_hub_core::presence::Author;
 use hugepic_hub_core::session::{Read, Session};
 use hugepic_hub_core::{Close, Effect};
 use tokio::sync::{broadcast, mpsc};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
 
 use super::log::Unlogged;
 use super::room::{Outgoing, Room};
@@ -108,7 +110,7 @@ where
                         return Err(Close::new(1003, "this endpoint speaks the binary y-websocket protocol"))
                     }
                     Frame::Close(_) => return Ok(()),
-                    Frame::Ping(_) | Frame::Pong(_) => {}
+                    Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => {}
                 }
             }
             outgoing = rx.recv() => forward(outgoing, rx, me, socket, &metrics).await?,
@@ -354,7 +356,7 @@ where
     }
     let _ = socket
         .send(Frame::Close(Some(CloseFrame {
-            code,
+            code: CloseCode::from(code),
             reason: Utf8Bytes::from(&reason[..end]),
         })))
         .await;

@@ -24,6 +24,7 @@ mod metrics;
 mod nodes;
 pub mod relay;
 mod room;
+pub mod socket;
 #[cfg(test)]
 mod tests;
 pub use hugepic_hub_core::wire;
@@ -244,12 +245,7 @@ impl Hub {
 
     /// Serves one WebSocket connection of `guest` in `room` until it closes (tracked:
     /// shutting down closes it).
-    pub(crate) async fn serve(
-        &self,
-        room: Arc<Room>,
-        socket: axum::extract::ws::WebSocket,
-        guest: Guest,
-    ) {
+    pub(crate) async fn serve(&self, room: Arc<Room>, socket: socket::Socket, guest: Guest) {
         self.context
             .tasks
             .track_future(connection::serve(room, socket, guest))

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use axum::extract::ws::Message as Frame;
 use futures_util::{Sink, Stream};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as Frame;
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::Decode;
@@ -219,7 +219,7 @@ async fn a_connection_over_channels_syncs_edits_shares_presence_is_refused_and_c
     let Frame::Close(Some(close)) = viewer.next().await else {
         panic!("a close frame");
     };
-    assert_eq!(close.code, 1003);
+    assert_eq!(u16::from(close.code), 1003);
     // The editor leaving takes Ada's presence with it; the room hears it.
     let mut watcher = room.tx.subscribe();
     editor.to_hub = None;
@@ -373,7 +373,7 @@ async fn nodes_repair_dropped_updates_and_deletions_by_comparing_state() {
 async fn closed_with(client: &mut Client) -> u16 {
     loop {
         if let Frame::Close(close) = client.next().await {
-            return close.map_or(0, |c| c.code);
+            return close.map_or(0, |c| u16::from(c.code));
         }
     }
 }

@@ -100,6 +100,20 @@ pub(super) async fn resolve(
     }
 }
 
+/// The seq of `moment`, with the history's index far enough along to read that moment
+/// from a checkpoint and at most one interval of updates. A time is found between
+/// checkpoints, so for a time the index is brought up to date first; a seq the index
+/// already covers needs nothing more (a restore to an earlier moment does not wait for
+/// the index to take in the latest edits).
+async fn indexed(state: &AppState, picture_id: &str, moment: Moment) -> Result<i64, AppError> {
+    if matches!(moment, Moment::At(_)) {
+        state.history.catch_up(picture_id).await?;
+    }
+    let seq = resolve(state, picture_id, moment).await?;
+    state.history.cover(picture_id, seq).await?;
+    Ok(seq)
+}
+
 /// The picture's role for the caller; anyone who can view may read the history.
 pub(super) async fn reader(
     state: &AppState,
@@ -148,8 +162,7 @@ pub async fn state(
 ) -> Result<Response, AppError> {
     reader(&state, &id, &headers, query.token.as_deref()).await?;
     let moment = query.moment()?;
-    state.history.catch_up(&id).await?;
-    let seq = resolve(&state, &id, moment).await?;
+    let seq = indexed(&state, &id, moment).await?;
     let (replay, read) = state.history.replay_to(&id, seq, false).await?;
     let document = crate::history::cpu::request(move || replay.document()).await?;
     let mut response = Json(document).into_response();
@@ -194,8 +207,7 @@ pub async fn frames(
         .as_deref()
         .map(|f| parse_seq("from", f))
         .transpose()?;
-    state.history.catch_up(&id).await?;
-    let seq = resolve(&state, &id, moment).await?;
+    let seq = indexed(&state, &id, moment).await?;
     let latest = resolve(&state, &id, Moment::Latest).await?;
     let (after, first) = match from {
         Some(from) => (from.min(seq), Vec::new()),
@@ -642,8 +654,7 @@ pub async fn restore(
             "at most 10,000 shape ids at once".into(),
         ));
     }
-    state.history.catch_up(&id).await?;
-    let to = resolve(&state, &id, moment).await?;
+    let to = indexed(&state, &id, moment).await?;
     let (target, _) = state.history.replay_to(&id, to, false).await?;
     let target = crate::history::cpu::request(move || target.roots()).await?;
     let dry_run = asked.dry_run;

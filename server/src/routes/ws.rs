@@ -5,14 +5,15 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{Extensions, HeaderMap};
 use axum::response::Response;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::access::picture_and_role;
 use super::pictures::TokenQuery;
 use crate::error::AppError;
+use crate::hub::socket::Upgrade;
 use crate::hub::Guest;
 use crate::state::AppState;
 
@@ -26,7 +27,7 @@ pub async fn connect(
     headers: HeaderMap,
     Query(query): Query<TokenQuery>,
     extensions: Extensions,
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
 ) -> Response {
     let limit = state.hub.limits().max_message_bytes;
     let joined = match picture_and_role(&state, &id, &headers, query.token.as_deref()).await {
@@ -48,24 +49,24 @@ pub async fn connect(
     let linked = crate::auth::token_from(&headers, query.token.as_deref()).is_some();
     let peer = extensions.get::<ConnectInfo<SocketAddr>>();
     let address = crate::rate::client_address(&state.config, &headers, peer);
-    upgrade
-        // tungstenite zeroes the free part of its read buffer on every read: its 128 KiB
-        // default cost a third of the hub's CPU under load (perf). Messages larger than
-        // this still arrive (the buffer grows); most are cursors of a hundred bytes.
+    // tungstenite zeroes the free part of its read buffer on every read: its 128 KiB
+    // default cost a third of the hub's CPU under load (perf). Messages larger than this
+    // still arrive (the buffer grows); most are cursors of a hundred bytes.
+    let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .on_upgrade(move |mut socket| async move {
-            match joined {
-                Ok((room, role)) => {
-                    let guest = Guest {
-                        role,
-                        linked,
-                        address,
-                    };
-                    hub.serve(room, socket, guest).await
-                }
-                Err((code, reason)) => crate::hub::close(&mut socket, code, &reason).await,
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    upgrade.serve(config, move |mut socket| async move {
+        match joined {
+            Ok((room, role)) => {
+                let guest = Guest {
+                    role,
+                    linked,
+                    address,
+                };
+                hub.serve(room, socket, guest).await
             }
-        })
+            Err((code, reason)) => crate::hub::close(&mut socket, code, &reason).await,
+        }
+    })
 }

@@ -124,6 +124,20 @@ pub struct IndexBatch {
     pub shape_changes: Vec<ShapeChangeRow>,
     /// Checkpoints to add.
     pub checkpoints: Vec<Checkpoint>,
+    /// Each author's updates in the batch, added to the picture's totals.
+    pub authors: Vec<AuthorTally>,
+}
+
+/// One author's updates in an index batch: how many, and the name and colour of the
+/// last one (which become the author's name and colour in the picture's list).
+#[derive(Debug, Clone)]
+pub struct AuthorTally {
+    /// Grouped as the activity groups them (`historian::author_key`).
+    pub author: Author,
+    /// Updates in the batch.
+    pub updates: i64,
+    /// The last of them.
+    pub latest_seq: i64,
 }
 
 /// Which activity entries to read, newest first.

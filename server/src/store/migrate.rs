@@ -23,6 +23,10 @@ pub const SQLITE: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/sqlite/0005_visibility_quotas.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_history_authors.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order: (version, SQL).
@@ -46,6 +50,10 @@ pub const POSTGRES: &[(i64, &str)] = &[
     (
         5,
         include_str!("../../../migrations/postgres/0005_visibility_quotas.sql"),
+    ),
+    (
+        6,
+        include_str!("../../../migrations/postgres/0006_history_authors.sql"),
     ),
 ];
 

@@ -13,8 +13,8 @@ mod sqlite_history;
 pub mod times;
 
 pub use history::{
-    ActivityQuery, ActivityRow, Author, Checkpoint, HistoryStore, IndexBatch, IndexState,
-    LogBounds, LogRow, ShapeChange, ShapeChangeRow, VersionRow,
+    ActivityQuery, ActivityRow, Author, AuthorTally, Checkpoint, HistoryStore, IndexBatch,
+    IndexState, LogBounds, LogRow, ShapeChange, ShapeChangeRow, VersionRow,
 };
 
 pub use documents::{DocStore, MemoryDocStore, NewUpdate, StoredDocument};

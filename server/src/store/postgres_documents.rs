@@ -18,28 +18,30 @@ impl DocStore for PostgresStore {
         let mut pictures: Vec<&str> = updates.iter().map(|u| u.picture_id).collect();
         pictures.sort_unstable();
         pictures.dedup();
-        for picture in &pictures {
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended('hugepic:doc:' || $1, 0))",
-                &[picture],
+        // One statement each for every picture of the batch: a batch of a hundred rooms'
+        // edits took three round trips per picture before its first insert. The array is
+        // sorted, and a function scan returns its rows in order: the locks are taken in
+        // a fixed order.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('hugepic:doc:' || p, 0))
+             FROM unnest($1::text[]) AS p",
+            &[&pictures],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO document_logs (picture_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+            &[&pictures],
+        )
+        .await?;
+        let logs: Vec<(String, i32)> = tx
+            .query(
+                "SELECT picture_id, id FROM document_logs WHERE picture_id = ANY($1)",
+                &[&pictures],
             )
-            .await?;
-        }
-        let mut logs = Vec::with_capacity(pictures.len());
-        for picture in &pictures {
-            tx.execute(
-                "INSERT INTO document_logs (picture_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                &[picture],
-            )
-            .await?;
-            let row = tx
-                .query_one(
-                    "SELECT id FROM document_logs WHERE picture_id = $1",
-                    &[picture],
-                )
-                .await?;
-            logs.push((*picture, row.get::<_, i32>(0)));
-        }
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
         // Who wrote each update: known ids from memory, new writers added (their rows
         // are this node's own: the node is part of a writer, so no two nodes add the same).
         let mut learned: Vec<(super::history::WriterKey, i32)> = Vec::new();

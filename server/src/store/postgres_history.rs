@@ -313,6 +313,29 @@ impl HistoryStore for PostgresStore {
             })
             .collect();
         futures_util::future::try_join_all(params.iter().map(|p| tx.execute(&change, p))).await?;
+        let tally = tx
+            .prepare_cached(
+                "INSERT INTO document_authors (picture_id, author_id, author, author_color, updates, latest_seq)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (picture_id, author_id) DO UPDATE SET
+                    updates = document_authors.updates + excluded.updates, author = excluded.author,
+                    author_color = excluded.author_color, latest_seq = excluded.latest_seq",
+            )
+            .await?;
+        for a in &batch.authors {
+            tx.execute(
+                &tally,
+                &[
+                    &picture_id,
+                    &a.author.id,
+                    &a.author.name,
+                    &a.author.color,
+                    &a.updates,
+                    &a.latest_seq,
+                ],
+            )
+            .await?;
+        }
         for c in &batch.checkpoints {
             tx.execute(
                 "INSERT INTO document_checkpoints (picture_id, seq, base_seq, state, encoding)
@@ -362,11 +385,8 @@ impl HistoryStore for PostgresStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT * FROM (
-                   SELECT DISTINCT ON (author_id) author_id, author, author_color,
-                          SUM(updates) OVER (PARTITION BY author_id)::bigint AS total
-                   FROM document_activity WHERE picture_id = $1 ORDER BY author_id, to_seq DESC
-                 ) a ORDER BY total DESC",
+                "SELECT author_id, author, author_color, updates AS total FROM document_authors
+                 WHERE picture_id = $1 ORDER BY updates DESC, author_id",
                 &[&picture_id],
             )
             .await?;

@@ -281,6 +281,23 @@ impl HistoryStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        for a in &batch.authors {
+            sqlx::query(
+                "INSERT INTO document_authors (picture_id, author_id, author, author_color, updates, latest_seq)
+                 VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (picture_id, author_id) DO UPDATE SET
+                    updates = document_authors.updates + excluded.updates, author = excluded.author,
+                    author_color = excluded.author_color, latest_seq = excluded.latest_seq",
+            )
+            .bind(picture_id)
+            .bind(&a.author.id)
+            .bind(&a.author.name)
+            .bind(&a.author.color)
+            .bind(a.updates)
+            .bind(a.latest_seq)
+            .execute(&mut *tx)
+            .await?;
+        }
         for c in &batch.checkpoints {
             sqlx::query(
                 "INSERT OR IGNORE INTO document_checkpoints (picture_id, seq, base_seq, state, encoding)
@@ -324,10 +341,9 @@ impl HistoryStore for SqliteStore {
     }
 
     async fn authors(&self, picture_id: &str) -> Result<Vec<(Author, i64)>, StoreError> {
-        // SQLite takes the bare columns from the row that has the MAX: the latest name.
         let rows = sqlx::query(
-            "SELECT author_id, author, author_color, MAX(to_seq) AS latest, SUM(updates) AS total
-             FROM document_activity WHERE picture_id = ? GROUP BY author_id ORDER BY total DESC",
+            "SELECT author_id, author, author_color, updates AS total FROM document_authors
+             WHERE picture_id = ? ORDER BY updates DESC, author_id",
         )
         .bind(picture_id)
         .fetch_all(&self.pool)
