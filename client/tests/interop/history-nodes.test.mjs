@@ -92,6 +92,15 @@ test('every moment reads back from either node on PostgreSQL, whose seqs skip ot
   // State from node two, frames from node one, and the other way round.
   await checkMoments(historyOf(two.base, p.id, p.tokens.view), rec.moments, historyOf(one.base, p.id, p.tokens.view));
   await checkMoments(historyOf(one.base, p.id, p.tokens.comment), rec.moments, historyOf(two.base, p.id, p.tokens.edit));
+  // The activity's authors, a tally the index keeps as it reads the log: the same from
+  // either node, seven updates each.
+  for (const node of [one, two]) {
+    const response = await fetch(`${node.base}/api/pictures/${p.id}/history?token=${p.tokens.view}`);
+    assert.equal(response.status, 200);
+    const { authors } = await response.json();
+    const byId = (list) => [...list].sort((x, y) => x.id.localeCompare(y.id));
+    assert.deepEqual(byId(authors), byId([{ ...ada, updates: 7 }, { ...bo, updates: 7 }]));
+  }
 });
 
 test('a restore POSTed to node one reaches the client on node two; both end at k', async () => {

@@ -599,4 +599,67 @@ mod tests {
             .expect("count");
         assert_eq!(left, 3);
     }
+
+    /// A history indexed before migration 6 lists the same authors after it: the tally
+    /// is made from the activity entries (the latest name and colour, every update).
+    #[tokio::test]
+    async fn authors_indexed_before_migration_6_are_listed_after_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.sqlite");
+        {
+            let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+                .expect("options")
+                .create_if_missing(true);
+            let pool = SqlitePoolOptions::new()
+                .connect_with(options)
+                .await
+                .expect("pool");
+            sqlx::raw_sql(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            .execute(&pool)
+            .await
+            .expect("migrations table");
+            for (version, sql) in SQLITE.iter().filter(|m| m.0 <= 5) {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                    .execute(&pool)
+                    .await
+                    .expect("old migration");
+                sqlx::query("INSERT INTO schema_migrations VALUES (?, 'then')")
+                    .bind(version)
+                    .execute(&pool)
+                    .await
+                    .expect("recorded");
+            }
+            sqlx::raw_sql(
+                "INSERT INTO pictures (id, status, created_at) VALUES ('p', 'ready', 'then'), ('q', 'ready', 'then');
+                 INSERT INTO document_activity (picture_id, from_seq, to_seq, from_at, to_at, author_id, author,
+                     author_color, restored_to, updates, comments, added_ids, changed_ids, deleted_ids) VALUES
+                   ('p', 1, 3, 't1', 't3', 'a1', 'Anna', '#ff0000', NULL, 3, 0, '[]', '[]', '[]'),
+                   ('p', 4, 5, 't4', 't5', 'b1', 'Bo', '#00ff00', NULL, 2, 1, '[]', '[]', '[]'),
+                   ('p', 6, 9, 't6', 't9', 'a1', 'Ana', '#0000ff', NULL, 4, 0, '[]', '[]', '[]'),
+                   ('q', 1, 1, 't1', 't1', 'b1', 'Bo', '#00ff00', NULL, 1, 0, '[]', '[]', '[]');",
+            )
+            .execute(&pool)
+            .await
+            .expect("old rows");
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.expect("migrated");
+        let listed: Vec<_> = store
+            .authors("p")
+            .await
+            .expect("authors")
+            .into_iter()
+            .map(|(a, n)| (a.id, a.name, a.color, n))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("a1".into(), "Ana".into(), "#0000ff".into(), 7),
+                ("b1".into(), "Bo".into(), "#00ff00".into(), 2),
+            ]
+        );
+        assert_eq!(store.authors("q").await.expect("authors").len(), 1);
+    }
 }
