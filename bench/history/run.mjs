@@ -17,7 +17,7 @@ import * as Y from 'yjs';
 import { buildHistory, connectClients, until } from './build.mjs';
 import { accounted, canonical, latency, log, median, randomSource, timedGet } from './measure.mjs';
 import { connectReceivers } from './receivers.mjs';
-import { storage } from './storage.mjs';
+import { analyzeIfNoAutovacuum, storage } from './storage.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -78,6 +78,7 @@ const build = await accounted(pid, async () => {
 });
 const { first, latest } = build.result;
 log(`built in ${build.wall_s.toFixed(1)} s: ${build.result.liveShapes} live shapes, ${build.result.threads} threads; seqs ${first}..${latest}`);
+if (await analyzeIfNoAutovacuum(db)) log('PostgreSQL runs with autovacuum off here: ANALYZE run once after the build, as autovacuum would');
 
 // 2. Seeking to random moments, through frames and as JSON; the activity's first page.
 const rng = randomSource(29);
