@@ -111,6 +111,11 @@ function closed(ws) {
 
 test('bad input is answered with a close; the server keeps serving', async () => {
   const url = `${wsBase()}/${picture.id}?token=${picture.tokens.edit}`;
+  // Not a WebSocket handshake at all: 426 with a sentence.
+  const plain = await fetch(`${server.base}/ws/pictures/${picture.id}`);
+  assert.equal(plain.status, 426);
+  assert.equal(plain.headers.get('upgrade'), 'websocket');
+  assert.match(await plain.text(), /WebSocket client/);
   const cases = [
     [Buffer.from([0x00, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f]), 1003], // update with a huge length
     [Buffer.from([0x00]), 1003], // truncated

@@ -476,36 +476,42 @@ mod tests {
     use crate::store::DocStore;
     use crate::store::{HistoryStore, MetaStore};
 
+    /// A database at `path` migrated up to `version`, as an older build left it.
+    async fn database_at(path: &std::path::Path, version: i64) -> sqlx::SqlitePool {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .expect("options")
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .expect("pool");
+        sqlx::raw_sql(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )
+        .execute(&pool)
+        .await
+        .expect("migrations table");
+        for (number, sql) in SQLITE.iter().filter(|m| m.0 <= version) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                .execute(&pool)
+                .await
+                .expect("old migration");
+            sqlx::query("INSERT INTO schema_migrations VALUES (?, 'then')")
+                .bind(number)
+                .execute(&pool)
+                .await
+                .expect("recorded");
+        }
+        pool
+    }
+
     #[tokio::test]
     async fn a_log_written_before_migration_4_reads_back_the_same_after_it() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("old.sqlite");
         {
             // A database at version 3, with the log as it was then.
-            let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-                .expect("options")
-                .create_if_missing(true);
-            let pool = SqlitePoolOptions::new()
-                .connect_with(options)
-                .await
-                .expect("pool");
-            sqlx::raw_sql(
-                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-            )
-            .execute(&pool)
-            .await
-            .expect("migrations table");
-            for (version, sql) in SQLITE.iter().filter(|m| m.0 <= 3) {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                    .execute(&pool)
-                    .await
-                    .expect("old migration");
-                sqlx::query("INSERT INTO schema_migrations VALUES (?, 'then')")
-                    .bind(version)
-                    .execute(&pool)
-                    .await
-                    .expect("recorded");
-            }
+            let pool = database_at(&path, 3).await;
             sqlx::raw_sql(
                 "INSERT INTO pictures (id, status, created_at) VALUES ('p', 'ready', 'then'), ('q', 'ready', 'then');
                  INSERT INTO document_updates (picture_id, seq, at, author, author_id, author_color, role, node, restored_to, \"update\") VALUES
@@ -607,30 +613,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("old.sqlite");
         {
-            let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-                .expect("options")
-                .create_if_missing(true);
-            let pool = SqlitePoolOptions::new()
-                .connect_with(options)
-                .await
-                .expect("pool");
-            sqlx::raw_sql(
-                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-            )
-            .execute(&pool)
-            .await
-            .expect("migrations table");
-            for (version, sql) in SQLITE.iter().filter(|m| m.0 <= 5) {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                    .execute(&pool)
-                    .await
-                    .expect("old migration");
-                sqlx::query("INSERT INTO schema_migrations VALUES (?, 'then')")
-                    .bind(version)
-                    .execute(&pool)
-                    .await
-                    .expect("recorded");
-            }
+            let pool = database_at(&path, 5).await;
             sqlx::raw_sql(
                 "INSERT INTO pictures (id, status, created_at) VALUES ('p', 'ready', 'then'), ('q', 'ready', 'then');
                  INSERT INTO document_activity (picture_id, from_seq, to_seq, from_at, to_at, author_id, author,
