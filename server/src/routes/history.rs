@@ -108,6 +108,7 @@ pub(super) async fn resolve(
 async fn indexed(state: &AppState, picture_id: &str, moment: Moment) -> Result<i64, AppError> {
     if matches!(moment, Moment::At(_)) {
         state.history.catch_up(picture_id).await?;
+        return resolve(state, picture_id, moment).await;
     }
     let seq = resolve(state, picture_id, moment).await?;
     state.history.cover(picture_id, seq).await?;
