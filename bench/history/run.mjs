@@ -48,8 +48,11 @@ async function json(path, { token, method = 'GET', body } = {}) {
   const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
+  lastTiming = response.headers.get('server-timing') ?? '';
   return JSON.parse(text);
 }
+/** The Server-Timing header of the last answer `json` read. */
+let lastTiming = '';
 
 // A picture to annotate: a 1×1 PNG (the server runs without workers; the hub needs only its row).
 const tiny = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -149,6 +152,7 @@ async function deliver(body, expected) {
   const posted = now();
   const answer = await json(`${root}/restore`, { token: edit, method: 'POST', body });
   const answered = now();
+  const timing = lastTiming;
   const received = await receivers.collect(120_000);
   for (const p of pool) p.worker.postMessage({ type: 'collect', limitMs: 120_000 });
   const results = [];
@@ -166,6 +170,7 @@ async function deliver(body, expected) {
   return {
     answer,
     update_bytes: updateBytes,
+    server_timing: timing,
     post_ms: answered - posted,
     delivered_ms: Math.max(...received.arrived) - posted,
     first_delivered_ms: Math.min(...received.arrived) - posted,
@@ -188,11 +193,11 @@ const restore = await accounted(pid, async () => {
     out.push({ ...to, to_seq: early, shapes_at_target: Object.keys(earlyJson.shapes).length, counts: to.answer.counts });
     log(
       `restore to ${early}: POST answered ${to.post_ms.toFixed(0)} ms, the first connection had it at ${to.first_delivered_ms.toFixed(0)} ms, ` +
-        `the last of ${to.watchers} at ${to.delivered_ms.toFixed(0)} ms, the last Yjs client held it at ${to.applied_ms.toFixed(0)} ms (an update of ${(to.update_bytes / 1024).toFixed(0)} KiB: ${JSON.stringify(to.answer.counts)})` +
+        `the last of ${to.watchers} at ${to.delivered_ms.toFixed(0)} ms, the last Yjs client held it at ${to.applied_ms.toFixed(0)} ms (an update of ${(to.update_bytes / 1024).toFixed(0)} KiB: ${JSON.stringify(to.answer.counts)}; server: ${to.server_timing})` +
         (to.closes.length ? `; connections closed by the server: ${to.closes.join('; ')} (${to.lost} gone for good)` : ''),
     );
     const returned = await deliver({ seq: before.latest_seq }, latestJson);
-    log(`  and back: POST answered ${returned.post_ms.toFixed(0)} ms, the last of ${returned.watchers} connections had it at ${returned.delivered_ms.toFixed(0)} ms, the last Yjs client at ${returned.applied_ms.toFixed(0)} ms (an update of ${(returned.update_bytes / 1024).toFixed(0)} KiB)`);
+    log(`  and back: POST answered ${returned.post_ms.toFixed(0)} ms, the last of ${returned.watchers} connections had it at ${returned.delivered_ms.toFixed(0)} ms, the last Yjs client at ${returned.applied_ms.toFixed(0)} ms (an update of ${(returned.update_bytes / 1024).toFixed(0)} KiB; server: ${returned.server_timing})`);
     back.push(returned);
   }
   return { out, back };

@@ -12,7 +12,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Snapshot, Update};
 
-use super::replay::Replay;
+use super::replay::{Replay, Use};
 use super::HistoryError;
 use crate::store::{Checkpoint, IndexState};
 
@@ -76,7 +76,7 @@ fn deflate(bytes: &[u8]) -> Option<Vec<u8>> {
 pub fn open(
     picture_id: &str,
     chain: &[Checkpoint],
-    observe: bool,
+    purpose: Use,
 ) -> Result<Option<Replay>, HistoryError> {
     let Some((first, deltas)) = chain.split_first() else {
         return Ok(None);
@@ -89,7 +89,7 @@ pub fn open(
         return Err(corrupt(first.seq)); // its base is gone
     }
     let replay = unpack(picture_id, first)?
-        .replay(observe)
+        .replay(purpose)
         .map_err(|_| corrupt(first.seq))?;
     for delta in deltas {
         let applied = match unpack(picture_id, delta)? {
@@ -113,10 +113,10 @@ pub enum State {
 
 impl State {
     /// The document, to replay more updates on.
-    pub fn replay(&self, observe: bool) -> Result<Replay, yrs::encoding::read::Error> {
+    pub fn replay(&self, purpose: Use) -> Result<Replay, yrs::encoding::read::Error> {
         match self {
-            State::V1(bytes) => Replay::from_state(bytes, observe),
-            State::V2(bytes) => Replay::from_state_v2(bytes, observe),
+            State::V1(bytes) => Replay::from_state(bytes, purpose),
+            State::V2(bytes) => Replay::from_state_v2(bytes, purpose),
         }
     }
 
@@ -189,10 +189,21 @@ pub fn as_delta(state: &IndexState, policy: CheckpointPolicy) -> bool {
     state.checkpoint_bytes > 0 && state.chain_bytes < state.checkpoint_bytes * policy.chain_weight
 }
 
-/// Whether the index writes a checkpoint after an update, standing at `state`.
+/// Updates since the last checkpoint that weigh at least this much, and as much as the
+/// last whole state, bring a checkpoint before `every` updates (see `due`).
+pub const HEAVY_TAIL: i64 = 256 * 1024;
+
+/// Whether the index writes a checkpoint after an update, standing at `state`: every
+/// `policy.every` updates (for `by_weight`, once they also weigh as much as the last
+/// whole state), and sooner when a few large updates (restores of a whole document,
+/// imports) already weigh as much as the last whole state and at least `HEAVY_TAIL`:
+/// replaying them would cost more than opening a checkpoint. Such a checkpoint weighs
+/// about what the updates it follows hold or less, so checkpoints still do not outweigh
+/// the log.
 pub fn due(state: &IndexState, policy: CheckpointPolicy) -> bool {
-    state.since_checkpoint >= policy.every
-        && (!policy.by_weight || state.bytes_since >= state.checkpoint_bytes)
+    let heavy = state.bytes_since >= state.checkpoint_bytes;
+    (state.since_checkpoint >= policy.every && (!policy.by_weight || heavy))
+        || (state.since_checkpoint >= 1 && heavy && state.bytes_since >= HEAVY_TAIL)
 }
 
 #[cfg(test)]
@@ -201,7 +212,7 @@ mod tests {
 
     #[test]
     fn checkpoints_keep_the_document_and_read_back_in_both_encodings() {
-        let replay = Replay::new(false);
+        let replay = Replay::new(Use::Pack);
         let doc = yrs::Doc::new();
         let shapes = yrs::Map::insert(
             &doc.get_or_insert_map("shapes"),
@@ -224,10 +235,13 @@ mod tests {
         assert_eq!(packed.encoding, DEFLATED_V2);
         assert!(packed.state.len() < replay.state().len(), "smaller than v1");
         let state = unpack("p", &packed).unwrap();
-        assert_eq!(state.replay(false).unwrap().document(), replay.document());
+        assert_eq!(
+            state.replay(Use::Read).unwrap().document(),
+            replay.document()
+        );
         let v1 = unpack("p", &packed).unwrap().into_v1().unwrap();
         assert_eq!(
-            Replay::from_state(&v1, false).unwrap().document(),
+            Replay::from_state(&v1, Use::Read).unwrap().document(),
             replay.document()
         );
         // Older checkpoints still read.
@@ -239,7 +253,11 @@ mod tests {
             at: None,
         };
         assert_eq!(
-            unpack("p", &old).unwrap().replay(false).unwrap().document(),
+            unpack("p", &old)
+                .unwrap()
+                .replay(Use::Read)
+                .unwrap()
+                .document(),
             replay.document()
         );
         let broken = Checkpoint {
@@ -258,7 +276,7 @@ mod tests {
         let client = yrs::Doc::new();
         let shapes = client.get_or_insert_map("shapes");
         let notes = client.get_or_insert_array("notes");
-        let replay = Replay::new(false);
+        let replay = Replay::new(Use::Pack);
         let mut chain: Vec<Checkpoint> = Vec::new();
         let mut base: Option<(i64, yrs::Snapshot)> = None;
         let mut moments = Vec::new();
@@ -312,7 +330,7 @@ mod tests {
             "deltas {deltas} B against whole states {wholes} B"
         );
         for (len, step, document) in &moments {
-            let opened = open("p", &chain[..*len], false).unwrap().unwrap();
+            let opened = open("p", &chain[..*len], Use::Read).unwrap().unwrap();
             assert_eq!(&opened.document(), document, "the moment after step {step}");
             for update in &logged[*step as usize + 1..] {
                 opened.apply(update).unwrap();
@@ -323,7 +341,7 @@ mod tests {
                 "caught up from {step}"
             );
             // Each checkpoint as a v1 update, applied in order, as the frames give them.
-            let applied = Replay::new(false);
+            let applied = Replay::new(Use::Read);
             for c in &chain[..*len] {
                 applied
                     .apply(&unpack("p", c).unwrap().into_v1().unwrap())
@@ -336,7 +354,7 @@ mod tests {
         let plain = yrs::ReadTxn::encode_diff_v2(&client.transact(), &last_base.state_map);
         assert!(replay.delta_v2(last_base, &replay.snapshot()).len() < plain.len());
         // A delta whose whole state is missing does not open.
-        assert!(open("p", &chain[1..], false).is_err());
+        assert!(open("p", &chain[1..], Use::Read).is_err());
     }
 
     #[test]
@@ -364,5 +382,19 @@ mod tests {
             "a heavy document waits"
         );
         assert!(due(&at(2_000, 200_000, 200_000), weight));
+        // A few large updates (a restore of 2,000 shapes weighs over 1 MiB).
+        for policy in [every, weight] {
+            assert!(due(&at(1, 1_300_000, 475_000), policy), "one restore");
+            assert!(
+                !due(&at(3, 300_000, 475_000), policy),
+                "lighter than the whole state"
+            );
+            assert!(
+                !due(&at(3, 200_000, 20_000), policy),
+                "heavier than a small document's state, but light"
+            );
+            assert!(due(&at(3, HEAVY_TAIL, 20_000), policy));
+            assert!(!due(&at(0, HEAVY_TAIL, 20_000), policy), "nothing since");
+        }
     }
 }

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, Mutex};
 
 use super::checkpoint::{self, CheckpointPolicy};
 use super::cpu;
-use super::replay::{Effects, Replay};
+use super::replay::{Effects, Replay, Use};
 use super::HistoryError;
 use crate::store::{
     ActivityRow, Author, AuthorTally, IndexBatch, IndexState, LogRow, MetaStore, ShapeChangeRow,
@@ -159,7 +159,12 @@ impl Historian {
                 Some(c) if c.seq == state.indexed_seq => (c.replay, c.base),
                 _ => {
                     let (replay, base, _) = self
-                        .open(picture_id, state.indexed_seq, true, Worker::Background)
+                        .open(
+                            picture_id,
+                            state.indexed_seq,
+                            Use::Index,
+                            Worker::Background,
+                        )
                         .await?;
                     (replay, base)
                 }
@@ -208,9 +213,9 @@ impl Historian {
         &self,
         picture_id: &str,
         seq: i64,
-        observe: bool,
+        purpose: Use,
     ) -> Result<(Replay, usize), HistoryError> {
-        let (replay, _, rows) = self.open(picture_id, seq, observe, Worker::Request).await?;
+        let (replay, _, rows) = self.open(picture_id, seq, purpose, Worker::Request).await?;
         Ok((replay, rows))
     }
 
@@ -220,7 +225,7 @@ impl Historian {
         &self,
         picture_id: &str,
         seq: i64,
-        observe: bool,
+        purpose: Use,
         worker: Worker,
     ) -> Result<(Replay, Option<Base>, usize), HistoryError> {
         let store = &self.inner.store;
@@ -236,7 +241,7 @@ impl Historian {
             .fetch_add(read as u64, Ordering::Relaxed);
         let picture = picture_id.to_string();
         let work = move || -> Result<(Replay, Option<Base>), HistoryError> {
-            let (replay, base) = match (checkpoint::open(&picture, &chain, observe)?, chain.last())
+            let (replay, base) = match (checkpoint::open(&picture, &chain, purpose)?, chain.last())
             {
                 (Some(replay), Some(last)) => {
                     let base = Base {
@@ -245,7 +250,7 @@ impl Historian {
                     };
                     (replay, Some(base))
                 }
-                _ => (Replay::new(observe), None),
+                _ => (Replay::new(purpose), None),
             };
             for row in &rows {
                 apply_logged(&replay, &picture, row)?;

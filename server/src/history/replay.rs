@@ -36,6 +36,23 @@ impl Effects {
     }
 }
 
+/// What a replayed document is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// The index: what each update did is observed (`Effects`), and deleted content is
+    /// collected as it goes (checkpoints are encoded from this document).
+    Index,
+    /// Read, then dropped (a moment's JSON, a restore's target): nothing observed, and
+    /// deleted content is kept instead of collected after every update. Collecting is
+    /// most of what replaying a mass delete or a restore costs (a third of reading a
+    /// moment just after a few restores of 2,000 shapes); such a document is never
+    /// encoded for keeping.
+    Read,
+    /// Encoded for keeping (a named version's checkpoint): nothing observed, deleted
+    /// content collected.
+    Pack,
+}
+
 /// A document rebuilt from a checkpoint and logged updates.
 pub struct Replay {
     doc: Doc,
@@ -45,12 +62,16 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// An empty document; `observe` collects each update's `Effects` (costs a little).
-    pub fn new(observe: bool) -> Replay {
-        let doc = Doc::new();
+    /// An empty document for `purpose` (observing each update's `Effects` costs a
+    /// little).
+    pub fn new(purpose: Use) -> Replay {
+        let doc = Doc::with_options(yrs::Options {
+            skip_gc: purpose == Use::Read,
+            ..yrs::Options::default()
+        });
         let shapes = doc.get_or_insert_map("shapes");
         let comments = doc.get_or_insert_map("comments");
-        let effects = observe.then(|| {
+        let effects = (purpose == Use::Index).then(|| {
             let effects = Arc::new(Mutex::new(Effects::default()));
             let sink = Arc::clone(&effects);
             shapes.observe_deep("history", move |txn, events| {
@@ -121,18 +142,15 @@ impl Replay {
     }
 
     /// The document of a checkpoint's state (a v1 update).
-    pub fn from_state(state: &[u8], observe: bool) -> Result<Replay, yrs::encoding::read::Error> {
-        let replay = Replay::new(observe);
+    pub fn from_state(state: &[u8], purpose: Use) -> Result<Replay, yrs::encoding::read::Error> {
+        let replay = Replay::new(purpose);
         replay.apply(state)?;
         Ok(replay)
     }
 
     /// The document of a checkpoint's state as a v2 update.
-    pub fn from_state_v2(
-        state: &[u8],
-        observe: bool,
-    ) -> Result<Replay, yrs::encoding::read::Error> {
-        let replay = Replay::new(observe);
+    pub fn from_state_v2(state: &[u8], purpose: Use) -> Result<Replay, yrs::encoding::read::Error> {
+        let replay = Replay::new(purpose);
         replay.apply_v2(state)?;
         Ok(replay)
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use yrs::types::ToJson;
 use yrs::{Array, ArrayPrelim, Doc, In, Map, MapPrelim, ReadTxn, Transact, TransactionMut};
 
+use super::replay::Use;
 use super::restore::Plan;
 use super::Historian;
 use crate::store::{Author, MetaStore, NewUpdate, SqliteStore};
@@ -117,7 +118,10 @@ async fn every_moment_reads_back_exactly_and_costs_at_most_one_checkpoint_interv
     }
     historian.catch_up("p").await.expect("indexed");
     for (seq, document) in &recorded {
-        let (replay, read) = historian.replay_to("p", *seq, false).await.expect("moment");
+        let (replay, read) = historian
+            .replay_to("p", *seq, Use::Read)
+            .await
+            .expect("moment");
         assert_eq!(&replay.document(), document, "the document at seq {seq}");
         assert!(read <= 7, "seq {seq} read {read} updates");
     }
@@ -199,7 +203,10 @@ async fn checkpoints_between_whole_states_are_deltas_and_a_restarted_index_goes_
         }
         historian.catch_up("p").await.expect("indexed");
         for (seq, document) in &recorded {
-            let (replay, read) = historian.replay_to("p", *seq, false).await.expect("moment");
+            let (replay, read) = historian
+                .replay_to("p", *seq, Use::Read)
+                .await
+                .expect("moment");
             assert_eq!(&replay.document(), document, "the document at seq {seq}");
             assert!(read < 5, "seq {seq} read {read} updates");
         }

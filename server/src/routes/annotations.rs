@@ -76,7 +76,10 @@ async fn document(
             state.history.catch_up(id).await?;
             let seq = resolve(state, id, moment).await?;
             carried.push(("seq", seq.to_string()));
-            let (replay, _) = state.history.replay_to(id, seq, false).await?;
+            let (replay, _) = state
+                .history
+                .replay_to(id, seq, crate::history::replay::Use::Read)
+                .await?;
             crate::history::cpu::request(move || replay.document()).await?
         }
     };

@@ -24,6 +24,7 @@ use super::access::{picture_and_role, require};
 use crate::auth::{new_id, token_from, Role};
 use crate::error::AppError;
 use crate::history::checkpoint;
+use crate::history::replay::Use;
 use crate::history::restore::Plan;
 use crate::history::{author_key, HistoryError, Moment};
 use crate::state::AppState;
@@ -164,7 +165,7 @@ pub async fn state(
     reader(&state, &id, &headers, query.token.as_deref()).await?;
     let moment = query.moment()?;
     let seq = indexed(&state, &id, moment).await?;
-    let (replay, read) = state.history.replay_to(&id, seq, false).await?;
+    let (replay, read) = state.history.replay_to(&id, seq, Use::Read).await?;
     let document = crate::history::cpu::request(move || replay.document()).await?;
     let mut response = Json(document).into_response();
     let headers = response.headers_mut();
@@ -223,7 +224,7 @@ pub async fn frames(
                     "type": "checkpoint",
                     "seq": 0,
                     "at": null,
-                    "state": b64(crate::history::replay::Replay::new(false).state()),
+                    "state": b64(crate::history::replay::Replay::new(Use::Pack).state()),
                 })));
             }
             let times: Vec<_> = chain.iter().map(|c| c.at.map(micros_to_text)).collect();
@@ -565,7 +566,7 @@ pub async fn create_version(
     }
     // A checkpoint at the version: reading it back costs one read.
     if seq > 0 {
-        let (replay, _) = state.history.replay_to(&id, seq, false).await?;
+        let (replay, _) = state.history.replay_to(&id, seq, Use::Pack).await?;
         let whole = crate::history::cpu::request(move || checkpoint::pack(seq, &replay)).await?;
         state.store.save_checkpoint(&id, &whole).await?;
     }
@@ -618,7 +619,7 @@ pub async fn restore(
     Query(query): Query<MomentQuery>,
     headers: HeaderMap,
     bytes: Bytes,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let role = writer(
         &state,
         &id,
@@ -655,15 +656,21 @@ pub async fn restore(
             "at most 10,000 shape ids at once".into(),
         ));
     }
+    let mut timing = Timing::start();
     let to = indexed(&state, &id, moment).await?;
-    let (target, _) = state.history.replay_to(&id, to, false).await?;
+    timing.lap("moment");
+    let (target, _) = state.history.replay_to(&id, to, Use::Read).await?;
+    timing.lap("replay");
     let target = crate::history::cpu::request(move || target.roots()).await?;
+    timing.lap("target");
     let dry_run = asked.dry_run;
     let author = asked.author.unwrap_or_default().author(role);
     let mut planned = Plan::default();
+    let (mut plan_ms, mut apply_ms) = (0.0, 0.0);
     let seq = state
         .hub
         .change(&id, author, role, Some(to), |doc, _| {
+            let started = std::time::Instant::now();
             let shapes = doc.get_or_insert_map("shapes");
             let comments = doc.get_or_insert_map("comments");
             let current = {
@@ -671,24 +678,75 @@ pub async fn restore(
                 (shapes.to_json(&txn), comments.to_json(&txn))
             };
             planned = Plan::new(&current, &target, only.as_ref());
+            plan_ms = started.elapsed().as_secs_f64() * 1e3;
             if dry_run || planned.is_empty() {
                 return None;
             }
             let mut txn: TransactionMut = doc.transact_mut();
             planned.apply(&mut txn, &shapes, &comments);
-            Some(txn.encode_update_v1())
+            let update = txn.encode_update_v1();
+            apply_ms = started.elapsed().as_secs_f64() * 1e3 - plan_ms;
+            Some(update)
         })
         .await?;
+    let change_ms = timing.lap("change");
+    timing.add("plan", plan_ms);
+    timing.add("apply", apply_ms);
+    // What the room spent besides the edit: waiting for its document, and logging.
+    timing.add("log", (change_ms - plan_ms - apply_ms).max(0.0));
     if seq.is_none() && !dry_run && !planned.is_empty() {
         return Err(AppError::internal(
             "the restore was applied but could not be logged",
         ));
     }
-    Ok(Json(json!({
+    let mut response = Json(json!({
         "restored_to": to,
         "dry_run": dry_run,
         "seq": seq,
         "counts": planned.counts,
         "shape_ids": planned.shape_ids,
-    })))
+    }))
+    .into_response();
+    timing.put(response.headers_mut());
+    Ok(response)
+}
+
+/// Where a request's time went, as a `Server-Timing` header (milliseconds per phase;
+/// browsers' developer tools and the history benchmark read it).
+struct Timing {
+    last: std::time::Instant,
+    phases: Vec<(&'static str, f64)>,
+}
+
+impl Timing {
+    fn start() -> Timing {
+        Timing {
+            last: std::time::Instant::now(),
+            phases: Vec::new(),
+        }
+    }
+
+    /// Ends phase `name` now; its milliseconds.
+    fn lap(&mut self, name: &'static str) -> f64 {
+        let ms = self.last.elapsed().as_secs_f64() * 1e3;
+        self.last = std::time::Instant::now();
+        self.add(name, ms);
+        ms
+    }
+
+    fn add(&mut self, name: &'static str, ms: f64) {
+        self.phases.push((name, ms));
+    }
+
+    fn put(&self, headers: &mut HeaderMap) {
+        let text = self
+            .phases
+            .iter()
+            .map(|(name, ms)| format!("{name};dur={ms:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            headers.insert("server-timing", value);
+        }
+    }
 }
