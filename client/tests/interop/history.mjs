@@ -213,6 +213,15 @@ export function recorder(api, clients) {
   return rec;
 }
 
+/** Asserts `response` has a Server-Timing header with exactly `phases`, in order, each
+ *  a duration in milliseconds. */
+export function assertTiming(response, phases, what) {
+  const header = response.headers.get('server-timing') ?? '';
+  const parsed = header.split(',').map((p) => p.trim().match(/^([a-z]+);dur=(\d+(?:\.\d+)?)$/));
+  assert.ok(parsed.every(Boolean), `${what}: Server-Timing ${JSON.stringify(header)}`);
+  assert.deepEqual(parsed.map((m) => m[1]), phases, `${what}: Server-Timing phases`);
+}
+
 /** Checks every recorded moment: GET state at its seq (and at its times) is its JSON, and
  *  so is a replay of the frames up to it, from the checkpoint and from the previous moment. */
 export async function checkMoments(api, moments, replayApi = api) {
@@ -226,6 +235,7 @@ export async function checkMoments(api, moments, replayApi = api) {
     assert.equal(state.headers.get('history-seq'), String(seq), `state?seq=${seq}: History-Seq`);
     assert.ok(/^\d+$/.test(state.headers.get('history-updates-read') ?? ''), `state?seq=${seq}: History-Updates-Read`);
     assert.deepEqual(state.body, json, `state?seq=${seq}`);
+    assertTiming(state, ['moment', 'replay', 'document'], `state?seq=${seq}`);
 
     const replay = await replayApi.replay({ seq });
     assertFraming(replay.lines, { seq, latest });

@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   assertError,
   assertFraming,
+  assertTiming,
   checkMoments,
   difference,
   eventually,
@@ -455,6 +456,7 @@ test('restore: a dry run, one logged update live to every client, undone, partia
 
   // Restore to k: one update of kind restore, every client at k.
   const restored = await edit.restore({ seq: k.seq, author: people.ada });
+  assertTiming(restored, ['moment', 'replay', 'target', 'change', 'plan', 'apply', 'log'], 'the restore');
   assert.equal(restored.status, 200, restored.text);
   assert.equal(restored.body.restored_to, k.seq);
   assert.equal(restored.body.dry_run, false);

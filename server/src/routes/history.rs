@@ -164,13 +164,18 @@ pub async fn state(
 ) -> Result<Response, AppError> {
     reader(&state, &id, &headers, query.token.as_deref()).await?;
     let moment = query.moment()?;
+    let mut timing = Timing::start();
     let seq = indexed(&state, &id, moment).await?;
+    timing.lap("moment");
     let (replay, read) = state.history.replay_to(&id, seq, Use::Read).await?;
+    timing.lap("replay");
     let document = crate::history::cpu::request(move || replay.document()).await?;
+    timing.lap("document");
     let mut response = Json(document).into_response();
     let headers = response.headers_mut();
     headers.insert("history-seq", HeaderValue::from(seq));
     headers.insert("history-updates-read", HeaderValue::from(read as u64));
+    timing.put(headers);
     Ok(response)
 }
 
