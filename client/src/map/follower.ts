@@ -27,21 +27,30 @@ export class Follower {
     private readonly top: number,
     private readonly awareness: SharedAwareness,
   ) {
-    // A move we did not start (drag, wheel, keys, pinch) means the person takes over.
+    // A move we did not start (wheel, keys, pinch) means the person takes over.
     const own = () => {
       if (!this.moving && this.following !== null) this.follow(null);
+    };
+    // A drag always is the person's, even while we fly to the other's view (a flight
+    // never drags; pressing on the map stops it): a drag started just as their view
+    // changed used to be taken for part of the flight, and the map stayed theirs.
+    const dragged = () => {
+      this.moving = false;
+      if (this.following !== null) this.follow(null);
     };
     const settled = () => {
       this.moving = false;
     };
-    map.on('movestart dragstart zoomstart', own);
+    map.on('movestart zoomstart', own);
+    map.on('dragstart', dragged);
     map.on('moveend', settled);
     const stopWatching = awareness.onChange(({ updated, removed }) => {
       const id = this.following;
       if (id !== null && (updated.includes(id) || removed.includes(id))) this.track();
     });
     this.disposers.push(
-      () => map.off('movestart dragstart zoomstart', own),
+      () => map.off('movestart zoomstart', own),
+      () => map.off('dragstart', dragged),
       () => map.off('moveend', settled),
       stopWatching,
     );
