@@ -17,7 +17,7 @@ use super::access::{picture_and_role, require};
 use super::history::{resolve, writer, AuthorBody, MomentQuery};
 use crate::auth::{token_from, Role};
 use crate::error::AppError;
-use crate::history::replay::document_json;
+use crate::history::replay::{document_json, Use};
 use crate::history::Moment;
 use crate::interchange::export::{self, Flavor, Picture};
 use crate::interchange::incoming::{self, IncomingError};
@@ -76,10 +76,7 @@ async fn document(
             state.history.catch_up(id).await?;
             let seq = resolve(state, id, moment).await?;
             carried.push(("seq", seq.to_string()));
-            let (replay, _) = state
-                .history
-                .replay_to(id, seq, crate::history::replay::Use::Read)
-                .await?;
+            let (replay, _) = state.history.replay_to(id, seq, Use::Read).await?;
             crate::history::cpu::request(move || replay.document()).await?
         }
     };
