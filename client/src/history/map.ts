@@ -3,6 +3,7 @@
 // (read-only), and flying to the shapes an activity entry touched.
 import L from 'leaflet';
 import { bounds } from '../annotations/geometry';
+import { ProgressiveCanvas } from '../map/progressiveCanvas';
 import { ShapeLayers } from '../map/shapeLayers';
 import type { Shape } from '../sync/shapes';
 import { pixelToLatLng } from '../view';
@@ -37,12 +38,14 @@ export function historyButton(map: L.Map, toggle: () => void): { control: L.Cont
   return { control, pressed: (on) => anchor?.setAttribute('aria-pressed', String(on)), element: () => anchor };
 }
 
-/** Read-only Leaflet layers for the replay's shapes; `open` runs on a click on one.
- *  Paths go on one canvas: playback moves thousands of shapes a second, and a canvas
- *  redraws them once per frame where SVG would restyle and lay out an element each
- *  (shapes stay clickable; the activity list is the replay's keyboard way in). */
-export function replayLayers(map: L.Map, top: number, open: (id: string) => void): ShapeLayers {
-  return new ShapeLayers(map, top, null, open, L.canvas({ padding: 0.1 }));
+/** Read-only Leaflet layers for the replay's shapes, and their canvas; `open` runs on a
+ *  click on one. Paths go on one canvas: playback moves thousands of shapes a second,
+ *  and a canvas redraws them once per frame where SVG would restyle and lay out an
+ *  element each (shapes stay clickable; the activity list is the replay's keyboard way
+ *  in). While playing, the canvas spreads each redraw over frames (./progressiveCanvas). */
+export function replayLayers(map: L.Map, top: number, open: (id: string) => void): { layers: ShapeLayers; canvas: ProgressiveCanvas } {
+  const canvas = new ProgressiveCanvas({ padding: 0.1 });
+  return { layers: new ShapeLayers(map, top, null, open, canvas), canvas };
 }
 
 /** The bounding box (image pixels) of the shapes `ids`, looked up in `moments` in order. */

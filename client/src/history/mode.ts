@@ -30,7 +30,8 @@ const sentence = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** The replay shown on the map while the panel is open and the index loaded. */
 interface Replay {
   cursor: ReplayView;
-  layers: ReturnType<typeof replayLayers>;
+  layers: ReturnType<typeof replayLayers>['layers'];
+  canvas: ReturnType<typeof replayLayers>['canvas'];
 }
 
 /** The history of one picture page: panel, replay, player, permalink. */
@@ -178,9 +179,9 @@ export class HistoryMode {
   /** Replaces the live shapes with the replay at `position`. */
   private enter(position: number): void {
     const { viewer, live } = this.options;
-    const layers = replayLayers(viewer.map, viewer.top, (id) => this.select(id));
+    const { layers, canvas } = replayLayers(viewer.map, viewer.top, (id) => this.select(id));
     const cursor = new ReplayView(this.index, position, layers);
-    this.replay = { cursor, layers };
+    this.replay = { cursor, layers, canvas };
     // For edit links the shape selected on the live map is the one to look at.
     const liveSelected = live.layers.selectedId();
     live.tools?.idle();
@@ -290,20 +291,28 @@ export class HistoryMode {
       if (generation !== this.generation || !this.replay) return;
       if (this.replay.cursor.position >= (this.steps.at(-1) ?? 0)) this.seek(0);
     }
-    const cursor = this.replay.cursor;
+    const { cursor, canvas } = this.replay;
     const steps = this.steps;
     const playback = new Playback(this.index.timesOf(steps), this.bar.mode(), lastAtMost(steps, cursor.position));
     const started = performance.now();
     let frame = 0;
+    // The next moment is taken once the canvas shows the last one: a moment is never
+    // drawn only to be replaced before it is seen, and the clock does not wait.
     const tick = () => {
       const due = playback.due(performance.now() - started);
+      if (canvas.busy() && due < steps.length - 1) {
+        frame = requestAnimationFrame(tick);
+        return;
+      }
       if (due >= 0 && steps[due] > cursor.position) this.seek(steps[due], true);
       if (due >= steps.length - 1) this.stop();
       else frame = requestAnimationFrame(tick);
     };
+    canvas.setProgressive(true);
     this.player = {
       stop: () => {
         cancelAnimationFrame(frame);
+        canvas.setProgressive(false);
         this.player = null;
         this.bar?.setPlaying(false);
       },
@@ -375,6 +384,11 @@ export class HistoryMode {
   }
 
   /** What the debug hook reports. */
+  /** Whether the replay's canvas is still drawing the moment shown. */
+  painting(): boolean {
+    return this.replay?.canvas.busy() ?? false;
+  }
+
   /** The replay's shapes as drawn (page pixels); empty while live. */
   drawn(): ReturnType<ShapeLayers['drawnBoxes']> {
     return this.replay?.layers.drawnBoxes() ?? [];

@@ -38,12 +38,15 @@ export interface History {
  *    (then `shapes` counts the live document's).
  *  - `drawn()`: the replay's shapes as drawn on the map (one canvas, so not elements):
  *    `{id, left, top, right, bottom, selected}`, each outline's box in page pixels.
+ *  - `painting()`: whether the canvas is still drawing the moment `state()` names (while
+ *    playing, a moment is drawn over a few frames and then shown whole).
  *  - `loaded`: settles when the history has first been loaded (it is loaded on opening
  *    the panel: the button, a `&t=` link or `seek`); rejects if that failed. */
 export interface HistoryDebugHook {
   seek(t: number | string): Promise<void>;
   state(): { seq: number; shapes: number };
   drawn(): ReturnType<HistoryMode['drawn']>;
+  painting(): boolean;
   loaded: Promise<void>;
 }
 
@@ -87,6 +90,7 @@ export function startHistory(options: HistoryOptions): History {
     },
     state: () => mode.state(),
     drawn: () => mode.drawn(),
+    painting: () => mode.painting(),
     loaded: mode.loaded,
   };
   (window as unknown as { hugepicHistory?: HistoryDebugHook }).hugepicHistory = hook;

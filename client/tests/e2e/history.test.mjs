@@ -385,10 +385,18 @@ test('Ada draws five shapes over time; Bo scrubs to the moment after the second,
     await b.page.evaluate(() => {
       const seen = [];
       window.__played = seen;
+      // Each moment while playing, once its canvas has drawn it: is every shape painted?
+      window.__paintedWhilePlaying = [];
       const watch = () => {
         const s = window.hugepicHistory.state();
         const last = seen[seen.length - 1];
         if (!last || last.seq !== s.seq) seen.push(s);
+        const painted = window.__paintedWhilePlaying;
+        const playing = document.querySelector('[data-test=history-play]').getAttribute('aria-pressed') === 'true';
+        if (playing && s.shapes > 0 && !window.hugepicHistory.painting() && painted.at(-1)?.seq !== s.seq) {
+          const drawn = window.__drawnNow();
+          painted.push({ seq: s.seq, shapes: drawn.length, painted: drawn.filter((d) => d.painted).length });
+        }
         if (!window.__stopWatching) window.requestAnimationFrame(watch);
       };
       watch();
@@ -411,6 +419,10 @@ test('Ada draws five shapes over time; Bo scrubs to the moment after the second,
       `every change played, in order: ${JSON.stringify(played)}`,
     );
     assert.deepEqual(played.map((s) => s.shapes), [0, 1, 2, 3, 3, 4, 5], 'one more shape at each of Ada’s changes');
+    // While playing, the canvas draws each moment over frames and then shows it whole.
+    const paintedWhilePlaying = await b.page.evaluate(() => window.__paintedWhilePlaying);
+    assert.ok(paintedWhilePlaying.length >= 3, `moments seen drawn while playing: ${JSON.stringify(paintedWhilePlaying)}`);
+    for (const p of paintedWhilePlaying) assert.ok(p.shapes > 0 && p.painted === p.shapes, `every shape of the moment painted while playing: ${JSON.stringify(p)}`);
     assert.deepEqual(await historyState(b.page), { seq: seqs[4], shapes: 5 });
 
     // Only Ada's changes: her ticks and entries alone; the steps skip Bo's comment.
