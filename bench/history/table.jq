@@ -17,6 +17,7 @@
     ($runs | row("activity, first page: p50 / p99 ms"; "≤ 50 ms"; "\(.activity.p50 | ms) / \(.activity.p99 | ms)")),
     ($runs | row("storage: log + checkpoints / raw update bytes"; "≤ 2×"; "\(.storage.log_ratio | x) (\(.storage.log | mib) / \(.storage.raw | mib) MiB)")),
     ($runs | row("storage: everything the history keeps / raw update bytes"; ""; "\(.storage.history_ratio | x) (\(.storage.history | mib) MiB)")),
+    ($runs | row("storage, PostgreSQL's files before the space freed by packing is reused: log + checkpoints / everything"; ""; if .storage.log_files then "\(.storage.log_files / .storage.raw | x) / \(.storage.history_files / .storage.raw | x)" else "—" end)),
     ($runs | row("restore to an early moment, \(.[0].watchers) connections + \(.[0].yjs_watchers) \(if .[0].quiet_watchers then "quiet" else "stock" end) Yjs clients: POST answered / last connection has it / last Yjs client holds it, ms (update size)"; "≤ 500 ms"; "\(.restore.post_ms | ms) / \(.restore.delivered_ms | ms) / \(.restore.applied_ms | ms) (\((.restore.update_bytes // 0) / 1024 | round) KiB)")),
     ($runs | row("restore back to the latest: last connection has it / last Yjs client holds it, ms (update size)"; ""; "\(.restore.back_delivered_ms | ms) / \(.restore.back_applied_ms | ms) (\((.restore.back_update_bytes // 0) / 1024 | round) KiB)")),
     ($runs | row("connections the server closed during restores (lost for good)"; "0"; "\(.restore.closes | length) (\(.restore.watchers_lost)) \(.restore.closes | unique | join("; "))")),

@@ -55,6 +55,10 @@ pub const POSTGRES: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/postgres/0006_history_authors.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/postgres/0007_log_packs.sql"),
+    ),
 ];
 
 /// The version this build needs.

@@ -21,7 +21,11 @@ pub struct PostgresStore {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Database(e.to_string())
+        // "db error" alone says nothing: the server's message says what went wrong.
+        match e.as_db_error() {
+            Some(db) => StoreError::Database(format!("{e}: {} ({})", db.message(), db.code().code())),
+            None => StoreError::Database(e.to_string()),
+        }
     }
 }
 

@@ -129,13 +129,12 @@ impl DocStore for PostgresStore {
         let updates = client
             .query(
                 "WITH l AS (SELECT id FROM document_logs WHERE picture_id = $1)
-                 SELECT seq, \"update\" FROM document_log
-                 WHERE log = (SELECT id FROM l) AND seq > $2
+                 SELECT seq, \"update\"
+                 FROM document_log_range((SELECT id FROM l), $2, 9223372036854775807)
                  UNION ALL
-                 SELECT seq, \"update\" FROM document_log
-                 WHERE log = (SELECT id FROM l) AND seq <= $2
-                   AND at >= (SELECT at FROM document_snapshots WHERE picture_id = $1)
-                             - interval '30 seconds'
+                 SELECT seq, \"update\"
+                 FROM document_log_range((SELECT id FROM l), -1, $2,
+                     (SELECT at FROM document_snapshots WHERE picture_id = $1) - interval '30 seconds')
                  ORDER BY seq",
                 &[&picture_id, &after],
             )

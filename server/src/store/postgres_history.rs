@@ -30,31 +30,60 @@ macro_rules! at_micros {
     };
 }
 
-/// A picture's log rows with their writers; the picture is `$1`.
-const LOG_SELECT: &str = concat!(
+/// A picture's log rows with seq in (`$2`, `$3`] and their writers, in seq order; the
+/// picture is `$1`. The log is two tables, rows and packs (migration 0007), read as one
+/// by `document_log_range`.
+const LOG_RANGE: &str = concat!(
     "SELECT u.seq, ",
     micros!("u.at"),
     " AS at, w.author_id, w.author, w.author_color, w.role, u.restored_to, u.\"update\"
-     FROM document_log u JOIN document_writers w ON w.id = u.writer
-     WHERE u.log = (SELECT id FROM document_logs WHERE picture_id = $1)"
+     FROM document_log_range((SELECT id FROM document_logs WHERE picture_id = $1), $2, $3) u
+     JOIN document_writers w ON w.id = u.writer
+     ORDER BY u.seq"
 );
 
 /// A checkpoint and the ones it is a delta on, oldest (a whole state) first, with the
 /// times of their last updates: the newest at or before seq `$2` of picture `$1`, then
 /// its base, and so on.
-const CHECKPOINT_CHAIN: &str = "WITH RECURSIVE chain (seq, base_seq, state, encoding) AS (
-        (SELECT seq, base_seq, state, encoding FROM document_checkpoints
+const CHECKPOINT_CHAIN: &str = "WITH RECURSIVE chain (seq, base_seq, state, encoding, at) AS (
+        (SELECT seq, base_seq, state, encoding, at FROM document_checkpoints
          WHERE picture_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1)
         UNION ALL
-        SELECT c.seq, c.base_seq, c.state, c.encoding
+        SELECT c.seq, c.base_seq, c.state, c.encoding, c.at
         FROM document_checkpoints c JOIN chain ON c.seq = chain.base_seq
         WHERE c.picture_id = $1
     )
-    SELECT chain.seq, chain.base_seq, chain.state, chain.encoding,
-           (extract(epoch from u.at) * 1000000)::bigint FROM chain
-    LEFT JOIN document_log u
-      ON u.log = (SELECT id FROM document_logs WHERE picture_id = $1) AND u.seq = chain.seq
-    ORDER BY chain.seq";
+    SELECT seq, base_seq, state, encoding, (extract(epoch from at) * 1000000)::bigint
+    FROM chain ORDER BY seq";
+
+/// Saves a checkpoint (`$1` picture, `$2` seq, `$3` base, `$4` state, `$5` encoding) with
+/// the time of its last update, read while that update is still a row of its own (the
+/// log is packed only up to a checkpoint already saved).
+const CHECKPOINT_INSERT: &str =
+    "INSERT INTO document_checkpoints (picture_id, seq, base_seq, state, encoding, at)
+     VALUES ($1, $2, $3, $4, $5,
+             (SELECT u.at FROM document_log_range(
+                 (SELECT id FROM document_logs WHERE picture_id = $1), $2::bigint - 1, $2) u))
+     ON CONFLICT DO NOTHING";
+
+/// Moves the log of picture `$1` up to seq `$2` (a checkpoint's) into packs, one per
+/// stretch between checkpoints, from where the last pack ends (see migration 0007).
+const PACK_LOG: &str = "WITH l AS (SELECT id FROM document_logs WHERE picture_id = $1),
+         done AS (SELECT COALESCE(MAX(last_seq), 0) AS seq FROM document_log_packs
+                  WHERE log = (SELECT id FROM l)),
+         ends AS (SELECT seq AS upto, LAG(seq) OVER (ORDER BY seq) AS after
+                  FROM document_checkpoints
+                  WHERE picture_id = $1 AND seq > (SELECT seq FROM done) AND seq <= $2),
+         moved AS (DELETE FROM document_log u
+                   WHERE u.log = (SELECT id FROM l) AND u.seq > (SELECT seq FROM done)
+                     AND u.seq <= (SELECT MAX(upto) FROM ends)
+                   RETURNING u.*)
+    INSERT INTO document_log_packs (log, first_seq, last_seq, last_at, writers, seqs, ats, restored, updates)
+    SELECT m.log, MIN(m.seq), MAX(m.seq), MAX(m.at), array_agg(m.writer ORDER BY m.seq),
+           array_agg(m.seq ORDER BY m.seq), array_agg(m.at ORDER BY m.seq),
+           array_agg(m.restored_to ORDER BY m.seq), array_agg(m.\"update\" ORDER BY m.seq)
+    FROM moved m JOIN ends e ON m.seq <= e.upto AND m.seq > COALESCE(e.after, (SELECT seq FROM done))
+    GROUP BY m.log, e.upto";
 
 const ACTIVITY_SELECT: &str = concat!(
     "SELECT from_seq, to_seq, ",
@@ -117,7 +146,7 @@ impl HistoryStore for PostgresStore {
         limit: usize,
     ) -> Result<Vec<LogRow>, StoreError> {
         let client = self.pool.get().await?;
-        let sql = format!("{LOG_SELECT} AND u.seq > $2 AND u.seq <= $3 ORDER BY u.seq LIMIT $4");
+        let sql = format!("{LOG_RANGE} LIMIT $4");
         let rows = client
             .query(
                 &sql,
@@ -140,9 +169,8 @@ impl HistoryStore for PostgresStore {
         sink: mpsc::Sender<LogRow>,
     ) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
-        let sql = format!("{LOG_SELECT} AND u.seq > $2 AND u.seq <= $3 ORDER BY u.seq");
         let params: [&(dyn ToSql + Sync); 3] = [&picture_id, &after, &upto];
-        let rows = client.query_raw(&sql, params).await?;
+        let rows = client.query_raw(LOG_RANGE, params).await?;
         pin_mut!(rows);
         while let Some(row) = rows.try_next().await? {
             if sink.send(log_row(&row)).await.is_err() {
@@ -179,8 +207,7 @@ impl HistoryStore for PostgresStore {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO document_checkpoints (picture_id, seq, base_seq, state, encoding)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                CHECKPOINT_INSERT,
                 &[
                     &picture_id,
                     &checkpoint.seq,
@@ -338,11 +365,13 @@ impl HistoryStore for PostgresStore {
         }
         for c in &batch.checkpoints {
             tx.execute(
-                "INSERT INTO document_checkpoints (picture_id, seq, base_seq, state, encoding)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                CHECKPOINT_INSERT,
                 &[&picture_id, &c.seq, &c.base, &c.state, &c.encoding],
             )
             .await?;
+        }
+        if let Some(last) = batch.checkpoints.iter().map(|c| c.seq).max() {
+            tx.execute(PACK_LOG, &[&picture_id, &last]).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -398,19 +427,29 @@ impl HistoryStore for PostgresStore {
 
     async fn log_bounds(&self, picture_id: &str) -> Result<LogBounds, StoreError> {
         let client = self.pool.get().await?;
-        let end = |order: &str| {
+        // The first (or latest) of the rows and of the packs' ends, then the first (or
+        // latest) of those.
+        let end = |order: &str, pack_end: &str| {
             format!(
                 concat!(
-                    "SELECT seq, ",
+                    "WITH l AS (SELECT id FROM document_logs WHERE picture_id = $1)
+                     SELECT seq, ",
                     micros!("at"),
-                    " FROM document_log WHERE log = (SELECT id FROM document_logs WHERE picture_id = $1)
-                     ORDER BY seq {} LIMIT 1"
+                    " FROM ((SELECT seq, at FROM document_log WHERE log = (SELECT id FROM l)
+                             ORDER BY seq {order} LIMIT 1)
+                            UNION ALL
+                            (SELECT seqs[{end}], ats[{end}] FROM document_log_packs
+                             WHERE log = (SELECT id FROM l) ORDER BY last_seq {order} LIMIT 1)) e
+                     ORDER BY seq {order} LIMIT 1"
                 ),
-                order
+                order = order,
+                end = pack_end,
             )
         };
-        let first = client.query_opt(&end("ASC"), &[&picture_id]).await?;
-        let latest = client.query_opt(&end("DESC"), &[&picture_id]).await?;
+        let first = client.query_opt(&end("ASC", "1"), &[&picture_id]).await?;
+        let latest = client
+            .query_opt(&end("DESC", "cardinality(seqs)"), &[&picture_id])
+            .await?;
         Ok(LogBounds {
             first: first.map(|r| (r.get(0), r.get(1))),
             latest: latest.map(|r| (r.get(0), r.get(1))),
@@ -424,17 +463,15 @@ impl HistoryStore for PostgresStore {
         let row = client
             .query_one(
                 concat!(
-                    "WITH l AS (SELECT id FROM document_logs WHERE picture_id = $1),
-                          t AS (SELECT ", at_micros!("$2"), " AS at),
-                          c AS (SELECT c.seq, u.at FROM document_checkpoints c
-                                JOIN document_log u ON u.log = (SELECT id FROM l) AND u.seq = c.seq
-                                WHERE c.picture_id = $1),
+                    "WITH t AS (SELECT ", at_micros!("$2"), " AS at),
+                          c AS (SELECT seq, at FROM document_checkpoints WHERE picture_id = $1),
                           lo AS (SELECT COALESCE(MAX(seq), 0) AS seq FROM c WHERE at <= (SELECT at FROM t)),
                           hi AS (SELECT COALESCE(MIN(seq), 9223372036854775807) AS seq FROM c
                                  WHERE at > (SELECT at FROM t))
-                     SELECT COALESCE(MAX(u.seq), (SELECT seq FROM lo)) FROM document_log u
-                     WHERE u.log = (SELECT id FROM l) AND u.seq > (SELECT seq FROM lo)
-                       AND u.seq < (SELECT seq FROM hi) AND u.at <= (SELECT at FROM t)"
+                     SELECT COALESCE(MAX(u.seq), (SELECT seq FROM lo))
+                     FROM document_log_range((SELECT id FROM document_logs WHERE picture_id = $1),
+                                             (SELECT seq FROM lo), (SELECT seq FROM hi) - 1) u
+                     WHERE u.at <= (SELECT at FROM t)"
                 ),
                 &[&picture_id, &at],
             )
@@ -451,13 +488,12 @@ impl HistoryStore for PostgresStore {
         let rows = client
             .query(
                 concat!(
-                    "SELECT c.seq, ",
+                    "WITH l AS (SELECT id FROM document_logs WHERE picture_id = $1)
+                     SELECT c.seq, ",
                     micros!("u.at"),
                     " AS at, w.author_id, w.author, w.author_color, u.restored_to, c.after
                      FROM document_shape_changes c
-                     JOIN document_log u
-                       ON u.log = (SELECT id FROM document_logs WHERE picture_id = $1)
-                      AND u.seq = c.seq
+                     CROSS JOIN LATERAL document_log_range((SELECT id FROM l), c.seq - 1, c.seq) u
                      JOIN document_writers w ON w.id = u.writer
                      WHERE c.picture_id = $1 AND c.shape_id = $2 ORDER BY c.seq"
                 ),
