@@ -296,14 +296,10 @@ export class HistoryMode {
     const playback = new Playback(this.index.timesOf(steps), this.bar.mode(), lastAtMost(steps, cursor.position));
     const started = performance.now();
     let frame = 0;
-    // The next moment is taken once the canvas shows the last one: a moment is never
-    // drawn only to be replaced before it is seen, and the clock does not wait.
+    // Every frame moves the replay on; the canvas draws the moment it finds when it is
+    // ready for the next one, over a few frames (./map's ProgressiveCanvas).
     const tick = () => {
       const due = playback.due(performance.now() - started);
-      if (canvas.busy() && due < steps.length - 1) {
-        frame = requestAnimationFrame(tick);
-        return;
-      }
       if (due >= 0 && steps[due] > cursor.position) this.seek(steps[due], true);
       if (due >= steps.length - 1) this.stop();
       else frame = requestAnimationFrame(tick);
@@ -387,6 +383,11 @@ export class HistoryMode {
   /** Whether the replay's canvas is still drawing the moment shown. */
   painting(): boolean {
     return this.replay?.canvas.busy() ?? false;
+  }
+
+  /** How many pictures of the replay the canvas has shown. */
+  paints(): number {
+    return this.replay?.canvas.shown ?? 0;
   }
 
   /** The replay's shapes as drawn (page pixels); empty while live. */

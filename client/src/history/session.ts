@@ -40,6 +40,7 @@ export interface History {
  *    `{id, left, top, right, bottom, selected}`, each outline's box in page pixels.
  *  - `painting()`: whether the canvas is still drawing the moment `state()` names (while
  *    playing, a moment is drawn over a few frames and then shown whole).
+ *  - `paints()`: how many pictures the replay's canvas has shown (each a whole moment).
  *  - `loaded`: settles when the history has first been loaded (it is loaded on opening
  *    the panel: the button, a `&t=` link or `seek`); rejects if that failed. */
 export interface HistoryDebugHook {
@@ -47,6 +48,7 @@ export interface HistoryDebugHook {
   state(): { seq: number; shapes: number };
   drawn(): ReturnType<HistoryMode['drawn']>;
   painting(): boolean;
+  paints(): number;
   loaded: Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export function startHistory(options: HistoryOptions): History {
     state: () => mode.state(),
     drawn: () => mode.drawn(),
     painting: () => mode.painting(),
+    paints: () => mode.paints(),
     loaded: mode.loaded,
   };
   (window as unknown as { hugepicHistory?: HistoryDebugHook }).hugepicHistory = hook;
