@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Bearer token `/metrics` asks for; without one it answers loopback clients only.
     #[arg(long, env = "HUGEPIC_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
+    /// `hugepic worker` only: serve `/metrics`, `/healthz` and `/readyz` on this address
+    /// (e.g. 127.0.0.1:9101); off when not given. `serve` has them on its own address.
+    #[arg(long, env = "HUGEPIC_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// PostgreSQL for metadata and jobs (`postgres://…`); default: SQLite in the data folder.
     #[arg(long, env = "HUGEPIC_DATABASE_URL")]
     pub database_url: Option<String>,
@@ -207,6 +211,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// What `/metrics` asks for, if anything (else: loopback only).
     pub metrics_token: Option<String>,
+    /// Where a worker serves its metrics and health, if anywhere.
+    pub metrics_bind: Option<SocketAddr>,
     /// Writes per address per minute.
     pub writes_per_minute: u32,
     /// Built client folder.
@@ -417,6 +423,7 @@ impl Config {
             public_url: url("HUGEPIC_PUBLIC_URL (--public-url)", args.public_url)?,
             trust_proxy: args.trust_proxy,
             metrics_token: args.metrics_token.filter(|t| !t.is_empty()),
+            metrics_bind: args.metrics_bind,
             writes_per_minute: args.writes_per_minute.max(1),
             public_tile_url: url(
                 "HUGEPIC_PUBLIC_TILE_URL (--public-tile-url)",

@@ -15,6 +15,7 @@
 //! - `routes/`: thin handlers; `app(state)` assembles them.
 //! - `urls`: absolute URLs for links, tiles and IIIF ids.
 //! - `metrics`: counters for `/metrics`.
+//! - `logging`: text or JSON log lines.
 //! - `serve`: start-up, background tasks and graceful shutdown.
 
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod hub;
 pub mod import;
 pub mod interchange;
 pub mod jobs;
+pub mod logging;
 pub mod metrics;
 pub mod objects;
 pub mod pictures;
@@ -39,12 +41,16 @@ pub mod store;
 pub mod uploads;
 pub mod urls;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
+use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use tracing::Instrument;
 
 use crate::routes::{
     annotations, events, health, history as past, openapi, pages, pictures as picture_api, tiles,
@@ -132,18 +138,50 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Counts answers by status class and logs failures.
+/// The header that carries a request's id, given by the client or assigned here.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A request id: the client's `X-Request-Id` if it is short and plain, else this
+/// process's prefix and a counter.
+fn request_id(request: &Request) -> HeaderValue {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(given) = request.headers().get(REQUEST_ID) {
+        let plain = given
+            .as_bytes()
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b));
+        if plain && (1..=64).contains(&given.len()) {
+            return given.clone();
+        }
+    }
+    let prefix = PREFIX.get_or_init(|| format!("{:08x}", rand::random::<u32>()));
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::from_str(&format!("{prefix}-{n:x}")).unwrap_or(HeaderValue::from_static("-"))
+}
+
+/// Gives each request an id (returned in `X-Request-Id`, and on every log line written
+/// while it is handled), counts answers by status class and logs failures.
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // Cheap to keep (shared bytes): this runs for every tile.
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let response = next.run(request).await;
+    let id = request_id(&request);
+    let span = tracing::info_span!(
+        "request",
+        request_id = id.to_str().unwrap_or("-"),
+        method = %method,
+        path = uri.path()
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
     state.metrics.request(status);
+    let _in_request = span.enter();
     if status >= 500 {
-        tracing::warn!(%method, path = uri.path(), status, "server error");
+        tracing::warn!(status, "server error");
     } else {
-        tracing::debug!(%method, path = uri.path(), status, "request");
+        tracing::debug!(status, "request");
     }
+    response.headers_mut().insert(REQUEST_ID, id);
     response
 }

@@ -8,6 +8,7 @@ mod tile_command;
 
 use clap::{Parser, Subcommand};
 use hugepic::config::{Config, ServeArgs};
+use hugepic::logging::LogFormat;
 
 /// HUGEpic: massive pictures, deep zoom, live annotation.
 #[derive(Parser)]
@@ -15,6 +16,9 @@ use hugepic::config::{Config, ServeArgs};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text for people or as JSON objects for a collector.
+    #[arg(long, global = true, value_enum, env = "HUGEPIC_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -30,15 +34,9 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HUGEPIC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    hugepic::logging::init(cli.log_format);
+    match cli.command {
         Command::Tile(args) => tile_command::run(args),
         Command::Serve(args) => {
             let config = Config::from_args(args)?;

@@ -1,7 +1,90 @@
 //! Counters for `/metrics`, in the Prometheus text format.
 
-use std::fmt::Write;
+use std::fmt::{Display, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The jobs a worker runs (the queues' names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    BuildPyramid,
+    DeletePicture,
+}
+
+impl JobKind {
+    const ALL: [JobKind; 2] = [JobKind::BuildPyramid, JobKind::DeletePicture];
+
+    /// The queue's name, as the `kind` label.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::BuildPyramid => "build-pyramid",
+            JobKind::DeletePicture => "delete-picture",
+        }
+    }
+}
+
+/// What became of a job, or of one try of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Finished.
+    Done,
+    /// The picture was refused (corrupt, unsupported, too big): the job ended at once.
+    Refused,
+    /// Failed for good after its tries.
+    Failed,
+    /// A try failed and the job tries again.
+    Retried,
+    /// Taken up again after the worker that had it stopped sending heartbeats.
+    Reclaimed,
+}
+
+impl JobOutcome {
+    const ALL: [JobOutcome; 5] = [
+        JobOutcome::Done,
+        JobOutcome::Refused,
+        JobOutcome::Failed,
+        JobOutcome::Retried,
+        JobOutcome::Reclaimed,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            JobOutcome::Done => "done",
+            JobOutcome::Refused => "refused",
+            JobOutcome::Failed => "failed",
+            JobOutcome::Retried => "retried",
+            JobOutcome::Reclaimed => "reclaimed",
+        }
+    }
+}
+
+/// Writes one metric family: help, type, and each sample (`labels` as `k="v",…`, or
+/// empty for none).
+pub fn family<V: Display>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    kind: &str,
+    samples: impl IntoIterator<Item = (String, V)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {value}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
+/// One sample without labels.
+pub fn single<V: Display>(value: V) -> [(String, V); 1] {
+    [(String::new(), value)]
+}
+
+/// Reads a counter.
+pub fn read(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
 
 /// Process-wide counters.
 #[derive(Default)]
@@ -13,6 +96,8 @@ pub struct Metrics {
     tiles_served: AtomicU64,
     tiles_written: AtomicU64,
     upload_bytes: AtomicU64,
+    /// By `JobKind` then `JobOutcome`.
+    jobs: [[AtomicU64; 5]; 2],
 }
 
 impl Metrics {
@@ -42,63 +127,122 @@ impl Metrics {
         self.upload_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// The text exposition, with `pictures` (status, count) from the store.
-    pub fn render(&self, pictures: &[(&str, u64)]) -> String {
+    /// Counts a job's outcome (or a try's).
+    pub fn job(&self, kind: JobKind, outcome: JobOutcome) {
+        let k = JobKind::ALL.iter().position(|x| *x == kind).unwrap_or(0);
+        let o = JobOutcome::ALL
+            .iter()
+            .position(|x| *x == outcome)
+            .unwrap_or(0);
+        self.jobs[k][o].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The text exposition of these counters, with `pictures` (status, count) from the
+    /// store and the job queues' depth when known.
+    pub fn render(
+        &self,
+        pictures: &[(&str, u64)],
+        queues: Option<&[crate::jobs::QueueDepth]>,
+    ) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP hugepic_http_requests_total HTTP requests answered, by status class."
+        family(
+            &mut out,
+            "hugepic_http_requests_total",
+            "HTTP requests answered, by status class.",
+            "counter",
+            [
+                ("2xx", &self.requests_2xx),
+                ("3xx", &self.requests_3xx),
+                ("4xx", &self.requests_4xx),
+                ("5xx", &self.requests_5xx),
+            ]
+            .map(|(class, c)| (format!("class=\"{class}\""), read(c))),
         );
-        let _ = writeln!(out, "# TYPE hugepic_http_requests_total counter");
-        for (class, counter) in [
-            ("2xx", &self.requests_2xx),
-            ("3xx", &self.requests_3xx),
-            ("4xx", &self.requests_4xx),
-            ("5xx", &self.requests_5xx),
+        for (name, help, counter) in [
+            (
+                "hugepic_tiles_served_total",
+                "Pyramid objects served.",
+                &self.tiles_served,
+            ),
+            (
+                "hugepic_tiles_written_total",
+                "Pyramid objects stored by this process's workers, counted as they are stored (for S3, as they are handed to the uploads).",
+                &self.tiles_written,
+            ),
+            (
+                "hugepic_upload_bytes_total",
+                "Bytes received in uploads.",
+                &self.upload_bytes,
+            ),
         ] {
-            let _ = writeln!(
-                out,
-                "hugepic_http_requests_total{{class=\"{class}\"}} {}",
-                counter.load(Ordering::Relaxed)
-            );
+            family(&mut out, name, help, "counter", single(read(counter)));
         }
-        let _ = writeln!(
-            out,
-            "# HELP hugepic_tiles_served_total Pyramid objects served."
+        family(
+            &mut out,
+            "hugepic_jobs_total",
+            "Jobs run by this process's workers, by kind and outcome: done, refused (the \
+             picture is corrupt, unsupported or too big), failed (for good), retried (a try \
+             failed; counted per try), reclaimed (taken up after another worker's heartbeats \
+             stopped).",
+            "counter",
+            JobKind::ALL.iter().enumerate().flat_map(|(k, kind)| {
+                JobOutcome::ALL.iter().enumerate().map(move |(o, outcome)| {
+                    (
+                        format!("kind=\"{}\",outcome=\"{}\"", kind.name(), outcome.name()),
+                        read(&self.jobs[k][o]),
+                    )
+                })
+            }),
         );
-        let _ = writeln!(out, "# TYPE hugepic_tiles_served_total counter");
-        let _ = writeln!(
-            out,
-            "hugepic_tiles_served_total {}",
-            self.tiles_served.load(Ordering::Relaxed)
+        let s3 = &hugepic_workers::storage::s3::REQUESTS;
+        family(
+            &mut out,
+            "hugepic_s3_requests_total",
+            "S3 requests by outcome: answered, retried (an attempt failed and was tried again), \
+             failed (for good).",
+            "counter",
+            [
+                ("answered", &s3.answered),
+                ("retried", &s3.retried),
+                ("failed", &s3.failed),
+            ]
+            .map(|(outcome, c)| (format!("outcome=\"{outcome}\""), read(c))),
         );
-        let _ = writeln!(
-            out,
-            "# HELP hugepic_tiles_written_total Pyramid objects stored by this process's workers."
+        family(
+            &mut out,
+            "hugepic_pictures",
+            "Pictures by status (jobs queued, running, done, failed).",
+            "gauge",
+            pictures
+                .iter()
+                .map(|(status, count)| (format!("status=\"{status}\""), *count)),
         );
-        let _ = writeln!(out, "# TYPE hugepic_tiles_written_total counter");
-        let _ = writeln!(
-            out,
-            "hugepic_tiles_written_total {}",
-            self.tiles_written.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP hugepic_upload_bytes_total Bytes received in uploads."
-        );
-        let _ = writeln!(out, "# TYPE hugepic_upload_bytes_total counter");
-        let _ = writeln!(
-            out,
-            "hugepic_upload_bytes_total {}",
-            self.upload_bytes.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP hugepic_pictures Pictures by status (jobs queued, running, done, failed)."
-        );
-        let _ = writeln!(out, "# TYPE hugepic_pictures gauge");
-        for (status, count) in pictures {
-            let _ = writeln!(out, "hugepic_pictures{{status=\"{status}\"}} {count}");
+        if let Some(queues) = queues {
+            let known = |queue: &str| queues.iter().find(|q| q.queue == queue);
+            family(
+                &mut out,
+                "hugepic_jobs_queued",
+                "Jobs waiting for a worker, by queue.",
+                "gauge",
+                JobKind::ALL.map(|k| {
+                    (
+                        format!("kind=\"{}\"", k.name()),
+                        known(k.name()).map_or(0, |q| q.waiting),
+                    )
+                }),
+            );
+            family(
+                &mut out,
+                "hugepic_jobs_oldest_queued_seconds",
+                "How long the oldest job due has waited for a worker, by queue (0: none).",
+                "gauge",
+                JobKind::ALL.map(|k| {
+                    (
+                        format!("kind=\"{}\"", k.name()),
+                        known(k.name()).map_or(0.0, |q| q.oldest_seconds),
+                    )
+                }),
+            );
         }
         out
     }

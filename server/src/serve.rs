@@ -121,6 +121,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     };
     let documents: Arc<dyn crate::store::DocStore> = store.clone();
     let hub = crate::hub::Hub::new(documents, config.hub.clone(), relay);
+    crate::logging::set_node(hub.node());
     let history = Historian::new(
         Arc::clone(&store),
         CheckpointPolicy {
@@ -317,10 +318,34 @@ pub async fn worker(config: Config) -> Result<(), StartError> {
             shutdown.cancel();
         });
     }
+    let tasks = TaskTracker::new();
+    if let Some(address) = state.config.metrics_bind {
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: address.to_string(),
+                source,
+            })?;
+        tracing::info!(%address, "serving metrics and health");
+        let app = crate::routes::health::routes(state.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    tasks.close();
     tracing::info!(jobs, "worker started");
     state
         .queue
-        .run_workers(job_context(&state), jobs, shutdown)
+        .run_workers(job_context(&state), jobs, shutdown.clone())
         .await;
+    shutdown.cancel();
+    tasks.wait().await;
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! delays the rest, and can hold requests for a key. The worker process is killed with
 //! SIGKILL once during tiling and once during publishing; after each restart it resumes,
 //! the picture reaches `ready`, and no object that was stored is uploaded a second time.
+//! Each restarted worker's own `/metrics` (`--metrics-bind`) counts the job it took up as
+//! reclaimed once; the second's shows its tiles and its S3 requests, retried ones too.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod common;
@@ -17,7 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::jpeg;
-use common::stack::{config, redis_url, spawn_worker, TestBucket, TestDatabase};
+use common::stack::{config, free_port, redis_url, spawn_worker, TestBucket, TestDatabase};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -159,6 +161,24 @@ async fn wait_for(
     }
 }
 
+/// A process's `/metrics` text.
+async fn metrics(client: &reqwest::Client, base: &str) -> String {
+    client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the sample named `series` (with its labels as written), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flaky_s3_and_killed_workers_still_end_ready_without_uploading_twice() {
     let db = TestDatabase::create().await;
@@ -223,9 +243,29 @@ async fn flaky_s3_and_killed_workers_still_end_ready_without_uploading_twice() {
         .unwrap()
         .to_string();
     assert_eq!(bucket.keys(&format!("originals/{id}")).await.len(), 1);
+    // No worker yet: the API's /metrics shows the job waiting.
+    let api_metrics = metrics(&client, &base).await;
+    assert_eq!(
+        sample(&api_metrics, "hugepic_jobs_queued{kind=\"build-pyramid\"}"),
+        Some(1.0),
+        "{api_metrics}"
+    );
+    assert!(
+        sample(
+            &api_metrics,
+            "hugepic_jobs_oldest_queued_seconds{kind=\"build-pyramid\"}"
+        )
+        .is_some_and(|age| age >= 0.0),
+        "{api_metrics}"
+    );
 
     // First worker: killed while tiling, with some tiles stored.
     let worker_args = with(&worker_data);
+    let with_metrics = |port: u16| {
+        let mut all = worker_args.clone();
+        all.extend(["--metrics-bind".into(), format!("127.0.0.1:{port}")]);
+        all
+    };
     let mut first = spawn_worker(&worker_args);
     let stored = |proxy: &Proxy| proxy.stored.lock().unwrap().len();
     wait_for(
@@ -245,7 +285,8 @@ async fn flaky_s3_and_killed_workers_still_end_ready_without_uploading_twice() {
     // cut, so the job sits in publishing; killed there.
     *proxy.hold.lock().unwrap() = Some("info.json".into());
     proxy.holding.store(true, Ordering::Relaxed);
-    let mut second = spawn_worker(&worker_args);
+    let second_port = free_port();
+    let mut second = spawn_worker(&with_metrics(second_port));
     wait_for(
         &client,
         &base,
@@ -255,6 +296,28 @@ async fn flaky_s3_and_killed_workers_still_end_ready_without_uploading_twice() {
         |p| p["status"] == "publishing" && proxy.held.load(Ordering::Relaxed) > 0,
     )
     .await;
+    // Its own /metrics (`--metrics-bind`): the job it took up after the first worker
+    // died, counted once as reclaimed; the tiles it wrote; its S3 requests, a fifth of
+    // which failed and were tried again.
+    let second_metrics = metrics(&client, &format!("http://127.0.0.1:{second_port}")).await;
+    let value = |name: &str| sample(&second_metrics, name).unwrap_or(-1.0);
+    assert_eq!(
+        value("hugepic_jobs_total{kind=\"build-pyramid\",outcome=\"reclaimed\"}"),
+        1.0,
+        "{second_metrics}"
+    );
+    assert!(
+        value("hugepic_tiles_written_total") >= 100.0,
+        "{second_metrics}"
+    );
+    assert!(
+        value("hugepic_s3_requests_total{outcome=\"answered\"}") >= 100.0,
+        "{second_metrics}"
+    );
+    assert!(
+        value("hugepic_s3_requests_total{outcome=\"retried\"}") >= 10.0,
+        "{second_metrics}"
+    );
     second.0.kill().unwrap();
     second.0.wait().unwrap();
     let after_second = stored(&proxy);
@@ -266,7 +329,8 @@ async fn flaky_s3_and_killed_workers_still_end_ready_without_uploading_twice() {
     );
 
     // Third worker: finishes.
-    let _third = spawn_worker(&worker_args);
+    let metrics_port = free_port();
+    let _third = spawn_worker(&with_metrics(metrics_port));
     let ready = wait_for(&client, &base, &id, Duration::from_secs(90), "ready", |p| {
         p["status"] == "ready"
     })
@@ -311,6 +375,39 @@ async fn flaky_s3_and_killed_workers_still_end_ready_without_uploading_twice() {
     eprintln!(
         "{} objects, {requests} S3 requests, {injected} failed on purpose; stored before kill 1: {after_first}, before kill 2: {after_second}",
         keys.len()
+    );
+
+    // The third worker's: the job it took up after the second died, counted once as
+    // reclaimed and once as done.
+    let worker_base = format!("http://127.0.0.1:{metrics_port}");
+    for path in ["/healthz", "/readyz"] {
+        let answer = client
+            .get(format!("{worker_base}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), reqwest::StatusCode::OK, "worker {path}");
+    }
+    let worker_metrics = metrics(&client, &worker_base).await;
+    let value = |name: &str| sample(&worker_metrics, name).unwrap_or(-1.0);
+    for (outcome, count) in [("reclaimed", 1.0), ("done", 1.0), ("failed", 0.0)] {
+        assert_eq!(
+            value(&format!(
+                "hugepic_jobs_total{{kind=\"build-pyramid\",outcome=\"{outcome}\"}}"
+            )),
+            count,
+            "{outcome}: {worker_metrics}"
+        );
+    }
+    assert!(
+        value("hugepic_s3_requests_total{outcome=\"answered\"}") > 0.0,
+        "{worker_metrics}"
+    );
+    let api_metrics = metrics(&client, &base).await;
+    assert_eq!(
+        sample(&api_metrics, "hugepic_jobs_queued{kind=\"build-pyramid\"}"),
+        Some(0.0),
+        "{api_metrics}"
     );
 
     // Tiles are served from S3 through the API.

@@ -163,11 +163,16 @@ test('after Redis restarts, nodes repair what pub/sub dropped without reconnecti
   const a = await edit(one, 'Ada');
   const b = await edit(two, 'Bo');
   await until(() => isDeepStrictEqual(state(a), state(b)), 'in step before');
+  // Redis away for 3 s while both keep editing.
   await redis.stop();
   addShape(a, 'r-a', 'polyline', { points: [[1, 1], [2, 2], [3, 1]] });
   addShape(b, 'r-b', 'text', { x: 9, y: 9, text: 'while Redis was away' });
   b.shapes.delete('m-0');
-  await new Promise((r) => setTimeout(r, 500));
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    a.shapes.get('r-a').set('style', { color: '#e53935', weight: 2 + i, fill: false });
+    b.shapes.get('r-b').set('text', `while Redis was away (${i})`);
+  }
   assert.ok(!b.shapes.has('r-a') && !a.shapes.has('r-b'), 'nothing crosses without Redis');
   const restarted = performance.now();
   await redis.start();

@@ -2,6 +2,7 @@
 //! on, so an update anyone has seen is stored.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,8 +127,16 @@ async fn append(store: &dyn DocStore, batch: &[Queued]) -> Vec<Option<i64>> {
             })
             .collect()
     };
+    let Some(metrics) = batch
+        .first()
+        .map(|(room, _)| Arc::clone(&room.context.metrics))
+    else {
+        return Vec::new();
+    };
+    let count = |counter: &AtomicU64| counter.fetch_add(1, Ordering::Relaxed);
     let everything: Vec<usize> = (0..batch.len()).collect();
     if let Ok(seqs) = store.append_updates(&rows(&everything)).await {
+        count(&metrics.log_written);
         return seqs.into_iter().map(Some).collect();
     }
     let mut seqs = vec![None; batch.len()];
@@ -147,6 +156,7 @@ async fn append(store: &dyn DocStore, batch: &[Queued]) -> Vec<Option<i64>> {
                 .collect();
             match store.append_updates(&rows(&part)).await {
                 Ok(logged) => {
+                    count(&metrics.log_written);
                     for (i, seq) in part.into_iter().zip(logged) {
                         seqs[i] = Some(seq);
                     }
@@ -156,6 +166,7 @@ async fn append(store: &dyn DocStore, batch: &[Queued]) -> Vec<Option<i64>> {
                 }
                 Err(e) => {
                     tracing::warn!(picture, error = %e, "could not log updates; retrying");
+                    count(&metrics.log_retried);
                     again.push(picture);
                 }
             }
@@ -166,6 +177,7 @@ async fn append(store: &dyn DocStore, batch: &[Queued]) -> Vec<Option<i64>> {
         }
     }
     for picture in pending {
+        count(&metrics.log_failed);
         tracing::error!(picture, "could not log updates");
     }
     seqs

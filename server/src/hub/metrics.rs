@@ -25,6 +25,15 @@ pub struct HubMetrics {
     pub repair_syncs: AtomicU64,
     /// Messages for other nodes dropped because the relay was full or away.
     pub relay_dropped: AtomicU64,
+    /// Batches (or a room's part of one) written to the document log.
+    pub log_written: AtomicU64,
+    /// Tries to write a room's part of a batch that failed and were made again.
+    pub log_retried: AtomicU64,
+    /// A room's part of a batch given up on: not logged.
+    pub log_failed: AtomicU64,
+    /// Snapshots that could not be made (the log could not be read or the snapshot
+    /// written); the room tries again later.
+    pub snapshots_failed: AtomicU64,
     /// Delay from a node publishing an update or awareness to another applying it.
     pub fanout_latency: Histogram,
 }

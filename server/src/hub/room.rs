@@ -221,6 +221,10 @@ impl Room {
             Ok(stored) => stored,
             Err(e) => {
                 tracing::error!(picture = %self.id, error = %e, "could not read the log for a snapshot");
+                self.context
+                    .metrics
+                    .snapshots_failed
+                    .fetch_add(1, Ordering::Relaxed);
                 return false;
             }
         };
@@ -253,6 +257,10 @@ impl Room {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(picture = %self.id, error = %e, "could not write a snapshot");
+                self.context
+                    .metrics
+                    .snapshots_failed
+                    .fetch_add(1, Ordering::Relaxed);
                 self.document.lock().await.since_snapshot += 1;
                 false
             }

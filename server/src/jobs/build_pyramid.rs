@@ -4,14 +4,19 @@
 //! again with backoff, keeping the tiles already stored.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::*;
 use hugepic_workers::pyramid::Layout;
+use hugepic_workers::storage::{StorageError, TileSink};
 use hugepic_workers::{decode, tile_source, Progress, TileError, TileOptions};
 use tokio::sync::watch;
 
+use tracing::Instrument;
+
 use super::{BuildPyramid, JobContext};
+use crate::metrics::{JobKind, JobOutcome, Metrics};
 use crate::progress::ProgressEvent;
 use crate::store::Status;
 use crate::urls::BaseUrls;
@@ -52,49 +57,73 @@ const REPORT_EVERY: Duration = Duration::from_millis(250);
 pub async fn build_pyramid(
     job: BuildPyramid,
     context: Data<JobContext>,
+    task: TaskId,
 ) -> Result<(), BoxDynError> {
+    let span = tracing::info_span!("job", job = %task, kind = JobKind::BuildPyramid.name(), picture = %job.picture_id);
+    let outcome = build(job, &context).instrument(span).await;
+    let counted = match &outcome {
+        Ok(Some(outcome)) => *outcome,
+        Ok(None) => return Ok(()),
+        Err(_) => JobOutcome::Failed,
+    };
+    context.metrics.job(JobKind::BuildPyramid, counted);
+    outcome.map(|_| ())
+}
+
+/// The job's work; what became of it (`None`: nothing to do).
+async fn build(job: BuildPyramid, context: &JobContext) -> Result<Option<JobOutcome>, BoxDynError> {
     let id = job.picture_id;
     let Some(picture) = context.store.picture(&id).await? else {
-        return Ok(()); // deleted while queued
+        return Ok(None); // deleted while queued
     };
     if picture.status.is_final() {
-        return Ok(());
+        return Ok(None);
+    }
+    // Under way already: the worker that had this job stopped (its heartbeats did).
+    if matches!(picture.status, Status::Tiling | Status::Publishing) {
+        tracing::warn!("taking up a job another worker left unfinished");
+        context
+            .metrics
+            .job(JobKind::BuildPyramid, JobOutcome::Reclaimed);
     }
     if let Some(url) = &job.source_url {
         if !context.objects.has_original(&id).await? {
-            report(&context, &id, Status::Queued, "downloading", 0, 0).await;
-            if let Err(reason) = import_original(&context, &id, url).await {
-                fail(&context, &id, &format!("import failed: {reason}")).await?;
-                return Ok(());
+            report(context, &id, Status::Queued, "downloading", 0, 0).await;
+            if let Err(reason) = import_original(context, &id, url).await {
+                fail(context, &id, &format!("import failed: {reason}")).await?;
+                return Ok(Some(JobOutcome::Refused));
             }
         }
     }
     let mut backoff = Duration::from_secs(1);
     for attempt in 1..=ATTEMPTS {
-        match run_once(&id, &context).await {
-            Ok(()) => return Ok(()),
+        match run_once(&id, context).await {
+            Ok(()) => return Ok(Some(JobOutcome::Done)),
             Err(e) if e.is_input_error() => {
-                fail(&context, &id, &e.to_string()).await?;
-                return Ok(());
+                fail(context, &id, &e.to_string()).await?;
+                return Ok(Some(JobOutcome::Refused));
             }
             Err(e) if attempt == ATTEMPTS => {
-                tracing::error!(picture = %id, error = %e, "pyramid failed for good");
+                tracing::error!(error = %e, "pyramid failed for good");
                 fail(
-                    &context,
+                    context,
                     &id,
                     &format!("tiling failed after {ATTEMPTS} tries: {e}"),
                 )
                 .await?;
-                return Ok(());
+                return Ok(Some(JobOutcome::Failed));
             }
             Err(e) => {
-                tracing::warn!(picture = %id, attempt, error = %e, "pyramid failed, trying again");
+                tracing::warn!(attempt, error = %e, "pyramid failed, trying again");
+                context
+                    .metrics
+                    .job(JobKind::BuildPyramid, JobOutcome::Retried);
                 tokio::time::sleep(backoff).await;
                 backoff *= 4;
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Downloads an imported original (checked again: DNS may answer differently now) and
@@ -168,6 +197,30 @@ async fn report(
         .await;
 }
 
+/// A job's sink that counts each object it stores in `/metrics` as it goes, so a worker
+/// killed in the middle has counted what it stored. (For S3 an object counts when it is
+/// handed to the uploads; if one of them fails, the job fails.)
+struct Counted<'a> {
+    inner: &'a dyn TileSink,
+    metrics: &'a Metrics,
+}
+
+impl TileSink for Counted<'_> {
+    fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), StorageError> {
+        self.inner.put(key, bytes, content_type)?;
+        self.metrics.tiles_written(1);
+        Ok(())
+    }
+
+    fn exists(&self, key: &str) -> Result<bool, StorageError> {
+        self.inner.exists(key)
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        self.inner.flush()
+    }
+}
+
 /// One try: fetch the original, decode and tile on a blocking thread while this task
 /// relays progress, then wait for the last uploads (publishing).
 async fn run_once(id: &str, context: &JobContext) -> Result<(), JobError> {
@@ -190,6 +243,7 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), JobError> {
         id.to_string(),
         BaseUrls::stored_iiif_id(context.public_tile_url.as_deref(), id),
     );
+    let metrics = Arc::clone(&context.metrics);
     let work = tokio::task::spawn_blocking(move || {
         let mut source = decode::open(original.path(), &limits)?;
         let format = if source.channels() == 4 { "png" } else { "jpg" };
@@ -203,9 +257,13 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), JobError> {
             ..TileOptions::default()
         };
         // The relay below throttles; the latest value simply replaces the last.
+        let counted = Counted {
+            inner: target.sink.as_ref(),
+            metrics: &metrics,
+        };
         let summary = tile_source(
             source.as_mut(),
-            target.sink.as_ref(),
+            &counted,
             &options,
             &limits,
             &|p: &Progress| {
@@ -248,9 +306,6 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), JobError> {
         }
     };
     tracing::info!(picture = %id, tiles = summary.tiles, kept = summary.tiles_skipped, "pyramid built and stored");
-    context
-        .metrics
-        .tiles_written(summary.tiles.saturating_sub(summary.tiles_skipped));
     if !publishing {
         context
             .store

@@ -80,11 +80,24 @@ enum Backend {
     Sqlite {
         build: SqliteStorage<BuildPyramid>,
         delete: SqliteStorage<DeletePicture>,
+        pool: SqlitePool,
     },
     Postgres {
         build: PostgresStorage<BuildPyramid>,
         delete: PostgresStorage<DeletePicture>,
+        pool: PgPool,
     },
+}
+
+/// Jobs waiting in one queue (for `/metrics`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueDepth {
+    /// The queue: `build-pyramid` or `delete-picture`.
+    pub queue: String,
+    /// Jobs not yet taken by a worker (due now or later).
+    pub waiting: u64,
+    /// Seconds the oldest job due has waited (0 when none).
+    pub oldest_seconds: f64,
 }
 
 /// Puts jobs on the queue and runs workers for it.
@@ -140,6 +153,7 @@ impl JobQueue {
         Ok(JobQueue(Backend::Sqlite {
             build: SqliteStorage::new(pool).with_config(config("build-pyramid")),
             delete: SqliteStorage::new(pool).with_config(config("delete-picture")),
+            pool: pool.clone(),
         }))
     }
 
@@ -159,6 +173,7 @@ impl JobQueue {
         Ok(JobQueue(Backend::Postgres {
             build: PostgresStorage::new(&pool).with_config(config("build-pyramid")),
             delete: PostgresStorage::new(&pool).with_config(config("delete-picture")),
+            pool,
         }))
     }
 
@@ -200,6 +215,37 @@ impl JobQueue {
         result.map_err(QueueError)
     }
 
+    /// The jobs waiting in each queue that has any, and how long the oldest has waited.
+    pub async fn depth(&self) -> Result<Vec<QueueDepth>, QueueError> {
+        let rows: Vec<(String, i64, f64)> = match &self.0 {
+            Backend::Sqlite { pool, .. } => sqlx::query_as(
+                "WITH now AS (SELECT CAST(strftime('%s', 'now') AS INTEGER) AS s)
+                 SELECT job_type, COUNT(*),
+                        CAST(COALESCE((SELECT s FROM now)
+                                      - MIN(CASE WHEN run_at <= (SELECT s FROM now) THEN run_at END), 0) AS REAL)
+                 FROM Jobs WHERE status IN ('Pending', 'Queued') GROUP BY job_type",
+            )
+            .fetch_all(pool)
+            .await,
+            Backend::Postgres { pool, .. } => sqlx::query_as(
+                "SELECT job_type, COUNT(*),
+                        COALESCE(EXTRACT(epoch FROM now() - MIN(run_at) FILTER (WHERE run_at <= now())), 0)::float8
+                 FROM apalis.jobs WHERE status IN ('Pending', 'Queued') GROUP BY job_type",
+            )
+            .fetch_all(pool)
+            .await,
+        }
+        .map_err(|e| QueueError(e.to_string()))?;
+        Ok(rows
+            .into_iter()
+            .map(|(queue, waiting, oldest)| QueueDepth {
+                queue,
+                waiting: u64::try_from(waiting).unwrap_or(0),
+                oldest_seconds: oldest.max(0.0),
+            })
+            .collect())
+    }
+
     /// Runs the workers until `shutdown`; `concurrency` pyramids at a time.
     pub async fn run_workers(
         &self,
@@ -208,10 +254,10 @@ impl JobQueue {
         shutdown: CancellationToken,
     ) {
         match self.0.clone() {
-            Backend::Sqlite { build, delete } => {
+            Backend::Sqlite { build, delete, .. } => {
                 run_both!(build, delete, context, concurrency, shutdown)
             }
-            Backend::Postgres { build, delete } => {
+            Backend::Postgres { build, delete, .. } => {
                 run_both!(build, delete, context, concurrency, shutdown)
             }
         }

@@ -9,7 +9,18 @@ use axum::Json;
 use serde_json::json;
 
 use crate::error::AppError;
+use crate::metrics::{family, read, single};
 use crate::state::AppState;
+
+/// `/healthz`, `/readyz` and `/metrics` alone: what `hugepic worker` serves on
+/// `--metrics-bind`.
+pub fn routes(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(readyz))
+        .route("/metrics", axum::routing::get(metrics))
+        .with_state(state)
+}
 
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> &'static str {
@@ -67,7 +78,14 @@ pub async fn metrics(
     }
     let counts = state.store.status_counts().await.unwrap_or_default();
     let pairs: Vec<(&str, u64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-    let mut text = state.metrics.render(&pairs);
+    let queues = match state.queue.depth().await {
+        Ok(queues) => Some(queues),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the job queues' depth");
+            None
+        }
+    };
+    let mut text = state.metrics.render(&pairs, queues.as_deref());
     let hub = state.hub.metrics();
     let history = state.history.metrics();
     for (name, help, kind, value) in [
@@ -89,42 +107,12 @@ pub async fn metrics(
             "counter",
             &history.checkpoints,
         ),
-        (
-            "hugepic_hub_connections",
-            "Open WebSocket connections.",
-            "gauge",
-            &hub.connections,
-        ),
-        (
-            "hugepic_hub_rooms",
-            "Loaded documents.",
-            "gauge",
-            &hub.rooms,
-        ),
-        (
-            "hugepic_hub_messages_in_total",
-            "Messages received.",
-            "counter",
-            &hub.messages_in,
-        ),
-        (
-            "hugepic_hub_messages_out_total",
-            "Messages sent.",
-            "counter",
-            &hub.messages_out,
-        ),
-        (
-            "hugepic_hub_bytes_in_total",
-            "Bytes received.",
-            "counter",
-            &hub.bytes_in,
-        ),
-        (
-            "hugepic_hub_bytes_out_total",
-            "Bytes sent.",
-            "counter",
-            &hub.bytes_out,
-        ),
+        ("hugepic_hub_connections", "Open WebSocket connections.", "gauge", &hub.connections),
+        ("hugepic_hub_rooms", "Loaded documents.", "gauge", &hub.rooms),
+        ("hugepic_hub_messages_in_total", "Messages received.", "counter", &hub.messages_in),
+        ("hugepic_hub_messages_out_total", "Messages sent.", "counter", &hub.messages_out),
+        ("hugepic_hub_bytes_in_total", "Bytes received.", "counter", &hub.bytes_in),
+        ("hugepic_hub_bytes_out_total", "Bytes sent.", "counter", &hub.bytes_out),
         (
             "hugepic_hub_refused_updates_total",
             "Updates refused (roles, limits).",
@@ -143,25 +131,40 @@ pub async fn metrics(
             "counter",
             &hub.repair_syncs,
         ),
+        (
+            "hugepic_hub_snapshot_failures_total",
+            "Snapshots of a document that could not be made (log unreadable, or the write failed); tried again later.",
+            "counter",
+            &hub.snapshots_failed,
+        ),
     ] {
-        text.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
-            value.load(std::sync::atomic::Ordering::Relaxed)
-        ));
+        family(&mut text, name, help, kind, single(read(value)));
     }
     let (away, timeout) = state.hub.relay().dropped();
-    let full = hub.relay_dropped.load(std::sync::atomic::Ordering::Relaxed);
-    text.push_str(
-        "# HELP hugepic_hub_relay_dropped_total Messages for other nodes dropped, by reason: \
-         full (this node's send queue), away (no Redis connection, or publishing failed), \
-         timeout (Redis did not answer within 2 s). Other nodes repair what they missed.\n\
-         # TYPE hugepic_hub_relay_dropped_total counter\n",
+    let full = read(&hub.relay_dropped);
+    family(
+        &mut text,
+        "hugepic_hub_relay_dropped_total",
+        "Messages for other nodes dropped, by reason: full (this node's send queue), away (no \
+         Redis connection, or publishing failed), timeout (Redis did not answer within 2 s). \
+         Other nodes repair what they missed.",
+        "counter",
+        [("full", full), ("away", away), ("timeout", timeout)]
+            .map(|(reason, n)| (format!("reason=\"{reason}\""), n)),
     );
-    for (reason, count) in [("full", full), ("away", away), ("timeout", timeout)] {
-        text.push_str(&format!(
-            "hugepic_hub_relay_dropped_total{{reason=\"{reason}\"}} {count}\n"
-        ));
-    }
+    family(
+        &mut text,
+        "hugepic_hub_log_writes_total",
+        "Batches of updates written to the document log, by outcome: written, retried (a try \
+         failed and was made again), failed (given up: the updates were not logged).",
+        "counter",
+        [
+            ("written", &hub.log_written),
+            ("retried", &hub.log_retried),
+            ("failed", &hub.log_failed),
+        ]
+        .map(|(outcome, c)| (format!("outcome=\"{outcome}\""), read(c))),
+    );
     let (hits, misses) = state.tile_cache.hits_and_misses();
     for (name, help, kind, value) in [
         (
@@ -189,9 +192,7 @@ pub async fn metrics(
             misses,
         ),
     ] {
-        text.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        ));
+        family(&mut text, name, help, kind, single(value));
     }
     text.push_str(&hub.fanout_latency.render(
         "hugepic_hub_fanout_latency_seconds",

@@ -23,7 +23,9 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         // "db error" alone says nothing: the server's message says what went wrong.
         match e.as_db_error() {
-            Some(db) => StoreError::Database(format!("{e}: {} ({})", db.message(), db.code().code())),
+            Some(db) => {
+                StoreError::Database(format!("{e}: {} ({})", db.message(), db.code().code()))
+            }
             None => StoreError::Database(e.to_string()),
         }
     }

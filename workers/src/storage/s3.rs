@@ -73,7 +73,10 @@ pub fn client(settings: &S3Settings) -> Client {
             None,
             "hugepic",
         ))
-        .force_path_style(settings.path_style);
+        .force_path_style(settings.path_style)
+        // `retry_raw` owns the retries (its own backoff, each attempt counted in
+        // `REQUESTS`); the SDK's own would multiply the attempts and hide them.
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled());
     if let Some(endpoint) = &settings.endpoint {
         config = config.endpoint_url(endpoint.clone());
     }
@@ -107,6 +110,31 @@ fn storage_error(key: &str, message: impl std::fmt::Display) -> StorageError {
     }
 }
 
+/// S3 requests this process made, for `/metrics`: answered (an object's absence or
+/// "not modified" included), attempts that failed and were tried again, requests that
+/// failed for good.
+#[derive(Debug, Default)]
+pub struct RequestCounts {
+    pub answered: AtomicU64,
+    pub retried: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// This process's S3 request counts.
+pub static REQUESTS: RequestCounts = RequestCounts {
+    answered: AtomicU64::new(0),
+    retried: AtomicU64::new(0),
+    failed: AtomicU64::new(0),
+};
+
+/// Whether `error` is an answer a caller expects (an absent object, "not modified", a
+/// failed precondition) rather than a failure.
+fn expected<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    error
+        .raw_response()
+        .is_some_and(|r| matches!(r.status().as_u16(), 304 | 404 | 412))
+}
+
 /// Runs `request` until it succeeds, fails for good, or has been tried `ATTEMPTS`
 /// times; transient failures wait with doubling backoff in between.
 async fn retry_raw<T, E, F, Fut>(key: &str, mut request: F) -> Result<T, SdkError<E, HttpResponse>>
@@ -120,12 +148,21 @@ where
     loop {
         match request().await {
             Err(e) if attempt < ATTEMPTS && transient(&e) => {
+                REQUESTS.retried.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(key, attempt, error = %e, "S3 request failed, trying again");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 attempt += 1;
             }
-            result => return result,
+            Err(e) if !expected(&e) => {
+                REQUESTS.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(key, attempt, error = %aws_sdk_s3::error::DisplayErrorContext(&e), "S3 request failed");
+                return Err(e);
+            }
+            result => {
+                REQUESTS.answered.fetch_add(1, Ordering::Relaxed);
+                return result;
+            }
         }
     }
 }
