@@ -257,21 +257,8 @@ pub async fn run_with(
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let address = config.bind;
     let state = state(config).await?;
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|source| StartError::Bind {
-            address: address.to_string(),
-            source,
-        })?;
-    let shutdown = CancellationToken::new();
-    {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: finishing requests and jobs");
-            shutdown.cancel();
-        });
-    }
+    let listener = bind(address).await?;
+    let shutdown = cancelled_by_signal("shutting down: finishing requests and jobs");
     let workers = state.config.run_workers;
     run_with(state, listener, shutdown, workers)
         .await
@@ -279,6 +266,28 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             address: address.to_string(),
             source,
         })
+}
+
+/// Listens on `address`.
+async fn bind(address: std::net::SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind {
+            address: address.to_string(),
+            source,
+        })
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM, when `saying` is logged.
+fn cancelled_by_signal(saying: &'static str) -> CancellationToken {
+    let shutdown = CancellationToken::new();
+    let cancel = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("{saying}");
+        cancel.cancel();
+    });
+    shutdown
 }
 
 async fn wait_for_signal() {
@@ -309,23 +318,10 @@ async fn wait_for_signal() {
 pub async fn worker(config: Config) -> Result<(), StartError> {
     let jobs = config.jobs;
     let state = state(config).await?;
-    let shutdown = CancellationToken::new();
-    {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: finishing the jobs in hand");
-            shutdown.cancel();
-        });
-    }
+    let shutdown = cancelled_by_signal("shutting down: finishing the jobs in hand");
     let tasks = TaskTracker::new();
     if let Some(address) = state.config.metrics_bind {
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|source| StartError::Bind {
-                address: address.to_string(),
-                source,
-            })?;
+        let listener = bind(address).await?;
         tracing::info!(%address, "serving metrics and health");
         let app = crate::routes::health::routes(state.clone())
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
