@@ -296,10 +296,14 @@ export class HistoryMode {
     const playback = new Playback(this.index.timesOf(steps), this.bar.mode(), lastAtMost(steps, cursor.position));
     const started = performance.now();
     let frame = 0;
-    // Every frame moves the replay on; the canvas draws the moment it finds when it is
-    // ready for the next one, over a few frames (./map's ProgressiveCanvas).
+    // The next moment is taken once the canvas shows the last one: a moment is never
+    // drawn only to be replaced before it is seen, and the clock does not wait.
     const tick = () => {
       const due = playback.due(performance.now() - started);
+      if (canvas.busy() && due < steps.length - 1) {
+        frame = requestAnimationFrame(tick);
+        return;
+      }
       if (due >= 0 && steps[due] > cursor.position) this.seek(steps[due], true);
       if (due >= steps.length - 1) this.stop();
       else frame = requestAnimationFrame(tick);
