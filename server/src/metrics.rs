@@ -57,6 +57,81 @@ impl JobOutcome {
     }
 }
 
+/// Failures that are logged and then lived with (retried later, or given up on a
+/// message), counted by what failed: `hugepic_failures_total{what}`. Drops and retries
+/// with counters of their own (relay, log writer, S3, jobs, snapshots) are not repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A job's progress could not be stored.
+    ProgressRecord,
+    /// Progress could not be published to Redis.
+    ProgressPublish,
+    /// The Redis progress subscription failed or was lost.
+    ProgressSubscription,
+    /// The hub's Redis subscription failed or was lost.
+    RelaySubscription,
+    /// A message on a hub channel was refused (malformed, or from an unknown sender).
+    RelayMessage,
+    /// A room's inbox from other nodes was full: a message dropped (repair catches up).
+    RelayInbox,
+    /// An update from another node did not decode.
+    NodeUpdate,
+    /// The history index could not be brought up to date (tried again later).
+    HistoryIndex,
+    /// A logged update did not apply cleanly while replaying the history.
+    HistoryReplay,
+    /// Streaming history frames to a client failed.
+    HistoryStream,
+    /// A document could not be loaded for a connection.
+    DocumentLoad,
+    /// Expired uploads could not be removed (tried again in a minute).
+    UploadExpiry,
+}
+
+impl Failure {
+    const ALL: [Failure; 12] = [
+        Failure::ProgressRecord,
+        Failure::ProgressPublish,
+        Failure::ProgressSubscription,
+        Failure::RelaySubscription,
+        Failure::RelayMessage,
+        Failure::RelayInbox,
+        Failure::NodeUpdate,
+        Failure::HistoryIndex,
+        Failure::HistoryReplay,
+        Failure::HistoryStream,
+        Failure::DocumentLoad,
+        Failure::UploadExpiry,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Failure::ProgressRecord => "progress_record",
+            Failure::ProgressPublish => "progress_publish",
+            Failure::ProgressSubscription => "progress_subscription",
+            Failure::RelaySubscription => "relay_subscription",
+            Failure::RelayMessage => "relay_message",
+            Failure::RelayInbox => "relay_inbox",
+            Failure::NodeUpdate => "node_update",
+            Failure::HistoryIndex => "history_index",
+            Failure::HistoryReplay => "history_replay",
+            Failure::HistoryStream => "history_stream",
+            Failure::DocumentLoad => "document_load",
+            Failure::UploadExpiry => "upload_expiry",
+        }
+    }
+}
+
+/// This process's counts of `Failure`s (process-wide: the places that fail hold no
+/// shared state in common).
+static FAILURES: [AtomicU64; 12] = [const { AtomicU64::new(0) }; 12];
+
+/// Counts one failure of `what` (the caller logs it).
+pub fn failed(what: Failure) {
+    let i = Failure::ALL.iter().position(|f| *f == what).unwrap_or(0);
+    FAILURES[i].fetch_add(1, Ordering::Relaxed);
+}
+
 /// Writes one metric family: help, type, and each sample (`labels` as `k="v",…`, or
 /// empty for none).
 pub fn family<V: Display>(
@@ -207,6 +282,17 @@ impl Metrics {
                 ("failed", &s3.failed),
             ]
             .map(|(outcome, c)| (format!("outcome=\"{outcome}\""), read(c))),
+        );
+        family(
+            &mut out,
+            "hugepic_failures_total",
+            "Failures logged and lived with (retried later, or one message given up), by what \
+             failed. Drops and retries with counters of their own are not repeated here.",
+            "counter",
+            Failure::ALL
+                .iter()
+                .zip(&FAILURES)
+                .map(|(what, n)| (format!("what=\"{}\"", what.name()), read(n))),
         );
         family(
             &mut out,

@@ -122,6 +122,7 @@ impl ProgressHub {
             if let Err(e) = sent {
                 // Listeners here still hear it; others read the stored state.
                 tracing::warn!(error = %e, "could not publish progress to Redis");
+                crate::metrics::failed(crate::metrics::Failure::ProgressPublish);
                 self.deliver(picture_id, envelope.event);
             }
         } else {
@@ -206,8 +207,12 @@ impl ProgressHub {
                         }
                     }
                     tracing::warn!("lost the Redis progress subscription; subscribing again");
+                    crate::metrics::failed(crate::metrics::Failure::ProgressSubscription);
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot subscribe to progress on Redis"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot subscribe to progress on Redis");
+                    crate::metrics::failed(crate::metrics::Failure::ProgressSubscription);
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,

@@ -222,7 +222,10 @@ pub async fn run_with(
                 match expire(&state).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(expired = n, "removed expired uploads"),
-                    Err(e) => tracing::warn!(error = %e, "could not expire uploads"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not expire uploads");
+                        crate::metrics::failed(crate::metrics::Failure::UploadExpiry);
+                    }
                 }
                 tokio::select! {
                     _ = shutdown.cancelled() => break,

@@ -195,6 +195,8 @@ test('after Redis restarts, nodes repair what pub/sub dropped without reconnecti
     const lost = ['away', 'timeout'].map((reason) => value(`hugepic_hub_relay_dropped_total\\{reason="${reason}"\\}`, text));
     assert.ok(lost[0] + lost[1] >= 1, `a node that published while Redis was away counts it:\n${text}`);
     assert.equal(value('hugepic_hub_relay_dropped_total\\{reason="full"\\}', text), 0);
+    // Both lost their Redis subscriptions, and count it.
+    assert.ok(value('hugepic_failures_total\\{what="relay_subscription"\\}', text) >= 1, `the lost subscription counted:\n${text}`);
   }
   a.close();
   b.close();

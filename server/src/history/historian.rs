@@ -122,6 +122,7 @@ impl Historian {
                 for picture in std::mem::take(&mut due) {
                     if let Err(e) = historian.catch_up(&picture).await {
                         tracing::warn!(picture, error = %e, "could not index the history");
+                        crate::metrics::failed(crate::metrics::Failure::HistoryIndex);
                     }
                 }
             }

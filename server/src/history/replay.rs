@@ -174,6 +174,7 @@ impl Replay {
             // Logged updates applied on the live document; whatever yrs takes of one
             // here is what it took there.
             tracing::warn!(error = %e, "a logged update does not apply cleanly");
+            crate::metrics::failed(crate::metrics::Failure::HistoryReplay);
         }
     }
 

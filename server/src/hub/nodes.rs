@@ -155,6 +155,7 @@ impl Room {
             }
             Merged::Unreadable => {
                 tracing::warn!(picture = %self.id, "an update from another node does not decode");
+                crate::metrics::failed(crate::metrics::Failure::NodeUpdate);
                 false
             }
         }

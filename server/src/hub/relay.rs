@@ -165,6 +165,7 @@ impl RedisRelay {
                 _ => tracing::debug!("the hub's Redis subscription is still down"),
             }
             failures += 1;
+            crate::metrics::failed(crate::metrics::Failure::RelaySubscription);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -230,9 +231,13 @@ impl RedisRelay {
             Ok(envelope) => {
                 if inbox.try_send(Inbound::Envelope(envelope)).is_err() {
                     tracing::debug!(room, "a room's relay inbox is full; repair will catch up");
+                    crate::metrics::failed(crate::metrics::Failure::RelayInbox);
                 }
             }
-            Err(e) => tracing::warn!(room, error = %e, "a message on the hub channel was refused"),
+            Err(e) => {
+                tracing::warn!(room, error = %e, "a message on the hub channel was refused");
+                crate::metrics::failed(crate::metrics::Failure::RelayMessage);
+            }
         }
     }
 

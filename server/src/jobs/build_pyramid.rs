@@ -181,6 +181,7 @@ async fn report(
 ) {
     if let Err(e) = context.store.set_progress(id, stage, done, total).await {
         tracing::warn!(picture = %id, error = %e, "could not record progress");
+        crate::metrics::failed(crate::metrics::Failure::ProgressRecord);
     }
     context
         .progress

@@ -271,6 +271,7 @@ pub async fn frames(
     tokio::spawn(async move {
         if let Err(e) = store.stream_log(&picture, after, seq, rows_in).await {
             tracing::error!(picture, error = %e, "could not stream the history");
+            crate::metrics::failed(crate::metrics::Failure::HistoryStream);
             let _ = failed_in.send("the history could not be read to the end".into());
         }
     });

@@ -35,6 +35,7 @@ pub async fn connect(
             Ok(room) => Ok((room, role)),
             Err(e) => {
                 tracing::error!(picture = %id, error = %e, "could not load a document");
+                crate::metrics::failed(crate::metrics::Failure::DocumentLoad);
                 Err((
                     1011,
                     "the picture's annotations could not be loaded; try again".to_string(),
