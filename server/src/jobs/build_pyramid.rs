@@ -12,7 +12,6 @@ use hugepic_workers::pyramid::Layout;
 use hugepic_workers::storage::{StorageError, TileSink};
 use hugepic_workers::{decode, tile_source, Progress, TileError, TileOptions};
 use tokio::sync::watch;
-
 use tracing::Instrument;
 
 use super::{BuildPyramid, JobContext};
