@@ -86,10 +86,19 @@ pub enum Failure {
     DocumentLoad,
     /// Expired uploads could not be removed (tried again in a minute).
     UploadExpiry,
+    /// A stored update of a document did not decode when the document was loaded
+    /// (skipped).
+    StoredUpdate,
+    /// The job queues' depth could not be read for `/metrics`.
+    QueueDepth,
+    /// A job worker stopped with an error.
+    Worker,
+    /// A worker's metrics listener stopped with an error.
+    Listener,
 }
 
 impl Failure {
-    const ALL: [Failure; 12] = [
+    const ALL: [Failure; 16] = [
         Failure::ProgressRecord,
         Failure::ProgressPublish,
         Failure::ProgressSubscription,
@@ -102,6 +111,10 @@ impl Failure {
         Failure::HistoryStream,
         Failure::DocumentLoad,
         Failure::UploadExpiry,
+        Failure::StoredUpdate,
+        Failure::QueueDepth,
+        Failure::Worker,
+        Failure::Listener,
     ];
 
     fn name(self) -> &'static str {
@@ -118,13 +131,17 @@ impl Failure {
             Failure::HistoryStream => "history_stream",
             Failure::DocumentLoad => "document_load",
             Failure::UploadExpiry => "upload_expiry",
+            Failure::StoredUpdate => "stored_update",
+            Failure::QueueDepth => "queue_depth",
+            Failure::Worker => "worker",
+            Failure::Listener => "metrics_listener",
         }
     }
 }
 
 /// This process's counts of `Failure`s (process-wide: the places that fail hold no
 /// shared state in common).
-static FAILURES: [AtomicU64; 12] = [const { AtomicU64::new(0) }; 12];
+static FAILURES: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
 
 /// Counts one failure of `what` (the caller logs it).
 pub fn failed(what: Failure) {

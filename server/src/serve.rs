@@ -335,6 +335,7 @@ pub async fn worker(config: Config) -> Result<(), StartError> {
                 .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "the metrics listener stopped");
+                crate::metrics::failed(crate::metrics::Failure::Listener);
             }
         });
     }

@@ -111,6 +111,7 @@ impl Room {
                 seq,
                 "a stored update does not decode; skipped"
             );
+            crate::metrics::failed(crate::metrics::Failure::StoredUpdate);
         }
         let (tx, _) = broadcast::channel(context.limits.send_queue);
         Room {

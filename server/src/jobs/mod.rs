@@ -134,6 +134,7 @@ macro_rules! run_both {
         for result in [first, second] {
             if let Err(e) = result {
                 tracing::error!(error = %e, "job worker stopped");
+                crate::metrics::failed(crate::metrics::Failure::Worker);
             }
         }
     }};

@@ -82,6 +82,7 @@ pub async fn metrics(
         Ok(queues) => Some(queues),
         Err(e) => {
             tracing::warn!(error = %e, "could not read the job queues' depth");
+            crate::metrics::failed(crate::metrics::Failure::QueueDepth);
             None
         }
     };
