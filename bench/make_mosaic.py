@@ -1,8 +1,9 @@
-"""Makes a photo-like test picture of any size: a mosaic of real photographs (the sample
-photos scikit-image ships), each cell a different photo, crop, mirror and scale, written
-as a JPEG by libvips in streaming mode.
+"""Makes a test picture of any size: a mosaic of real pictures (the samples scikit-image
+ships), each cell a different picture, crop, mirror and scale, written as a JPEG by
+libvips in streaming mode. KIND `photo` (default) uses photographs; `document` uses
+scans of printed text, line art and flat graphics (the other kind of picture people tile).
 
-usage: make_mosaic.py WIDTH HEIGHT OUT.jpg [QUALITY]
+usage: make_mosaic.py WIDTH HEIGHT OUT.jpg [QUALITY] [photo|document]
 """
 import os
 import random
@@ -18,12 +19,13 @@ PHOTOS = [
     "hubble_deep_field.jpg", "coffee.png", "retina.jpg", "chelsea.png", "rocket.jpg",
     "color.png", "coins.png", "brick.png", "gravel.png", "grass.png", "camera.png",
 ]
+DOCUMENTS = ["page.png", "text.png", "horse.png", "logo.png", "phantom.png", "chessboard_RGB.png", "moon.png"]
 
 
 def photo_dir(cache):
     """Extracts the sample photos from the scikit-image wheel (downloaded, not installed)."""
     target = os.path.join(cache, "photos")
-    if os.path.isdir(target) and len(os.listdir(target)) >= len(PHOTOS):
+    if os.path.isdir(target) and len(os.listdir(target)) >= len(PHOTOS) + len(DOCUMENTS):
         return target
     os.makedirs(target, exist_ok=True)
     wheels = os.path.join(cache, "wheels")
@@ -31,7 +33,7 @@ def photo_dir(cache):
                     "scikit-image==0.26.0", "-d", wheels], check=True)
     wheel = next(os.path.join(wheels, f) for f in os.listdir(wheels) if f.startswith("scikit_image"))
     with zipfile.ZipFile(wheel) as z:
-        for name in PHOTOS:
+        for name in PHOTOS + DOCUMENTS:
             with open(os.path.join(target, name), "wb") as f:
                 f.write(z.read("skimage/data/" + name))
     return target
@@ -40,9 +42,10 @@ def photo_dir(cache):
 def main():
     width, height, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     quality = int(sys.argv[4]) if len(sys.argv) > 4 else 90
+    kind = sys.argv[5] if len(sys.argv) > 5 else "photo"
     photos = photo_dir(os.path.dirname(os.path.abspath(out)))
     sources = []
-    for name in PHOTOS:
+    for name in {"photo": PHOTOS, "document": DOCUMENTS}[kind]:
         im = pyvips.Image.new_from_file(os.path.join(photos, name))
         if im.bands == 1:
             im = im.colourspace("srgb")

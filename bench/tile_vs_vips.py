@@ -8,7 +8,6 @@ usage: tile_vs_vips.py HUGEPIC_BINARY INPUT.jpg WORKDIR [--quality 85] [--tile-s
 import argparse
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -61,6 +60,11 @@ def sampled_psnr(src, tiles_dir, level, tile, count=40):
     return sum(values) / len(values)
 
 
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("hugepic")
@@ -68,55 +72,76 @@ def main():
     ap.add_argument("workdir")
     ap.add_argument("--quality", type=int, default=85)
     ap.add_argument("--tile-size", type=int, default=256)
-    ap.add_argument("--concurrency", default="1,2,4")
+    ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     src = os.path.abspath(args.input)
     image = pyvips.Image.new_from_file(src)
-    levels = max(image.width, image.height).bit_length() + (0 if max(image.width, image.height) & (max(image.width, image.height) - 1) else 0)
     top_level = (max(image.width, image.height) - 1).bit_length()
     print(f"input {src}: {image.width}×{image.height} = {image.width * image.height / 1e9:.2f} Gpx, "
           f"{os.path.getsize(src) / 2**20:.0f} MiB; tile {args.tile_size}, overlap 0, Q{args.quality}, DeepZoom; "
-          f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, {os.cpu_count()} cores")
-    rows = []
-
-    def run(name, cmd, out_files, env=None):
-        if os.path.exists(out_files):
-            shutil.rmtree(out_files)
-        subprocess.run(["sync"])
-        wall, cpu, rss = measure(cmd, env)
-        size, files = tree_bytes(out_files)
-        quality = sampled_psnr(src, out_files, top_level, args.tile_size)
-        rows.append((name, wall, cpu, rss, size, files, quality))
-        print(f"  {name:<28} {wall:7.2f} s wall {cpu:7.2f} s CPU {rss:7.0f} MiB peak RSS "
-              f"{size / 2**20:8.1f} MiB in {files} tiles, PSNR {quality:.2f} dB", flush=True)
-        shutil.rmtree(out_files, ignore_errors=True)
-
+          f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (default concurrency), "
+          f"{os.cpu_count()} cores, {args.runs} runs each, medians")
     work = os.path.abspath(args.workdir)
     os.makedirs(work, exist_ok=True)
-    for extra, name in [([], "hugepic tile"), (["--no-optimize"], "hugepic tile --no-optimize")]:
-        out = os.path.join(work, "hugepic")
-        run(name, [args.hugepic, "tile", src, out, "--tile-size", str(args.tile_size), "--overlap", "0",
-                   "--quality", str(args.quality), "--layout", "dzi"] + extra, os.path.join(out, "image_files"))
-    vips_script = ("import sys, pyvips; pyvips.Image.new_from_file(sys.argv[1], access='sequential').dzsave("
-                   "sys.argv[2], tile_size=int(sys.argv[3]), overlap=0, layout='dz', depth='onepixel', "
-                   "suffix='.jpg[Q=' + sys.argv[4] + ']')")
-    for c in args.concurrency.split(","):
-        env = dict(os.environ, VIPS_CONCURRENCY=c)
-        out = os.path.join(work, "vips")
-        run(f"vips dzsave (concurrency {c})",
-            [sys.executable, "-c", vips_script, src, out, str(args.tile_size), str(args.quality)],
-            out + "_files", env)
-        if os.path.exists(out + ".dzi"):
-            os.remove(out + ".dzi")
 
-    ours = rows[0]
-    best_vips = min((r for r in rows if r[0].startswith("vips")), key=lambda r: r[1])
-    print(f"\nratios, hugepic / best libvips ({best_vips[0]}):")
-    for r in rows[:2]:
-        print(f"  {r[0]:<28} wall {r[1] / best_vips[1]:.2f}×  CPU {r[2] / best_vips[2]:.2f}×  "
-              f"peak RSS {r[3] / best_vips[3]:.2f}×  tile bytes {r[4] / best_vips[4]:.3f}×  "
-              f"PSNR {r[6] - best_vips[6]:+.2f} dB")
-    _ = ours, levels, resource
+    def ours(extra):
+        out = os.path.join(work, "hugepic")
+        cmd = [args.hugepic, "tile", src, out, "--tile-size", str(args.tile_size), "--overlap", "0",
+               "--quality", str(args.quality), "--layout", "dzi"] + extra
+        return cmd, os.path.join(out, "image_files"), None
+
+    def vips(optimize):
+        out = os.path.join(work, "vips")
+        script = ("import sys, pyvips; pyvips.Image.new_from_file(sys.argv[1], access='sequential').dzsave("
+                  "sys.argv[2], tile_size=int(sys.argv[3]), overlap=0, layout='dz', depth='onepixel', "
+                  "suffix='.jpg[Q=' + sys.argv[4] + (',optimize_coding' if sys.argv[5] == '1' else '') + ']')")
+        cmd = [sys.executable, "-c", script, src, out, str(args.tile_size), str(args.quality), "1" if optimize else "0"]
+        return cmd, out + "_files", out + ".dzi"
+
+    variants = [
+        ("hugepic tile (shared tables)", ours([])),
+        ("hugepic tile --huffman per-tile", ours(["--huffman", "per-tile"])),
+        ("hugepic tile --huffman standard", ours(["--huffman", "standard"])),
+        ("vips dzsave (default)", vips(False)),
+        ("vips dzsave optimize_coding", vips(True)),
+    ]
+    results = {name: [] for name, _ in variants}
+    output = {}
+    # Runs go round the variants, so a slow spell of the machine hits them all alike.
+    for run in range(args.runs):
+        for name, (cmd, files, descriptor) in variants:
+            if os.path.exists(files):
+                shutil.rmtree(files)
+            subprocess.run(["sync"])
+            wall, cpu, rss = measure(cmd)
+            results[name].append((wall, cpu, rss))
+            if name not in output:
+                size, count = tree_bytes(files)
+                output[name] = (size, count, sampled_psnr(src, files, top_level, args.tile_size))
+            print(f"  run {run + 1}: {name:<32} {wall:7.2f} s wall {cpu:7.2f} s CPU {rss:7.0f} MiB peak RSS",
+                  file=sys.stderr, flush=True)
+            shutil.rmtree(files, ignore_errors=True)
+            if descriptor and os.path.exists(descriptor):
+                os.remove(descriptor)
+
+    rows = {}
+    print(f"\n| | wall (median; runs) | CPU | peak RSS | tile bytes | PSNR |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, _ in variants:
+        runs = results[name]
+        wall, cpu, rss = (median([r[i] for r in runs]) for i in range(3))
+        size, count, quality = output[name]
+        rows[name] = (wall, cpu, rss, size, quality)
+        spread = ", ".join(f"{r[0]:.2f}" for r in runs)
+        print(f"| {name} | {wall:.2f} s ({spread}) | {cpu:.2f} s | {rss:.0f} MiB | "
+              f"{size / 2**20:.1f} MiB in {count} tiles | {quality:.2f} dB |")
+    base = rows["vips dzsave (default)"]
+    equal = rows["vips dzsave optimize_coding"]
+    print("\nratios (hugepic / libvips default; bytes also / libvips optimize_coding):")
+    for name, _ in variants[:3]:
+        r = rows[name]
+        print(f"  {name:<32} wall {r[0] / base[0]:.2f}×  CPU {r[1] / base[1]:.2f}×  peak RSS {r[2] / base[2]:.2f}×  "
+              f"bytes {r[3] / base[3]:.3f}× ({r[3] / equal[3]:.3f}×)  PSNR {r[4] - base[4]:+.2f} dB")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, Receiver};
 
 use crate::decode::{self, RowSource};
+use crate::encode::shared::{TableBook, TilePlace};
 use crate::encode::{PixelRect, RowEncoder, TileEncoder, TileFormat};
 use crate::error::TileError;
 use crate::pyramid::layout::{dzi, iiif, thumbnail_key, Layout, TileKey};
@@ -39,8 +40,21 @@ pub struct TileOptions {
     pub threads: usize,
     /// Skip tiles the sink already has (a resumed job).
     pub skip_existing: bool,
-    /// Optimised Huffman tables per JPEG tile: about 4% smaller, about 40% more CPU.
-    pub optimize_coding: bool,
+    /// Which Huffman tables JPEG tiles get.
+    pub huffman: HuffmanMode,
+}
+
+/// Which Huffman tables JPEG tiles get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HuffmanMode {
+    /// The JPEG spec's standard tables: one pass, the largest tiles.
+    Standard,
+    /// Each tile's own optimal tables: the smallest tiles, a second pass over each
+    /// (about 40% more CPU).
+    PerTile,
+    /// Tables learnt from sample tiles and shared along each level (`encode::shared`):
+    /// one pass for most tiles, sizes close to per-tile tables.
+    Shared,
 }
 
 impl Default for TileOptions {
@@ -58,7 +72,7 @@ impl Default for TileOptions {
             thumbnails: vec![256, 1024],
             threads: 0,
             skip_existing: false,
-            optimize_coding: true,
+            huffman: HuffmanMode::Shared,
         }
     }
 }
@@ -103,6 +117,7 @@ struct TileJob {
     width: u32,
     height: u32,
     channels: usize,
+    place: TilePlace,
     keys: Vec<TileKey>,
 }
 
@@ -195,8 +210,11 @@ pub fn tile_source(
     let encoder = TileEncoder {
         format,
         quality: options.quality,
-        optimize_coding: options.optimize_coding,
+        optimize_coding: options.huffman != HuffmanMode::Standard,
     };
+    let book = (format == TileFormat::Jpeg && options.huffman == HuffmanMode::Shared)
+        .then(TableBook::new)
+        .transpose()?;
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -210,8 +228,9 @@ pub fn tile_source(
             .map(|_| {
                 let receiver = receiver.clone();
                 let shared = &shared;
+                let book = book.as_ref();
                 scope.spawn(move || {
-                    encode_jobs(receiver, encoder, sink, options.skip_existing, shared)
+                    encode_jobs(receiver, encoder, book, sink, options.skip_existing, shared)
                 })
             })
             .collect();
@@ -393,7 +412,7 @@ fn cut_strip(
     let (cols, _) = plan.grid(strip.level);
     let stride = strip.width as usize * strip.channels;
     let mut jobs = Vec::with_capacity(cols as usize * 2);
-    let mut push = |rect: crate::pyramid::Rect, keys: Vec<TileKey>| {
+    let mut push = |rect: crate::pyramid::Rect, place: TilePlace, keys: Vec<TileKey>| {
         jobs.push(TileJob {
             strip: Arc::clone(&strip.pixels),
             offset: (rect.y - strip.top) as usize * stride + rect.x as usize * strip.channels,
@@ -401,21 +420,29 @@ fn cut_strip(
             width: rect.width,
             height: rect.height,
             channels: strip.channels,
+            place,
             keys,
         });
     };
     for col in 0..cols {
         let (level, row) = (strip.level, strip.tile_row);
+        let place = |grid| TilePlace {
+            grid,
+            level,
+            col,
+            row,
+            cols,
+        };
         if dzi_on {
             let mut keys = vec![dzi::tile_key(level, col, row, extension)];
             if iiif_on && !separate_iiif {
                 keys.push(iiif::tile_key(plan, level, col, row, extension));
             }
-            push(plan.tile_rect(level, col, row, plan.overlap), keys);
+            push(plan.tile_rect(level, col, row, plan.overlap), place(0), keys);
         }
         if separate_iiif {
             let keys = vec![iiif::tile_key(plan, level, col, row, extension)];
-            push(plan.tile_rect(level, col, row, 0), keys);
+            push(plan.tile_rect(level, col, row, 0), place(1), keys);
         }
     }
     jobs
@@ -425,6 +452,7 @@ fn cut_strip(
 fn encode_jobs(
     receiver: Receiver<TileJob>,
     encoder: TileEncoder,
+    book: Option<&TableBook>,
     sink: &dyn TileSink,
     skip_existing: bool,
     shared: &Shared,
@@ -445,16 +473,22 @@ fn encode_jobs(
                     missing.push(key);
                 }
             }
-            if missing.is_empty() {
+            // A sample tile is encoded even when stored: later tiles' tables learn from it.
+            let sample = book.is_some() && job.place.is_sample();
+            if missing.is_empty() && !sample {
                 return Ok(());
             }
-            let bytes = encoder.encode(PixelRect {
+            let rect = PixelRect {
                 pixels: &job.strip[job.offset..],
                 stride: job.stride,
                 width: job.width,
                 height: job.height,
                 channels: job.channels,
-            })?;
+            };
+            let bytes = match book {
+                Some(book) => book.encode(&encoder, rect, job.place, &shared.failed)?,
+                None => encoder.encode(rect)?,
+            };
             for key in missing {
                 sink.put(key, &bytes, encoder.format.content_type())?;
                 shared

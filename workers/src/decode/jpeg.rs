@@ -6,17 +6,18 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::os::raw::c_int;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::path::Path;
 
 use mozjpeg::decompress::DecompressStarted;
 use mozjpeg::{ColorSpace, ColorSpaceExt, Decompress};
-use mozjpeg_sys::{jpeg_common_struct, jpeg_error_mgr, jpeg_std_error};
+use mozjpeg_sys::{jpeg_common_struct, jpeg_error_mgr};
 
 use super::orient::Orientation;
 use super::pixel::cmyk_to_rgb;
 use super::{orientation_from_exif, RowSource};
 use crate::error::TileError;
+use crate::jpeglib::{self, message, Failure};
 use crate::pyramid::Limits;
 
 /// What we learn from the markers before libjpeg sees the file.
@@ -113,12 +114,9 @@ fn coefficient_bytes(h: &Header) -> u64 {
         .sum()
 }
 
-/// A libjpeg error or warning that must stop decoding, carried through the unwind.
-struct JpegFailure(TileError);
-
 unsafe extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
-    let message = format_message(cinfo);
-    panic::resume_unwind(Box::new(JpegFailure(TileError::Corrupt(message))));
+    let text = message(cinfo);
+    panic::resume_unwind(Box::new(Failure(TileError::Corrupt(text))));
 }
 
 /// Warnings are tolerated (libvips does too) except a premature end of file, which libjpeg
@@ -127,45 +125,21 @@ unsafe extern "C-unwind" fn emit_message(cinfo: &mut jpeg_common_struct, level: 
     // SAFETY: libjpeg always sets `err` before it can call back.
     let code = unsafe { cinfo.err.as_ref() }.map_or(0, |e| e.msg_code);
     if level < 0 && code == mozjpeg_sys::JWRN_JPEG_EOF as c_int {
-        panic::resume_unwind(Box::new(JpegFailure(TileError::Truncated(
+        panic::resume_unwind(Box::new(Failure(TileError::Truncated(
             "the JPEG data ends before the last row".into(),
         ))));
     }
 }
 
-fn format_message(cinfo: &mut jpeg_common_struct) -> String {
-    let buffer = [0u8; 80];
-    // SAFETY: `err` is set by libjpeg before any callback; format_message writes at most
-    // 80 bytes (JMSG_LENGTH_MAX) into the buffer.
-    let formatter = unsafe { cinfo.err.as_ref() }.and_then(|e| e.format_message);
-    if let Some(format) = formatter {
-        unsafe { format(cinfo, &buffer) };
-    }
-    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
-}
-
 fn error_manager() -> jpeg_error_mgr {
-    // SAFETY: jpeg_std_error fills every field of a zeroed jpeg_error_mgr.
-    let mut err: jpeg_error_mgr = unsafe { std::mem::zeroed() };
-    unsafe { jpeg_std_error(&mut err) };
-    err.error_exit = Some(error_exit);
+    let mut err = jpeglib::error_manager(error_exit);
     err.emit_message = Some(emit_message);
     err
 }
 
 /// Runs a libjpeg call, turning its unwinding errors into `TileError`.
 fn guarded<T>(f: impl FnOnce() -> Result<T, TileError>) -> Result<T, TileError> {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => Err(match payload.downcast::<JpegFailure>() {
-            Ok(failure) => failure.0,
-            Err(payload) => match payload.downcast::<String>() {
-                Ok(message) => TileError::Corrupt(*message),
-                Err(_) => TileError::Corrupt("libjpeg failed".into()),
-            },
-        }),
-    }
+    jpeglib::guarded(f, TileError::Corrupt)
 }
 
 struct JpegSource {

@@ -1,16 +1,17 @@
 //! Tiles out: JPEG through libjpeg-turbo (standard quantisation tables, optimised Huffman
-//! tables: mozjpeg-class size at libjpeg-turbo speed), PNG through oxipng for pictures
-//! with alpha.
+//! tables: mozjpeg-class size at libjpeg-turbo speed, shared between tiles by `huffman`),
+//! PNG through oxipng for pictures with alpha.
+
+pub mod huffman;
+pub mod shared;
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
-use mozjpeg::compress::CompressStarted;
-use mozjpeg::{ColorSpace, Compress};
-
 use crate::error::TileError;
+pub use crate::jpeglib::Huffman;
+use crate::jpeglib::Compressor;
 
 /// Tile file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,43 +74,38 @@ impl PixelRect<'_> {
 }
 
 impl TileEncoder {
-    /// Encodes one tile.
+    /// Encodes one tile (JPEG: with its own optimal tables, or the standard ones).
     pub fn encode(&self, rect: PixelRect<'_>) -> Result<Vec<u8>, TileError> {
+        let huffman = if self.optimize_coding {
+            Huffman::Optimised
+        } else {
+            Huffman::Standard
+        };
+        self.encode_with(rect, huffman)
+    }
+
+    /// Encodes one tile; a JPEG gets the given Huffman tables.
+    pub fn encode_with(&self, rect: PixelRect<'_>, huffman: Huffman<'_>) -> Result<Vec<u8>, TileError> {
         match self.format {
-            TileFormat::Jpeg => self.encode_jpeg(rect),
+            TileFormat::Jpeg => {
+                let mut jpeg = Compressor::start(rect.width, rect.height, self.quality, huffman)?;
+                let (mut flat, mut row) = (Vec::new(), Vec::new());
+                if rect.channels == 4 {
+                    for y in 0..rect.height as usize {
+                        flatten_on_white(rect.row(y), &mut row);
+                        flat.extend_from_slice(&row);
+                    }
+                }
+                let rows: Vec<&[u8]> = if rect.channels == 4 {
+                    flat.chunks_exact(rect.width as usize * 3).collect()
+                } else {
+                    (0..rect.height as usize).map(|y| rect.row(y)).collect()
+                };
+                jpeg.write(&rows)?;
+                jpeg.finish()
+            }
             TileFormat::Png => encode_png(rect),
         }
-    }
-
-    fn encode_jpeg(&self, rect: PixelRect<'_>) -> Result<Vec<u8>, TileError> {
-        let mut encoder = self.start_jpeg(rect.width, rect.height, rect.channels)?;
-        for y in 0..rect.height as usize {
-            encoder.push_row(rect.row(y))?;
-        }
-        encoder.finish()
-    }
-
-    fn start_jpeg(
-        &self,
-        width: u32,
-        height: u32,
-        channels: usize,
-    ) -> Result<RowEncoder, TileError> {
-        let (quality, optimize) = (self.quality, self.optimize_coding);
-        let started = jpeg_call(|| {
-            let mut compress = Compress::new(ColorSpace::JCS_RGB);
-            compress.set_fastest_defaults();
-            compress.set_size(width as usize, height as usize);
-            compress.set_quality(f32::from(quality));
-            compress.set_optimize_coding(optimize);
-            let capacity = (width as usize * height as usize / 2).clamp(1024, 1 << 20);
-            compress.start_compress(Vec::with_capacity(capacity))
-        })?;
-        Ok(RowEncoder {
-            kind: RowEncoderKind::Jpeg(Some(Box::new(started))),
-            channels,
-            flattened: Vec::new(),
-        })
     }
 
     /// An encoder for a whole image fed one row at a time, for images too big to hold
@@ -123,11 +119,16 @@ impl TileEncoder {
         match self.format {
             // Optimised Huffman tables would make libjpeg hold the whole image's
             // coefficients; these few files are not worth that memory.
-            TileFormat::Jpeg => TileEncoder {
-                optimize_coding: false,
-                ..*self
-            }
-            .start_jpeg(width, height, channels),
+            TileFormat::Jpeg => Ok(RowEncoder {
+                kind: RowEncoderKind::Jpeg(Box::new(Compressor::start(
+                    width,
+                    height,
+                    self.quality,
+                    Huffman::Standard,
+                )?)),
+                channels,
+                flattened: Vec::new(),
+            }),
             TileFormat::Png => {
                 let buffer = SharedBuffer::default();
                 let mut png = png::Encoder::new(buffer.clone(), width, height);
@@ -152,20 +153,6 @@ impl TileEncoder {
     }
 }
 
-/// Runs libjpeg code, turning its unwinding errors into `TileError::Encode`.
-fn jpeg_call<T>(f: impl FnOnce() -> std::io::Result<T>) -> Result<T, TileError> {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(TileError::Encode(e.to_string())),
-        Err(payload) => Err(TileError::Encode(
-            payload
-                .downcast::<String>()
-                .map(|s| *s)
-                .unwrap_or_else(|_| "libjpeg failed".into()),
-        )),
-    }
-}
-
 /// A byte buffer the PNG stream writer owns a handle to while we keep another.
 #[derive(Clone, Default)]
 struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
@@ -181,8 +168,7 @@ impl Write for SharedBuffer {
 }
 
 enum RowEncoderKind {
-    /// `None` once finished or failed.
-    Jpeg(Option<Box<CompressStarted<Vec<u8>>>>),
+    Jpeg(Box<Compressor>),
     Png(Box<png::StreamWriter<'static, SharedBuffer>>, SharedBuffer),
 }
 
@@ -197,21 +183,14 @@ impl RowEncoder {
     /// Encodes the next row (width × channels bytes).
     pub fn push_row(&mut self, row: &[u8]) -> Result<(), TileError> {
         match &mut self.kind {
-            RowEncoderKind::Jpeg(started) => {
-                let Some(compress) = started.as_mut() else {
-                    return Err(TileError::Encode("JPEG encoder already failed".into()));
-                };
+            RowEncoderKind::Jpeg(jpeg) => {
                 let row = if self.channels == 4 {
                     flatten_on_white(row, &mut self.flattened);
                     &self.flattened[..]
                 } else {
                     row
                 };
-                let result = jpeg_call(|| compress.write_scanlines(row));
-                if result.is_err() {
-                    *started = None;
-                }
-                result
+                jpeg.write(&[row])
             }
             RowEncoderKind::Png(writer, _) => writer
                 .write_all(row)
@@ -222,11 +201,7 @@ impl RowEncoder {
     /// Finishes the image and returns its bytes.
     pub fn finish(self) -> Result<Vec<u8>, TileError> {
         match self.kind {
-            RowEncoderKind::Jpeg(started) => {
-                let compress = started
-                    .ok_or_else(|| TileError::Encode("JPEG encoder already failed".into()))?;
-                jpeg_call(|| compress.finish())
-            }
+            RowEncoderKind::Jpeg(jpeg) => jpeg.finish(),
             RowEncoderKind::Png(writer, buffer) => {
                 writer
                     .finish()
@@ -277,6 +252,7 @@ fn encode_png(rect: PixelRect<'_>) -> Result<Vec<u8>, TileError> {
 
 #[cfg(test)]
 mod tests {
+    use super::huffman::{optimal_table, SharedTables, SymbolCounts};
     use super::*;
 
     #[test]
@@ -300,6 +276,116 @@ mod tests {
         assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF]);
         let png = encode_png(rect).unwrap();
         assert_eq!(&png[1..4], b"PNG");
+    }
+
+    /// A photo-like tile: smooth gradients, edges and noise (deterministic).
+    fn photo(width: u32, height: u32, seed: u32) -> Vec<u8> {
+        let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+        let mut out = Vec::with_capacity((width * height * 3) as usize);
+        for y in 0..height {
+            for x in 0..width {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let noise = (state % 23) as i32 - 11;
+                let edge = if (x / 37 + y / 29 + seed) % 3 == 0 { 60 } else { 0 };
+                for c in 0..3 {
+                    let v = (x * (c + 1) + y * (3 - c) + seed * 7) % 200;
+                    out.push((v as i32 + edge + noise).clamp(0, 255) as u8);
+                }
+            }
+        }
+        out
+    }
+
+    fn rect(pixels: &[u8], width: u32, height: u32) -> PixelRect<'_> {
+        PixelRect {
+            pixels,
+            stride: width as usize * 3,
+            width,
+            height,
+            channels: 3,
+        }
+    }
+
+    /// The DHT tables of a JPEG: (class, id) → (bits, values).
+    fn dht_tables(jpeg: &[u8]) -> Vec<(u8, [u8; 17], Vec<u8>)> {
+        let mut tables = Vec::new();
+        let mut at = 2;
+        while jpeg[at + 1] != 0xDA {
+            let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+            if jpeg[at + 1] == 0xC4 {
+                let mut rest = &jpeg[at + 4..at + 2 + len];
+                while !rest.is_empty() {
+                    let mut bits = [0u8; 17];
+                    bits[1..].copy_from_slice(&rest[1..17]);
+                    let n: usize = bits.iter().map(|&b| usize::from(b)).sum();
+                    tables.push((rest[0], bits, rest[17..17 + n].to_vec()));
+                    rest = &rest[17 + n..];
+                }
+            }
+            at += 2 + len;
+        }
+        tables
+    }
+
+    fn encoder() -> TileEncoder {
+        TileEncoder {
+            format: TileFormat::Jpeg,
+            quality: 85,
+            optimize_coding: true,
+        }
+    }
+
+    #[test]
+    fn counted_symbols_give_back_libjpegs_own_tables_and_bytes() {
+        let (w, h) = (256, 200);
+        let pixels = photo(w, h, 1);
+        let optimised = encoder().encode_with(rect(&pixels, w, h), Huffman::Optimised).unwrap();
+        let mut counts = SymbolCounts::default();
+        counts.count_jpeg(&optimised).unwrap();
+        let tables = SharedTables {
+            dc: [0, 1].map(|t| optimal_table(&counts.dc[t])),
+            ac: [0, 1].map(|t| optimal_table(&counts.ac[t])),
+        };
+        for (class_id, bits, values) in dht_tables(&optimised) {
+            let ours = match class_id {
+                0x00 => &tables.dc[0],
+                0x01 => &tables.dc[1],
+                0x10 => &tables.ac[0],
+                _ => &tables.ac[1],
+            };
+            assert_eq!((ours.bits, &ours.values), (bits, &values), "table {class_id:#04x}");
+        }
+        // The same tables given up front: one pass, the very same file.
+        let one_pass = encoder().encode_with(rect(&pixels, w, h), Huffman::Shared(&tables)).unwrap();
+        assert_eq!(one_pass, optimised);
+    }
+
+    #[test]
+    fn shared_tables_encode_other_tiles_to_the_same_pixels() {
+        let (w, h) = (256, 256);
+        let mut counts = SymbolCounts::default();
+        for seed in 1..4 {
+            let jpeg = encoder().encode_with(rect(&photo(w, h, seed), w, h), Huffman::Optimised).unwrap();
+            counts.count_jpeg(&jpeg).unwrap();
+        }
+        let tables = SharedTables::learnt(&counts, &crate::jpeglib::standard_tables().unwrap());
+        // A tile unlike the samples: flat, then pure noise (symbols they never had).
+        let mut other = photo(w, h, 9);
+        for (i, p) in other.iter_mut().enumerate().take((w * h * 3 / 2) as usize) {
+            *p = if i % 2 == 0 { 0 } else { 255 };
+        }
+        let own = encoder().encode_with(rect(&other, w, h), Huffman::Optimised).unwrap();
+        let shared = encoder().encode_with(rect(&other, w, h), Huffman::Shared(&tables)).unwrap();
+        let decode = |jpeg: &[u8]| image::load_from_memory(jpeg).unwrap().to_rgb8().into_raw();
+        assert_eq!(decode(&shared), decode(&own));
+        // A tile like the samples costs a little more with their tables, never much.
+        let like = photo(w, h, 5);
+        let own = encoder().encode_with(rect(&like, w, h), Huffman::Optimised).unwrap();
+        let shared = encoder().encode_with(rect(&like, w, h), Huffman::Shared(&tables)).unwrap();
+        assert_eq!(decode(&shared), decode(&own));
+        assert!(shared.len() < own.len() * 21 / 20, "{} vs {}", shared.len(), own.len());
     }
 
     #[test]
