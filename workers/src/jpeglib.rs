@@ -8,7 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use mozjpeg_sys::{
     boolean, jpeg_common_struct, jpeg_compress_struct, jpeg_destination_mgr, jpeg_error_mgr,
-    jpeg_std_error, J_COLOR_SPACE, JHUFF_TBL, JPEG_LIB_VERSION, JSAMPROW,
+    jpeg_std_error, JHUFF_TBL, JPEG_LIB_VERSION, JSAMPROW, J_COLOR_SPACE,
 };
 
 use crate::encode::huffman::{HuffTable, SharedTables};
@@ -162,7 +162,12 @@ unsafe impl Send for Compressor {}
 impl Compressor {
     /// Starts an image of `width` × `height` RGB pixels at `quality` (libjpeg's scale,
     /// standard quantisation tables, 4:2:0, baseline).
-    pub fn start(width: u32, height: u32, quality: u8, huffman: Huffman<'_>) -> Result<Self, TileError> {
+    pub fn start(
+        width: u32,
+        height: u32,
+        quality: u8,
+        huffman: Huffman<'_>,
+    ) -> Result<Self, TileError> {
         let mut err = Box::new(error_manager(encode_error_exit));
         // SAFETY: a zeroed struct is what jpeg_CreateCompress expects to initialise.
         let mut cinfo: Box<jpeg_compress_struct> = Box::new(unsafe { std::mem::zeroed() });
@@ -292,8 +297,14 @@ pub fn standard_tables() -> Result<SharedTables, TileError> {
                 };
                 let tables = (|| {
                     Some(SharedTables {
-                        dc: [read(cinfo.dc_huff_tbl_ptrs[0])?, read(cinfo.dc_huff_tbl_ptrs[1])?],
-                        ac: [read(cinfo.ac_huff_tbl_ptrs[0])?, read(cinfo.ac_huff_tbl_ptrs[1])?],
+                        dc: [
+                            read(cinfo.dc_huff_tbl_ptrs[0])?,
+                            read(cinfo.dc_huff_tbl_ptrs[1])?,
+                        ],
+                        ac: [
+                            read(cinfo.ac_huff_tbl_ptrs[0])?,
+                            read(cinfo.ac_huff_tbl_ptrs[1])?,
+                        ],
                     })
                 })();
                 mozjpeg_sys::jpeg_destroy_compress(cinfo);
@@ -311,10 +322,14 @@ pub fn standard_tables() -> Result<SharedTables, TileError> {
 unsafe fn set_table(slot: *mut JHUFF_TBL, table: &HuffTable) -> Result<(), TileError> {
     // SAFETY: per the contract above.
     let Some(slot) = (unsafe { slot.as_mut() }) else {
-        return Err(TileError::Encode("libjpeg has no Huffman table slot".into()));
+        return Err(TileError::Encode(
+            "libjpeg has no Huffman table slot".into(),
+        ));
     };
     if table.values.len() > 256 {
-        return Err(TileError::Encode("a Huffman table with too many symbols".into()));
+        return Err(TileError::Encode(
+            "a Huffman table with too many symbols".into(),
+        ));
     }
     slot.bits = table.bits;
     slot.huffval = [0; 256];

@@ -438,7 +438,11 @@ fn cut_strip(
             if iiif_on && !separate_iiif {
                 keys.push(iiif::tile_key(plan, level, col, row, extension));
             }
-            push(plan.tile_rect(level, col, row, plan.overlap), place(0), keys);
+            push(
+                plan.tile_rect(level, col, row, plan.overlap),
+                place(0),
+                keys,
+            );
         }
         if separate_iiif {
             let keys = vec![iiif::tile_key(plan, level, col, row, extension)];

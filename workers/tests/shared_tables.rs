@@ -103,12 +103,32 @@ fn fnv(tiles: &BTreeMap<String, Vec<u8>>) -> u64 {
 fn bytes_depend_on_the_picture_alone() {
     let px = picture();
     for overlap in [0, 1] {
-        let one = tile(&px, HuffmanMode::Shared, 1, overlap, &MemorySink::default(), false);
-        let four = tile(&px, HuffmanMode::Shared, 4, overlap, &MemorySink::default(), false);
+        let one = tile(
+            &px,
+            HuffmanMode::Shared,
+            1,
+            overlap,
+            &MemorySink::default(),
+            false,
+        );
+        let four = tile(
+            &px,
+            HuffmanMode::Shared,
+            4,
+            overlap,
+            &MemorySink::default(),
+            false,
+        );
         assert!(one.len() > 100, "{} tiles", one.len());
-        assert_eq!(one.keys().collect::<Vec<_>>(), four.keys().collect::<Vec<_>>());
+        assert_eq!(
+            one.keys().collect::<Vec<_>>(),
+            four.keys().collect::<Vec<_>>()
+        );
         for (key, bytes) in &one {
-            assert!(bytes == &four[key], "{key} differs between 1 and 4 threads (overlap {overlap})");
+            assert!(
+                bytes == &four[key],
+                "{key} differs between 1 and 4 threads (overlap {overlap})"
+            );
         }
         // A resumed run (half the tiles already stored, samples among them) writes the
         // rest with the very same bytes.
@@ -123,31 +143,77 @@ fn bytes_depend_on_the_picture_alone() {
 
 #[test]
 fn golden_checksum() {
-    let tiles = tile(&picture(), HuffmanMode::Shared, 2, 0, &MemorySink::default(), false);
-    let current = format!("{W}x{H} shared tables, DeepZoom + IIIF {:016x}\n", fnv(&tiles));
+    let tiles = tile(
+        &picture(),
+        HuffmanMode::Shared,
+        2,
+        0,
+        &MemorySink::default(),
+        false,
+    );
+    let current = format!(
+        "{W}x{H} shared tables, DeepZoom + IIIF {:016x}\n",
+        fnv(&tiles)
+    );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tiles.txt");
     if std::env::var_os("HUGEPIC_UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &current).unwrap();
     }
     let golden = std::fs::read_to_string(&path).expect("golden/tiles.txt exists");
-    assert_eq!(current, golden, "tile bytes changed; if intended, rerun with HUGEPIC_UPDATE_GOLDEN=1");
+    assert_eq!(
+        current, golden,
+        "tile bytes changed; if intended, rerun with HUGEPIC_UPDATE_GOLDEN=1"
+    );
 }
 
 #[test]
 fn same_pixels_as_per_tile_tables_and_close_in_size() {
-    let total = |tiles: &BTreeMap<String, Vec<u8>>| tiles.values().map(Vec::len).sum::<usize>() as f64;
-    for (name, px, within) in [("smooth photo", photo(W, H, 3), 1.05), ("photo turning to noise", picture(), 1.10)] {
-        let shared = tile(&px, HuffmanMode::Shared, 2, 0, &MemorySink::default(), false);
-        let per_tile = tile(&px, HuffmanMode::PerTile, 2, 0, &MemorySink::default(), false);
-        let standard = tile(&px, HuffmanMode::Standard, 2, 0, &MemorySink::default(), false);
+    let total =
+        |tiles: &BTreeMap<String, Vec<u8>>| tiles.values().map(Vec::len).sum::<usize>() as f64;
+    for (name, px, within) in [
+        ("smooth photo", photo(W, H, 3), 1.05),
+        ("photo turning to noise", picture(), 1.10),
+    ] {
+        let shared = tile(
+            &px,
+            HuffmanMode::Shared,
+            2,
+            0,
+            &MemorySink::default(),
+            false,
+        );
+        let per_tile = tile(
+            &px,
+            HuffmanMode::PerTile,
+            2,
+            0,
+            &MemorySink::default(),
+            false,
+        );
+        let standard = tile(
+            &px,
+            HuffmanMode::Standard,
+            2,
+            0,
+            &MemorySink::default(),
+            false,
+        );
         assert_eq!(shared.len(), per_tile.len());
         let mut one_pass = 0;
         for (key, bytes) in &shared {
-            assert_eq!(decode_tile(bytes, 3), decode_tile(&per_tile[key], 3), "{name}: {key}");
+            assert_eq!(
+                decode_tile(bytes, 3),
+                decode_tile(&per_tile[key], 3),
+                "{name}: {key}"
+            );
             one_pass += usize::from(bytes != &per_tile[key]);
         }
         // Most tiles took the one-pass road (the rest are the samples).
-        assert!(one_pass * 2 > shared.len(), "{name}: {one_pass} of {} one-pass", shared.len());
+        assert!(
+            one_pass * 2 > shared.len(),
+            "{name}: {one_pass} of {} one-pass",
+            shared.len()
+        );
         let (s, p, d) = (total(&shared), total(&per_tile), total(&standard));
         assert!(s < p * within, "{name}: shared {s} vs per-tile {p}");
         assert!(s < d, "{name}: shared {s} vs standard {d}");

@@ -10,8 +10,8 @@ use std::io::Write;
 use std::rc::Rc;
 
 use crate::error::TileError;
-pub use crate::jpeglib::Huffman;
 use crate::jpeglib::Compressor;
+pub use crate::jpeglib::Huffman;
 
 /// Tile file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,11 @@ impl TileEncoder {
     }
 
     /// Encodes one tile; a JPEG gets the given Huffman tables.
-    pub fn encode_with(&self, rect: PixelRect<'_>, huffman: Huffman<'_>) -> Result<Vec<u8>, TileError> {
+    pub fn encode_with(
+        &self,
+        rect: PixelRect<'_>,
+        huffman: Huffman<'_>,
+    ) -> Result<Vec<u8>, TileError> {
         match self.format {
             TileFormat::Jpeg => {
                 let mut jpeg = Compressor::start(rect.width, rect.height, self.quality, huffman)?;
@@ -288,7 +292,11 @@ mod tests {
                 state ^= state >> 17;
                 state ^= state << 5;
                 let noise = (state % 23) as i32 - 11;
-                let edge = if (x / 37 + y / 29 + seed) % 3 == 0 { 60 } else { 0 };
+                let edge = if (x / 37 + y / 29 + seed).is_multiple_of(3) {
+                    60
+                } else {
+                    0
+                };
                 for c in 0..3 {
                     let v = (x * (c + 1) + y * (3 - c) + seed * 7) % 200;
                     out.push((v as i32 + edge + noise).clamp(0, 255) as u8);
@@ -341,7 +349,9 @@ mod tests {
     fn counted_symbols_give_back_libjpegs_own_tables_and_bytes() {
         let (w, h) = (256, 200);
         let pixels = photo(w, h, 1);
-        let optimised = encoder().encode_with(rect(&pixels, w, h), Huffman::Optimised).unwrap();
+        let optimised = encoder()
+            .encode_with(rect(&pixels, w, h), Huffman::Optimised)
+            .unwrap();
         let mut counts = SymbolCounts::default();
         counts.count_jpeg(&optimised).unwrap();
         let tables = SharedTables {
@@ -355,10 +365,16 @@ mod tests {
                 0x10 => &tables.ac[0],
                 _ => &tables.ac[1],
             };
-            assert_eq!((ours.bits, &ours.values), (bits, &values), "table {class_id:#04x}");
+            assert_eq!(
+                (ours.bits, &ours.values),
+                (bits, &values),
+                "table {class_id:#04x}"
+            );
         }
         // The same tables given up front: one pass, the very same file.
-        let one_pass = encoder().encode_with(rect(&pixels, w, h), Huffman::Shared(&tables)).unwrap();
+        let one_pass = encoder()
+            .encode_with(rect(&pixels, w, h), Huffman::Shared(&tables))
+            .unwrap();
         assert_eq!(one_pass, optimised);
     }
 
@@ -367,7 +383,9 @@ mod tests {
         let (w, h) = (256, 256);
         let mut counts = SymbolCounts::default();
         for seed in 1..4 {
-            let jpeg = encoder().encode_with(rect(&photo(w, h, seed), w, h), Huffman::Optimised).unwrap();
+            let jpeg = encoder()
+                .encode_with(rect(&photo(w, h, seed), w, h), Huffman::Optimised)
+                .unwrap();
             counts.count_jpeg(&jpeg).unwrap();
         }
         let tables = SharedTables::learnt(&counts, &crate::jpeglib::standard_tables().unwrap());
@@ -376,16 +394,29 @@ mod tests {
         for (i, p) in other.iter_mut().enumerate().take((w * h * 3 / 2) as usize) {
             *p = if i % 2 == 0 { 0 } else { 255 };
         }
-        let own = encoder().encode_with(rect(&other, w, h), Huffman::Optimised).unwrap();
-        let shared = encoder().encode_with(rect(&other, w, h), Huffman::Shared(&tables)).unwrap();
+        let own = encoder()
+            .encode_with(rect(&other, w, h), Huffman::Optimised)
+            .unwrap();
+        let shared = encoder()
+            .encode_with(rect(&other, w, h), Huffman::Shared(&tables))
+            .unwrap();
         let decode = |jpeg: &[u8]| image::load_from_memory(jpeg).unwrap().to_rgb8().into_raw();
         assert_eq!(decode(&shared), decode(&own));
         // A tile like the samples costs a little more with their tables, never much.
         let like = photo(w, h, 5);
-        let own = encoder().encode_with(rect(&like, w, h), Huffman::Optimised).unwrap();
-        let shared = encoder().encode_with(rect(&like, w, h), Huffman::Shared(&tables)).unwrap();
+        let own = encoder()
+            .encode_with(rect(&like, w, h), Huffman::Optimised)
+            .unwrap();
+        let shared = encoder()
+            .encode_with(rect(&like, w, h), Huffman::Shared(&tables))
+            .unwrap();
         assert_eq!(decode(&shared), decode(&own));
-        assert!(shared.len() < own.len() * 21 / 20, "{} vs {}", shared.len(), own.len());
+        assert!(
+            shared.len() < own.len() * 21 / 20,
+            "{} vs {}",
+            shared.len(),
+            own.len()
+        );
     }
 
     #[test]
