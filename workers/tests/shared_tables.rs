@@ -155,15 +155,7 @@ fn golden_checksum() {
         "{W}x{H} shared tables, DeepZoom + IIIF {:016x}\n",
         fnv(&tiles)
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tiles.txt");
-    if std::env::var_os("HUGEPIC_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &current).unwrap();
-    }
-    let golden = std::fs::read_to_string(&path).expect("golden/tiles.txt exists");
-    assert_eq!(
-        current, golden,
-        "tile bytes changed; if intended, rerun with HUGEPIC_UPDATE_GOLDEN=1"
-    );
+    common::check_golden("tiles.txt", &current, "tile bytes");
 }
 
 #[test]

@@ -72,8 +72,6 @@ fn strips_do_not_depend_on_chunking() {
 
 #[test]
 fn golden_checksums() {
-    let golden_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pyramid.txt");
     let lines: Vec<String> = CASES
         .iter()
         .map(|&(w, h, c, tile, overlap)| {
@@ -83,13 +81,5 @@ fn golden_checksums() {
             )
         })
         .collect();
-    let current = lines.join("\n") + "\n";
-    if std::env::var_os("HUGEPIC_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden_path, &current).unwrap();
-    }
-    let golden = std::fs::read_to_string(&golden_path).expect("golden/pyramid.txt exists");
-    assert_eq!(
-        current, golden,
-        "pyramid pixels changed; if intended, rerun with HUGEPIC_UPDATE_GOLDEN=1"
-    );
+    common::check_golden("pyramid.txt", &(lines.join("\n") + "\n"), "pyramid pixels");
 }

@@ -29,6 +29,22 @@ pub fn photo(width: u32, height: u32, channels: usize) -> Vec<u8> {
     px
 }
 
+/// Compares `current` with the golden file `tests/golden/{name}`; with
+/// `HUGEPIC_UPDATE_GOLDEN=1` set, rewrites the file first (after an intended change).
+pub fn check_golden(name: &str, current: &str, what_changed: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("HUGEPIC_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, current).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("golden/{name} exists"));
+    assert_eq!(
+        current, golden,
+        "{what_changed} changed; if intended, rerun with HUGEPIC_UPDATE_GOLDEN=1"
+    );
+}
+
 /// A scratch directory for one test.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
