@@ -5,7 +5,8 @@
 //! The rule: every tile of a grid's first row, and in later rows every `SAMPLE_EVERY`th
 //! tile (staggered from row to row), is a sample: encoded with its own optimal tables
 //! and its symbols counted. Every other tile of row `r` is encoded in one pass with
-//! tables built from the samples of rows `0..r`. An encoder that reaches row `r` before
+//! tables built from the samples of rows `0..r` of its activity class (how busy its
+//! pixels are; the samples of all classes pooled while its own has none). An encoder that reaches row `r` before
 //! the samples above it are counted waits for them; they were queued before it, so the
 //! wait is at most the tile another thread has in hand.
 
@@ -33,7 +34,7 @@ pub struct TilePlace {
     pub grid: u32,
     /// Pyramid level.
     pub level: u32,
-    /// Column and row in the level's grid.
+    /// Column in the level's grid.
     pub col: u32,
     /// Row in the level's grid.
     pub row: u32,
