@@ -267,52 +267,34 @@ impl Compressor {
     }
 }
 
-/// The JPEG spec's standard Huffman tables (Annex K.3), as libjpeg holds them.
+/// The JPEG spec's standard Huffman tables (Annex K.3), as libjpeg holds them: read from
+/// a compressor set up with them (and dropped unfinished).
 pub fn standard_tables() -> Result<SharedTables, TileError> {
-    let mut err = Box::new(error_manager(encode_error_exit));
-    // SAFETY: as in `Compressor::start`; the struct is destroyed before it goes.
-    let mut cinfo: Box<jpeg_compress_struct> = Box::new(unsafe { std::mem::zeroed() });
-    cinfo.common.err = &mut *err;
-    let cinfo = &mut *cinfo;
-    guarded(
-        || {
-            // SAFETY: a zeroed struct with its error manager, created, read, destroyed.
-            unsafe {
-                mozjpeg_sys::jpeg_CreateCompress(
-                    cinfo,
-                    JPEG_LIB_VERSION,
-                    std::mem::size_of::<jpeg_compress_struct>(),
-                );
-                cinfo.in_color_space = J_COLOR_SPACE::JCS_RGB;
-                cinfo.input_components = 3;
-                mozjpeg_sys::jpeg_set_defaults(cinfo);
-                let read = |slot: *mut JHUFF_TBL| {
-                    slot.as_ref().map(|t| {
-                        let n: usize = t.bits.iter().skip(1).map(|&b| usize::from(b)).sum();
-                        HuffTable {
-                            bits: t.bits,
-                            values: t.huffval[..n.min(256)].to_vec(),
-                        }
-                    })
-                };
-                let tables = (|| {
-                    Some(SharedTables {
-                        dc: [
-                            read(cinfo.dc_huff_tbl_ptrs[0])?,
-                            read(cinfo.dc_huff_tbl_ptrs[1])?,
-                        ],
-                        ac: [
-                            read(cinfo.ac_huff_tbl_ptrs[0])?,
-                            read(cinfo.ac_huff_tbl_ptrs[1])?,
-                        ],
-                    })
-                })();
-                mozjpeg_sys::jpeg_destroy_compress(cinfo);
-                tables.ok_or_else(|| TileError::Encode("libjpeg has no standard tables".into()))
+    let compressor = Compressor::start(1, 1, 85, Huffman::Standard)?;
+    let read = |slot: *mut JHUFF_TBL| {
+        // SAFETY: libjpeg allocated these slots for the live compressor (or left null).
+        unsafe { slot.as_ref() }.map(|t| {
+            let n: usize = t.bits.iter().skip(1).map(|&b| usize::from(b)).sum();
+            HuffTable {
+                bits: t.bits,
+                values: t.huffval[..n.min(256)].to_vec(),
             }
-        },
-        TileError::Encode,
-    )
+        })
+    };
+    let cinfo = &compressor.cinfo;
+    (|| {
+        Some(SharedTables {
+            dc: [
+                read(cinfo.dc_huff_tbl_ptrs[0])?,
+                read(cinfo.dc_huff_tbl_ptrs[1])?,
+            ],
+            ac: [
+                read(cinfo.ac_huff_tbl_ptrs[0])?,
+                read(cinfo.ac_huff_tbl_ptrs[1])?,
+            ],
+        })
+    })()
+    .ok_or_else(|| TileError::Encode("libjpeg has no standard tables".into()))
 }
 
 /// Writes `table` into one of libjpeg's Huffman table slots.

@@ -394,22 +394,16 @@ mod tests {
         for (i, p) in other.iter_mut().enumerate().take((w * h * 3 / 2) as usize) {
             *p = if i % 2 == 0 { 0 } else { 255 };
         }
-        let own = encoder()
-            .encode_with(rect(&other, w, h), Huffman::Optimised)
-            .unwrap();
-        let shared = encoder()
-            .encode_with(rect(&other, w, h), Huffman::Shared(&tables))
-            .unwrap();
+        // Each tile with its own tables and with the shared ones.
+        let both = |pixels: &[u8]| {
+            let encode = |huffman| encoder().encode_with(rect(pixels, w, h), huffman).unwrap();
+            (encode(Huffman::Optimised), encode(Huffman::Shared(&tables)))
+        };
         let decode = |jpeg: &[u8]| image::load_from_memory(jpeg).unwrap().to_rgb8().into_raw();
+        let (own, shared) = both(&other);
         assert_eq!(decode(&shared), decode(&own));
         // A tile like the samples costs a little more with their tables, never much.
-        let like = photo(w, h, 5);
-        let own = encoder()
-            .encode_with(rect(&like, w, h), Huffman::Optimised)
-            .unwrap();
-        let shared = encoder()
-            .encode_with(rect(&like, w, h), Huffman::Shared(&tables))
-            .unwrap();
+        let (own, shared) = both(&photo(w, h, 5));
         assert_eq!(decode(&shared), decode(&own));
         assert!(
             shared.len() < own.len() * 21 / 20,
