@@ -6,6 +6,9 @@ run. Per run: requests per second, p99 latency, server CPU seconds (user + syste
 /proc). Runs alternate between the servers; the median of the runs is printed with the
 ratio hugepic / nginx.
 
+With HUGEPIC_BASELINE=/path/to/another/hugepic, that binary serves the same tiles too
+(a second process on the same data folder), in the same rounds: before and after a change.
+
 usage: serve_vs_nginx.py HUGEPIC_BIN PICTURE.jpg WORKDIR [RUNS] [SECONDS] [TILES]
 """
 import json
@@ -74,6 +77,93 @@ def wrk(url, script, seconds):
     return rps, float(p99.group(1)) * scale
 
 
+def start_hugepic(hugepic, data, extra=(), env=None):
+    """`hugepic serve` on a free port, pinned to core 0; returns (process, base URL)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", hugepic, "serve", "--data-dir", data, "--bind", f"127.0.0.1:{port}",
+         "--default-visibility", "public", *extra],
+        env={**os.environ, "HUGEPIC_LOG": "hugepic=warn", **(env or {})},
+    )
+    wait_http(f"{base}/healthz")
+    return server, base
+
+
+def upload(base, picture):
+    """Uploads `picture` and waits until it is tiled; returns (id, width, height)."""
+    created = subprocess.run(
+        ["curl", "-sf", "-F", f"file=@{picture}", f"{base}/api/pictures"],
+        capture_output=True, text=True, check=True,
+    )
+    pid = json.loads(created.stdout)["id"]
+    while True:
+        with urllib.request.urlopen(f"{base}/api/pictures/{pid}") as r:
+            state = json.load(r)
+        if state["status"] == "ready":
+            return pid, state["width"], state["height"]
+        if state["status"] == "failed":
+            raise SystemExit(f"tiling failed: {state['error']}")
+        time.sleep(0.5)
+
+
+def top_tiles(width, height, count):
+    """`count` random tile keys (`image_files/L/c_r.jpg`) of the two top levels, and the top level."""
+    top = (max(width, height) - 1).bit_length()
+    keys = []
+    for level in (top, top - 1):
+        scale = 1 << (top - level)
+        cols = -(-((width + scale - 1) // scale) // 256)
+        rows = -(-((height + scale - 1) // scale) // 256)
+        keys += [f"image_files/{level}/{c}_{r}.jpg" for c in range(cols) for r in range(rows)]
+    random.seed(7)
+    return random.sample(keys, min(count, len(keys))), top
+
+
+def wrk_script(work, name, urls):
+    """A wrk script that requests the paths `urls` in random order."""
+    listing = os.path.join(work, f"{name}.txt")
+    with open(listing, "w") as f:
+        f.write("\n".join(urls) + "\n")
+    script = os.path.join(work, f"{name}.lua")
+    with open(script, "w") as f:
+        f.write(
+            "local paths = {}\n"
+            f"for line in io.lines({json.dumps(listing)}) do paths[#paths + 1] = line end\n"
+            "math.randomseed(11)\n"
+            "request = function() return wrk.format(nil, paths[math.random(#paths)]) end\n"
+        )
+    return script
+
+
+def compare(servers, runs, seconds):
+    """Runs wrk against each server in turn, `runs` rounds; `servers`: name -> (base URL,
+    wrk script, function giving the pids whose CPU counts). Prints each run and a table
+    of medians; returns name -> median req/s."""
+    results = {name: [] for name in servers}
+    for run in range(runs):
+        for name, (url, script, pids) in servers.items():
+            wrk(url, script, 3)  # warm-up: page cache, hot-tile cache, connections
+            before = cpu_seconds(pids())
+            rps, p99 = wrk(url, script, seconds)
+            cpu = cpu_seconds(pids()) - before
+            results[name].append((rps, p99, cpu))
+            print(f"run {run + 1} {name:24} {rps:10.0f} req/s  p99 {p99:7.2f} ms  CPU {cpu:6.2f} s "
+                  f"({cpu / seconds * 100:.0f}% of a core)", flush=True)
+    print()
+    print("| server | req/s (median; runs) | p99 (median) | CPU s per 100k requests |")
+    print("| --- | --- | --- | --- |")
+    medians = {}
+    for name, rows in results.items():
+        rps = statistics.median(r[0] for r in rows)
+        p99 = statistics.median(r[1] for r in rows)
+        per = statistics.median(r[2] / (r[0] * seconds) * 100_000 for r in rows)
+        medians[name] = rps
+        each = ", ".join(f"{r[0]:,.0f}" for r in rows)
+        print(f"| {name} | {rps:,.0f} ({each}) | {p99:.2f} ms | {per:.2f} |")
+    return medians
+
+
 def main():
     hugepic, picture, work = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
@@ -82,53 +172,14 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     data = os.path.join(work, "data")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        ["taskset", "-c", "0", hugepic, "serve", "--data-dir", data, "--bind", f"127.0.0.1:{port}",
-         "--default-visibility", "public"],
-        env={**os.environ, "HUGEPIC_LOG": "hugepic=warn"},
-    )
+    server, base = start_hugepic(hugepic, data)
+    baseline = None
     try:
-        wait_http(f"{base}/healthz")
-        upload = subprocess.run(
-            ["curl", "-sf", "-F", f"file=@{picture}", f"{base}/api/pictures"],
-            capture_output=True, text=True, check=True,
-        )
-        pid = json.loads(upload.stdout)["id"]
-        while True:
-            with urllib.request.urlopen(f"{base}/api/pictures/{pid}") as r:
-                state = json.load(r)
-            if state["status"] == "ready":
-                break
-            if state["status"] == "failed":
-                raise SystemExit(f"tiling failed: {state['error']}")
-            time.sleep(0.5)
-        width, height = state["width"], state["height"]
-        top = (max(width, height) - 1).bit_length()
-        paths = []
-        for level in (top, top - 1):
-            scale = 1 << (top - level)
-            cols = -(-((width + scale - 1) // scale) // 256)
-            rows = -(-((height + scale - 1) // scale) // 256)
-            paths += [f"/tiles/{pid}/image_files/{level}/{c}_{r}.jpg" for c in range(cols) for r in range(rows)]
-        random.seed(7)
-        chosen = random.sample(paths, min(count, len(paths)))
-        listing = os.path.join(work, "tiles.txt")
-        with open(listing, "w") as f:
-            f.write("\n".join(chosen) + "\n")
-        tile_bytes = sum(
-            os.path.getsize(os.path.join(data, "objects", p.split("/", 2)[2]))
-            for p in chosen
-        )
-        script = os.path.join(work, "tiles.lua")
-        with open(script, "w") as f:
-            f.write(
-                "local paths = {}\n"
-                f"for line in io.lines({json.dumps(listing)}) do paths[#paths + 1] = line end\n"
-                "math.randomseed(11)\n"
-                "request = function() return wrk.format(nil, paths[math.random(#paths)]) end\n"
-            )
+        pid, width, height = upload(base, picture)
+        keys, top = top_tiles(width, height, count)
+        chosen = [f"/tiles/{pid}/{key}" for key in keys]
+        tile_bytes = sum(os.path.getsize(os.path.join(data, "objects", pid, key)) for key in keys)
+        script = wrk_script(work, "tiles", chosen)
 
         nginx_port = free_port()
         conf = os.path.join(work, "nginx.conf")
@@ -168,40 +219,26 @@ http {{
             for url in (base, nginx_base):
                 with urllib.request.urlopen(url + chosen[0]) as r:
                     assert r.status == 200 and r.headers["Content-Type"] == "image/jpeg", url
-            servers = {
-                "hugepic": (base, lambda: [server.pid]),
-                "nginx": (nginx_base, lambda: [nginx.pid] + children(nginx.pid)),
-            }
-            results = {name: [] for name in servers}
             print(f"{len(chosen)} tiles ({tile_bytes / 2**20:.0f} MiB) of levels {top - 1} and {top} of a "
                   f"{width} x {height} picture; wrk -t1 -c{CONNECTIONS} -d{seconds}s, servers on core 0, wrk on core 1",
                   flush=True)
-            for run in range(runs):
-                for name, (url, pids) in servers.items():
-                    wrk(url, script, 3)  # warm-up: page cache, hot-tile cache, connections
-                    before = cpu_seconds(pids())
-                    rps, p99 = wrk(url, script, seconds)
-                    cpu = cpu_seconds(pids()) - before
-                    results[name].append((rps, p99, cpu))
-                    print(f"run {run + 1} {name:8} {rps:10.0f} req/s  p99 {p99:7.2f} ms  CPU {cpu:6.2f} s "
-                          f"({cpu / seconds * 100:.0f}% of a core)", flush=True)
-            print()
-            print("| server | req/s (median) | p99 (median) | CPU s per 100k requests |")
-            print("| --- | --- | --- | --- |")
-            medians = {}
-            for name, rows in results.items():
-                rps = statistics.median(r[0] for r in rows)
-                p99 = statistics.median(r[1] for r in rows)
-                per = statistics.median(r[2] / (r[0] * seconds) * 100_000 for r in rows)
-                medians[name] = rps
-                print(f"| {name} | {rps:,.0f} | {p99:.2f} ms | {per:.2f} |")
+            servers = {"hugepic": (base, script, lambda: [server.pid])}
+            if os.environ.get("HUGEPIC_BASELINE"):
+                baseline, baseline_base = start_hugepic(os.environ["HUGEPIC_BASELINE"], data, ["--no-workers"])
+                servers["hugepic baseline"] = (baseline_base, script, lambda: [baseline.pid])
+            servers["nginx"] = (nginx_base, script, lambda: [nginx.pid] + children(nginx.pid))
+            medians = compare(servers, runs, seconds)
             print(f"\nratio hugepic / nginx: {medians['hugepic'] / medians['nginx']:.2f} (goal: 0.8 or more)")
+            if "hugepic baseline" in medians:
+                print(f"ratio hugepic baseline / nginx: {medians['hugepic baseline'] / medians['nginx']:.2f}")
         finally:
             nginx.terminate()
             nginx.wait()
     finally:
-        server.terminate()
-        server.wait()
+        for process in (server, baseline):
+            if process:
+                process.terminate()
+                process.wait()
 
 
 if __name__ == "__main__":

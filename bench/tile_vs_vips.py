@@ -3,7 +3,10 @@ overlap, JPEG quality and layout, in the same run. Prints wall time, CPU time, p
 tile bytes and PSNR (sampled full-resolution tiles against the source) for each, and
 the ratios.
 
-usage: tile_vs_vips.py HUGEPIC_BINARY INPUT.jpg WORKDIR [--quality 85] [--tile-size 256]
+With --webp: also WebP tiles, ours and libvips' (same quality number), and a search for
+the WebP quality that matches JPEG's PSNR on a crop of the picture: bytes at equal PSNR.
+
+usage: tile_vs_vips.py HUGEPIC_BINARY INPUT.jpg WORKDIR [--quality 85] [--tile-size 256] [--webp]
 """
 import argparse
 import os
@@ -32,7 +35,7 @@ def tree_bytes(path):
     total = files = 0
     for root, _, names in os.walk(path):
         for n in names:
-            if n.endswith((".jpg", ".png")):
+            if n.endswith((".jpg", ".png", ".webp")):
                 total += os.path.getsize(os.path.join(root, n))
                 files += 1
     return total, files
@@ -43,7 +46,7 @@ def psnr(a, b):
     return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
 
 
-def sampled_psnr(src, tiles_dir, level, tile, count=40):
+def sampled_psnr(src, tiles_dir, level, tile, count=40, extension="jpg"):
     """PSNR of `count` full-resolution tiles from the first two tile rows."""
     image = pyvips.Image.new_from_file(src, access="sequential")
     band = image.crop(0, 0, image.width, min(image.height, 2 * tile)).copy_memory()
@@ -52,7 +55,7 @@ def sampled_psnr(src, tiles_dir, level, tile, count=40):
     values = []
     for _ in range(count):
         col, row = rng.randrange(cols), rng.randrange(min(2, -(-image.height // tile)))
-        path = os.path.join(tiles_dir, str(level), f"{col}_{row}.jpg")
+        path = os.path.join(tiles_dir, str(level), f"{col}_{row}.{extension}")
         t = pyvips.Image.new_from_file(path)
         ref = band.crop(col * tile, row * tile, t.width, t.height)
         values.append(psnr(np.ndarray(buffer=t.write_to_memory(), dtype=np.uint8, shape=[t.height, t.width, t.bands]),
@@ -73,6 +76,7 @@ def main():
     ap.add_argument("--quality", type=int, default=85)
     ap.add_argument("--tile-size", type=int, default=256)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--webp", action="store_true")
     args = ap.parse_args()
     src = os.path.abspath(args.input)
     image = pyvips.Image.new_from_file(src)
@@ -90,21 +94,26 @@ def main():
                "--quality", str(args.quality), "--layout", "dzi"] + extra
         return cmd, os.path.join(out, "image_files"), None
 
-    def vips(optimize):
+    def vips(suffix):
         out = os.path.join(work, "vips")
         script = ("import sys, pyvips; pyvips.Image.new_from_file(sys.argv[1], access='sequential').dzsave("
                   "sys.argv[2], tile_size=int(sys.argv[3]), overlap=0, layout='dz', depth='onepixel', "
-                  "suffix='.jpg[Q=' + sys.argv[4] + (',optimize_coding' if sys.argv[5] == '1' else '') + ']')")
-        cmd = [sys.executable, "-c", script, src, out, str(args.tile_size), str(args.quality), "1" if optimize else "0"]
+                  "suffix=sys.argv[4])")
+        cmd = [sys.executable, "-c", script, src, out, str(args.tile_size), suffix]
         return cmd, out + "_files", out + ".dzi"
 
     variants = [
         ("hugepic tile (shared tables)", ours([])),
         ("hugepic tile --huffman per-tile", ours(["--huffman", "per-tile"])),
         ("hugepic tile --huffman standard", ours(["--huffman", "standard"])),
-        ("vips dzsave (default)", vips(False)),
-        ("vips dzsave optimize_coding", vips(True)),
+        ("vips dzsave (default)", vips(f".jpg[Q={args.quality}]")),
+        ("vips dzsave optimize_coding", vips(f".jpg[Q={args.quality},optimize_coding]")),
     ]
+    if args.webp:
+        variants += [
+            ("hugepic tile --format webp", ours(["--format", "webp"])),
+            ("vips dzsave .webp", vips(f".webp[Q={args.quality}]")),
+        ]
     results = {name: [] for name, _ in variants}
     output = {}
     # Runs go round the variants, so a slow spell of the machine hits them all alike.
@@ -117,7 +126,8 @@ def main():
             results[name].append((wall, cpu, rss))
             if name not in output:
                 size, count = tree_bytes(files)
-                output[name] = (size, count, sampled_psnr(src, files, top_level, args.tile_size))
+                extension = "webp" if "webp" in name else "jpg"
+                output[name] = (size, count, sampled_psnr(src, files, top_level, args.tile_size, extension=extension))
             print(f"  run {run + 1}: {name:<32} {wall:7.2f} s wall {cpu:7.2f} s CPU {rss:7.0f} MiB peak RSS",
                   file=sys.stderr, flush=True)
             shutil.rmtree(files, ignore_errors=True)
@@ -142,6 +152,48 @@ def main():
         r = rows[name]
         print(f"  {name:<32} wall {r[0] / base[0]:.2f}×  CPU {r[1] / base[1]:.2f}×  peak RSS {r[2] / base[2]:.2f}×  "
               f"bytes {r[3] / base[3]:.3f}× ({r[3] / equal[3]:.3f}×)  PSNR {r[4] - base[4]:+.2f} dB")
+    if args.webp:
+        ours_webp, vips_webp = rows["hugepic tile --format webp"], rows["vips dzsave .webp"]
+        print(f"  WebP: ours / libvips' WebP: wall {ours_webp[0] / vips_webp[0]:.2f}×  CPU {ours_webp[1] / vips_webp[1]:.2f}×  "
+              f"bytes {ours_webp[3] / vips_webp[3]:.3f}×  PSNR {ours_webp[4] - vips_webp[4]:+.2f} dB")
+        equal_psnr(args, src, work, image)
+
+
+def equal_psnr(args, src, work, image):
+    """WebP bytes at the PSNR of our JPEG tiles at --quality, on a crop of the picture: our
+    WebP at several qualities, log(bytes) interpolated at JPEG's PSNR."""
+    crop_w, crop_h = min(image.width, 8192), min(image.height, 2 * args.tile_size)
+    crop = os.path.join(work, "crop.png")
+    pyvips.Image.new_from_file(src, access="sequential").crop(0, 0, crop_w, crop_h).pngsave(crop, compression=1)
+    top = (max(crop_w, crop_h) - 1).bit_length()
+    count = (crop_w // args.tile_size) * 2
+
+    def run(extra, extension):
+        out = os.path.join(work, "crop-tiles")
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([args.hugepic, "tile", crop, out, "--tile-size", str(args.tile_size), "--overlap", "0",
+                        "--layout", "dzi"] + extra, check=True, stdout=subprocess.DEVNULL)
+        files = os.path.join(out, "image_files", str(top))
+        size = sum(os.path.getsize(os.path.join(files, n)) for n in os.listdir(files))
+        return size, sampled_psnr(crop, os.path.join(out, "image_files"), top, args.tile_size, count, extension)
+
+    jpeg_bytes, jpeg_psnr = run(["--quality", str(args.quality)], "jpg")
+    points = []
+    print(f"\nequal PSNR, on the full-resolution tiles of a {crop_w}×{crop_h} crop:")
+    print(f"  JPEG Q{args.quality} (shared tables): {jpeg_bytes / 2**20:.2f} MiB, {jpeg_psnr:.2f} dB")
+    for q in (70, 75, 80, 85, 90, 95):
+        size, quality = run(["--format", "webp", "--quality", str(q)], "webp")
+        points.append((quality, size))
+        print(f"  WebP Q{q}: {size / 2**20:.2f} MiB ({size / jpeg_bytes:.3f}× JPEG), {quality:.2f} dB")
+    points.sort()
+    for (p0, s0), (p1, s1) in zip(points, points[1:]):
+        if p0 <= jpeg_psnr <= p1:
+            t = (jpeg_psnr - p0) / (p1 - p0) if p1 > p0 else 0
+            at = np.exp(np.log(s0) + t * (np.log(s1) - np.log(s0)))
+            print(f"  WebP at JPEG's PSNR: {at / jpeg_bytes:.3f}× JPEG's bytes")
+            break
+    else:
+        print("  JPEG's PSNR is outside the WebP qualities tried")
 
 
 if __name__ == "__main__":

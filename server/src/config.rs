@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use hugepic_hub_core::SessionLimits;
-use hugepic_workers::{Limits, S3Settings};
+use hugepic_workers::{Limits, S3Settings, TileFormat};
 
 use crate::auth::Role;
 use crate::hub::HubLimits;
@@ -124,6 +124,11 @@ pub struct ServeArgs {
     /// (listed in the gallery, viewable without a link). The owner changes it.
     #[arg(long, env = "HUGEPIC_DEFAULT_VISIBILITY", default_value = "unlisted")]
     pub default_visibility: String,
+    /// Tile format of new pictures: `auto` (JPEG, or PNG for pictures with alpha),
+    /// `jpg` or `webp` (smaller tiles at the same quality, several times the tiling
+    /// time; alpha kept).
+    #[arg(long, env = "HUGEPIC_TILE_FORMAT", default_value = "auto")]
+    pub tile_format: String,
     /// Unfinished tus uploads one address may hold at once.
     #[arg(long, env = "HUGEPIC_MAX_UNFINISHED_UPLOADS", default_value_t = 8)]
     pub max_unfinished_uploads: u64,
@@ -239,6 +244,8 @@ pub struct Config {
     pub default_role: Role,
     /// Visibility of new pictures.
     pub default_visibility: Visibility,
+    /// Tile format of new pictures; `None`: JPEG, or PNG for pictures with alpha.
+    pub tile_format: Option<TileFormat>,
     /// Per-address quotas of unfinished tus uploads, and the disk margin.
     pub upload_quota: UploadQuota,
     /// Import by URL.
@@ -307,6 +314,16 @@ impl Config {
                 args.default_visibility
             ))
         })?;
+        let tile_format = match args.tile_format.as_str() {
+            "auto" => None,
+            "jpg" => Some(TileFormat::Jpeg),
+            "webp" => Some(TileFormat::Webp),
+            other => {
+                return Err(ConfigError(format!(
+                    "HUGEPIC_TILE_FORMAT must be auto, jpg or webp, got {other:?}"
+                )))
+            }
+        };
         if args.jobs == 0 {
             return Err(ConfigError("HUGEPIC_JOBS must be at least 1".into()));
         }
@@ -455,6 +472,7 @@ impl Config {
             upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),
             default_role,
             default_visibility,
+            tile_format,
             upload_quota: UploadQuota {
                 uploads_per_address: args.max_unfinished_uploads,
                 bytes_per_address: args.max_unfinished_upload_mib << 20,

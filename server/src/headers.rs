@@ -4,7 +4,7 @@
 //! this origin and the tile origin; never framed, except the `/embed/` pages).
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -42,14 +42,7 @@ pub async fn secure(State(state): State<AppState>, request: Request, next: Next)
     let framed = request.uri().path().starts_with("/embed/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    plain(headers, framed);
     let is_page = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -59,8 +52,21 @@ pub async fn secure(State(state): State<AppState>, request: Request, next: Next)
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         }
     }
+    response
+}
+
+/// The headers of every answer that is not a page: no sniffing, no referrer, and never
+/// framed unless `framed` (an `/embed/` page).
+pub fn plain(headers: &mut HeaderMap, framed: bool) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !framed {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
-    response
 }

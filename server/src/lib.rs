@@ -69,7 +69,7 @@ pub fn app(state: AppState) -> Router {
     );
     let body_cap = DefaultBodyLimit::max(routes::SMALL_BODY_BYTES);
     let import_cap = DefaultBodyLimit::max(state.config.max_import_bytes);
-    Router::new()
+    let routes = Router::new()
         .route(
             "/api/pictures",
             get(picture_api::list).post(picture_api::create.layer(upload_cap)),
@@ -135,7 +135,9 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
-        .with_state(state)
+        .with_state(state.clone());
+    // Hot tiles are answered before routing and the middleware above; the rest is routed.
+    Router::new().fallback_service(tiles::FastTiles::new(state, routes))
 }
 
 /// The header that carries a request's id, given by the client or assigned here.
@@ -143,7 +145,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 /// A request id: the client's `X-Request-Id` if it is short and plain, else this
 /// process's prefix and a counter.
-fn request_id(request: &Request) -> HeaderValue {
+pub(crate) fn request_id(request: &Request) -> HeaderValue {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if let Some(given) = request.headers().get(REQUEST_ID) {

@@ -162,6 +162,7 @@ fn job_context(state: &AppState) -> JobContext {
         limits: state.config.limits,
         import: state.config.import.clone(),
         metrics: Arc::clone(&state.metrics),
+        tile_format: state.config.tile_format,
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue};
 
 /// Pictures remembered at most (a flood of made-up ids cannot grow the table past it).
 const MOST_REMEMBERED: usize = 100_000;
@@ -66,17 +66,18 @@ impl Servable {
 pub struct Cached {
     pub bytes: Bytes,
     pub etag: HeaderValue,
-    pub content_type: &'static str,
+    /// Every header of a full answer, made once (copied per answer, never rebuilt).
+    pub headers: HeaderMap,
     /// Read since the clock hand last passed (second-chance eviction).
     referenced: AtomicBool,
 }
 
 impl Cached {
-    pub fn new(bytes: Bytes, etag: HeaderValue, content_type: &'static str) -> Self {
+    pub fn new(bytes: Bytes, etag: HeaderValue, headers: HeaderMap) -> Self {
         Cached {
             bytes,
             etag,
-            content_type,
+            headers,
             referenced: AtomicBool::new(false),
         }
     }
@@ -130,21 +131,27 @@ impl TileCache {
         if self.limit == 0 {
             return None;
         }
+        let found = self.get_path(&cache_key(id, key));
+        if found.is_none() {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// The cached object at `path`, `{id}/{key}` as in a tile's URL. A hit is counted,
+    /// a miss is not (the caller that then reads the object counts it).
+    pub fn get_path(&self, path: &str) -> Option<Arc<Cached>> {
+        if self.limit == 0 {
+            return None;
+        }
         let found = self
             .held
             .lock()
             .ok()
-            .and_then(|held| held.entries.get(&cache_key(id, key)).cloned());
-        match &found {
-            Some(cached) => {
-                cached.referenced.store(true, Ordering::Relaxed);
-                self.hits.fetch_add(1, Ordering::Relaxed);
-            }
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        found
+            .and_then(|held| held.entries.get(path).cloned())?;
+        found.referenced.store(true, Ordering::Relaxed);
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(found)
     }
 
     /// Keeps `cached` as `key` of picture `id`, making room by evicting the least
@@ -227,7 +234,7 @@ mod tests {
         Arc::new(Cached::new(
             Bytes::from(vec![7u8; n]),
             HeaderValue::from_static("\"e\""),
-            "image/jpeg",
+            HeaderMap::new(),
         ))
     }
 
@@ -244,6 +251,10 @@ mod tests {
             );
         }
         assert!(cache.get("p", "t99").is_some());
+        assert!(
+            cache.get_path("p/t99").is_some(),
+            "the same object by its path"
+        );
         assert!(cache.get("p", "t50").is_none());
         cache.insert("p", "big", object(1_001)); // over an eighth of the cache
         assert!(cache.get("p", "big").is_none());

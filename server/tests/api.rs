@@ -97,8 +97,33 @@ async fn multipart_upload_to_served_tiles(mode: Mode) {
     assert_eq!(tile.headers()[header::CONTENT_TYPE], "image/jpeg");
     assert!(tile.headers().get(header::ACCEPT_RANGES).is_none());
     let etag = tile.headers()[header::ETAG].clone();
+    let first_headers = tile.headers().clone();
     let bytes = tile.bytes().await.unwrap();
     assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF]);
+    // Read again, the tile comes from memory before routing: the same answer.
+    let hot = server.client.get(&tile_url).send().await.unwrap();
+    assert_eq!(hot.status(), StatusCode::OK);
+    let names = |h: &header::HeaderMap| {
+        let mut names: Vec<String> = h
+            .keys()
+            .map(|k| k.as_str().to_string())
+            .filter(|k| k != "date")
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(hot.headers()), names(&first_headers));
+    for (name, value) in hot.headers() {
+        if !["date", "x-request-id"].contains(&name.as_str()) {
+            assert_eq!(Some(value), first_headers.get(name), "{name}");
+        }
+    }
+    assert_ne!(
+        hot.headers()["x-request-id"],
+        first_headers["x-request-id"],
+        "each answer has an id of its own"
+    );
+    assert_eq!(hot.bytes().await.unwrap(), bytes);
     let metrics = server
         .client
         .get(server.url("/metrics"))
@@ -128,6 +153,12 @@ async fn multipart_upload_to_served_tiles(mode: Mode) {
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        again.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(again.headers()[header::ETAG], first_headers[header::ETAG]);
+    assert_eq!(again.headers()["x-content-type-options"], "nosniff");
     let missing = server
         .client
         .get(server.url(&format!("/tiles/{id}/image_files/10/9_9.jpg")))

@@ -198,9 +198,11 @@ pub fn tile_source(
     let row_bytes = width as usize * channels;
     let chunk_rows = rows_per_read(row_bytes);
     let (tiles_across, _) = plan.grid(plan.max_level);
-    // Strips (filling and with the encoders), shrink sums, and the read buffers.
+    // Strips (filling and with the encoders), shrink sums, the read buffers, and the
+    // whole images that are held whole (WebP's).
     let needed = Pyramid::planned_memory(&plan, channels, |level| in_flight(&plan, level))
-        + (READ_BUFFERS * chunk_rows * row_bytes) as u64;
+        + (READ_BUFFERS * chunk_rows * row_bytes) as u64
+        + held_whole(&plan, options, format, channels);
     limits.check_buffer(&format!("tiling a picture {width} pixels wide"), needed)?;
 
     let separate_iiif = options.layout.iiif && (!options.layout.dzi || options.overlap > 0);
@@ -514,6 +516,27 @@ fn whole_levels(plan: &PyramidPlan) -> impl Iterator<Item = u32> + '_ {
         let (w, h) = plan.level_size(l);
         w.max(h) <= WHOLE_MAX_SIDE
     })
+}
+
+/// Bytes of the whole-picture images an encoder holds whole until their last row: all of
+/// them for WebP (libwebp takes a picture at once), none for the streaming formats.
+fn held_whole(
+    plan: &PyramidPlan,
+    options: &TileOptions,
+    format: TileFormat,
+    channels: usize,
+) -> u64 {
+    if format != TileFormat::Webp {
+        return 0;
+    }
+    let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+    let sizes = if options.layout.iiif {
+        whole_levels(plan).map(|l| area(plan.level_size(l))).sum()
+    } else {
+        0
+    };
+    let thumbnails: u64 = options.thumbnails.iter().map(|&s| area((s, s))).sum();
+    (sizes + thumbnails) * channels as u64
 }
 
 /// A finished whole-picture image: the keys it is stored under and its bytes.

@@ -8,6 +8,7 @@ use common::*;
 use hugepic_workers::pyramid::layout::dzi;
 use hugepic_workers::pyramid::PyramidPlan;
 use hugepic_workers::{tile_file, Layout, Limits, MemorySink, TileFormat, TileOptions};
+use image::ImageEncoder;
 use tiff::encoder::{colortype, Compression, DeflateLevel, TiffEncoder};
 
 const W: u32 = 301;
@@ -22,12 +23,25 @@ fn assert_pyramid_matches(
     channels: usize,
     min_psnr: f64,
 ) {
+    assert_tiles_match(name, bytes, reference, channels, min_psnr, TileFormat::Png);
+}
+
+/// Tiles `bytes` into `format` tiles and checks levels max, max-1 and max-3 against
+/// `reference` (`channels` per pixel); returns every object written.
+fn assert_tiles_match(
+    name: &str,
+    bytes: &[u8],
+    reference: &[u8],
+    channels: usize,
+    min_psnr: f64,
+    format: TileFormat,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
     let dir = scratch();
     let path = write(dir.path(), name, bytes);
     let sink = MemorySink::default();
     let options = TileOptions {
         tile_size: 128,
-        format: Some(TileFormat::Png),
+        format: Some(format),
         layout: Layout::ALL,
         ..TileOptions::default()
     };
@@ -42,7 +56,7 @@ fn assert_pyramid_matches(
         let (cols, rows) = plan.grid(level);
         for row in 0..rows {
             for col in 0..cols {
-                let key = dzi::tile_key(level, col, row, "png");
+                let key = dzi::tile_key(level, col, row, format.extension());
                 let tile = objects
                     .get(&key)
                     .unwrap_or_else(|| panic!("{name}: missing {key}"));
@@ -63,6 +77,7 @@ fn assert_pyramid_matches(
             }
         }
     }
+    objects
 }
 
 fn rgb_to_gray(rgb: &[u8]) -> Vec<u8> {
@@ -413,5 +428,50 @@ fn webp_lossy_with_and_without_alpha() {
         let (w, h, reference) = decode_reference(&bytes, channels);
         assert_eq!((w, h), (W, H));
         assert_pyramid_matches(name, &bytes, &reference, channels, 40.0);
+    }
+}
+
+#[test]
+fn webp_tiles_with_and_without_alpha() {
+    for channels in [3usize, 4] {
+        let px = photo(W, H, channels);
+        let mut png = Vec::new();
+        let color = if channels == 4 {
+            image::ExtendedColorType::Rgba8
+        } else {
+            image::ExtendedColorType::Rgb8
+        };
+        image::codecs::png::PngEncoder::new(&mut png)
+            .write_image(&px, W, H, color)
+            .unwrap();
+        let name = format!("photo{channels}.png");
+        let objects = assert_tiles_match(&name, &png, &px, channels, 32.0, TileFormat::Webp);
+        let descriptor = String::from_utf8(objects[dzi::DESCRIPTOR_KEY].clone()).unwrap();
+        assert!(descriptor.contains("Format=\"webp\""), "{descriptor}");
+        let info: serde_json::Value =
+            serde_json::from_slice(&objects[hugepic_workers::pyramid::layout::iiif::INFO_KEY])
+                .unwrap();
+        assert_eq!(info["extraFormats"], serde_json::json!(["webp"]), "{info}");
+        // Whole images (IIIF sizes, thumbnails) are WebP too, and hold the picture.
+        let thumbnail = &objects["thumbnail-256.webp"];
+        assert_eq!(&thumbnail[8..12], b"WEBP");
+        let (tw, th, _) = decode_tile(thumbnail, channels);
+        assert_eq!(tw.max(th), 256);
+        let full = objects
+            .iter()
+            .find(|(k, _)| k.ends_with(&format!("full/{W},{H}/0/default.webp")))
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no full-size WebP among {:?}", objects.keys()));
+        let (fw, fh, full_px) = decode_tile(full, channels);
+        assert_eq!((fw, fh), (W, H));
+        let db = psnr(&full_px, &px);
+        assert!(db >= 32.0, "{name} full size: PSNR {db:.1} dB");
+        assert!(
+            objects
+                .keys()
+                .all(|k| !k.ends_with(".jpg") && !k.ends_with(".png")),
+            "every image is WebP: {:?}",
+            objects.keys()
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use apalis::prelude::*;
 use hugepic_workers::pyramid::Layout;
 use hugepic_workers::storage::{StorageError, TileSink};
-use hugepic_workers::{decode, tile_source, Progress, TileError, TileOptions};
+use hugepic_workers::{decode, tile_source, Progress, TileError, TileFormat, TileOptions};
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -244,16 +244,22 @@ async fn run_once(id: &str, context: &JobContext) -> Result<(), JobError> {
         BaseUrls::stored_iiif_id(context.public_tile_url.as_deref(), id),
     );
     let metrics = Arc::clone(&context.metrics);
+    let configured = context.tile_format;
     let work = tokio::task::spawn_blocking(move || {
         let mut source = decode::open(original.path(), &limits)?;
-        let format = if source.channels() == 4 { "png" } else { "jpg" };
-        let _ = size_tx.send((source.width(), source.height(), format));
+        let format = configured.unwrap_or(if source.channels() == 4 {
+            TileFormat::Png
+        } else {
+            TileFormat::Jpeg
+        });
+        let _ = size_tx.send((source.width(), source.height(), format.extension()));
         let target = objects.sink(&picture, runtime)?;
         let _ = uploads_tx.send(target.uploads.clone());
         let options = TileOptions {
             layout: Layout::ALL,
             skip_existing: true,
             iiif_id,
+            format: Some(format),
             ..TileOptions::default()
         };
         // The relay below throttles; the latest value simply replaces the last.

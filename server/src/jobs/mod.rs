@@ -67,6 +67,8 @@ pub struct JobContext {
     pub import: crate::import::ImportPolicy,
     /// Decode limits.
     pub limits: hugepic_workers::Limits,
+    /// Tile format; `None`: JPEG, or PNG for pictures with alpha.
+    pub tile_format: Option<hugepic_workers::TileFormat>,
 }
 
 /// Why a job could not be queued.

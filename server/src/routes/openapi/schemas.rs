@@ -93,7 +93,7 @@ fn pictures() -> Value {
                 "error": {"type": ["string", "null"], "description": "Why it failed."},
                 "created_at": {"type": "string", "format": "date-time"},
                 "visibility": schema("Visibility"),
-                "tile_format": {"type": ["string", "null"], "enum": ["jpg", "png", null], "description": "Once tiled."},
+                "tile_format": {"type": ["string", "null"], "enum": ["jpg", "png", "webp", null], "description": "Once tiled."},
                 "progress": {
                     "type": "object",
                     "required": ["stage", "done", "total"],

@@ -85,9 +85,9 @@ pub fn paths() -> Value {
                 "tags": ["tiles"],
                 "summary": "A DeepZoom tile.",
                 "parameters": [param("PictureId"), level("level"), level("col"), level("row"),
-                    path("format", json!({"type": "string", "enum": ["jpg", "png"]}), "The picture's tile_format."),
+                    path("format", json!({"type": "string", "enum": ["jpg", "png", "webp"]}), "The picture's tile_format."),
                     if_none_match()],
-                "responses": tile_answers("The tile.", &["image/jpeg", "image/png"])
+                "responses": tile_answers("The tile.", &["image/jpeg", "image/png", "image/webp"])
             }
         },
         "/iiif/{id}/info.json": {
@@ -112,9 +112,9 @@ pub fn paths() -> Value {
                 "parameters": [param("PictureId"),
                     path("region", json!({"type": "string", "minLength": 1}), "`full` or `x,y,w,h`."),
                     path("size", json!({"type": "string", "minLength": 1}), "`w,h` or `max`."),
-                    path("format", json!({"type": "string", "enum": ["jpg", "png"]}), "The picture's tile_format."),
+                    path("format", json!({"type": "string", "enum": ["jpg", "png", "webp"]}), "The picture's tile_format."),
                     if_none_match()],
-                "responses": tile_answers("The image.", &["image/jpeg", "image/png"])
+                "responses": tile_answers("The image.", &["image/jpeg", "image/png", "image/webp"])
             }
         },
         "/iiif/{id}/manifest.json": {
