@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { chunk, startServer, waitFinal } from '../interop/server.mjs';
+import { rgbPng, startServer, waitFinal } from '../interop/server.mjs';
 import { launchBrowser } from './browser.mjs';
 
 const OUT = path.resolve('test-output');
@@ -26,17 +25,7 @@ let id;
 function flatPng(width, height, [r, g, b]) {
   const row = Buffer.alloc(width * 3 + 1);
   for (let x = 0; x < width; x++) row.set([r, g, b], 1 + x * 3);
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8;
-  header[9] = 2;
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', zlib.deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return rgbPng(width, height, Buffer.concat(Array.from({ length: height }, () => row)));
 }
 
 before(async () => {

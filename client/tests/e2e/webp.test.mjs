@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import zlib from 'node:zlib';
 
-import { chunk, startServer, waitFinal } from '../interop/server.mjs';
+import { rgbPng, startServer, waitFinal } from '../interop/server.mjs';
 import { launchBrowser } from './browser.mjs';
 
 const OUT = path.resolve('test-output');
@@ -33,17 +32,7 @@ function quadrantPng(width, height) {
       raw.set(QUADRANTS[q], row + 1 + x * 3);
     }
   }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8;
-  header[9] = 2;
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', zlib.deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return rgbPng(width, height, raw);
 }
 
 before(async () => {

@@ -125,6 +125,11 @@ export function png(width, height, pattern = 'busy') {
       }
     }
   }
+  return rgbPng(width, height, raw);
+}
+
+/** An 8-bit RGB PNG of `raw`: `height` scanlines of a filter byte (0) and width×3 bytes. */
+export function rgbPng(width, height, raw) {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
