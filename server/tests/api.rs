@@ -201,6 +201,16 @@ async fn multipart_upload_to_served_tiles(mode: Mode) {
         .await
         .unwrap();
     assert_eq!(iiif_tile.status(), StatusCode::OK);
+    // Now in the hot-tile cache, it is still not served under /tiles/.
+    let under_tiles = server
+        .client
+        .get(server.url(&format!(
+            "/tiles/{id}/iiif/768,512,232,188/232,188/0/default.jpg"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(under_tiles.status(), StatusCode::NOT_FOUND);
     let full = server
         .client
         .get(server.url(&format!("/iiif/{id}/full/max/0/default.jpg")))

@@ -127,16 +127,19 @@ async fn serve_object(
     })
 }
 
+/// Whether `/tiles/{id}/{key}` serves `key`: the DeepZoom descriptor and tiles, and the
+/// thumbnails (not the original, nor IIIF objects, which have their own routes).
+fn tile_route_serves(key: &str) -> bool {
+    key == dzi::DESCRIPTOR_KEY || key.starts_with("image_files/") || key.starts_with("thumbnail-")
+}
+
 /// `GET /tiles/{id}/image.dzi`, `/tiles/{id}/image_files/{level}/{col}_{row}.jpg`, thumbnails.
 pub async fn tile(
     State(state): State<AppState>,
     Path((id, key)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let allowed = key == dzi::DESCRIPTOR_KEY
-        || key.starts_with("image_files/")
-        || key.starts_with("thumbnail-");
-    if !allowed {
+    if !tile_route_serves(&key) {
         return Err(AppError::NotFound(format!("picture {id:?} has no {key:?}")));
     }
     serve_object(&state, &id, &key, &headers).await
@@ -168,8 +171,8 @@ impl FastTiles {
         if path.contains('%') {
             return None;
         }
-        let (id, _) = path.split_once('/')?;
-        if self.state.servable.cached(id, Instant::now()) != Some(true) {
+        let (id, key) = path.split_once('/')?;
+        if !tile_route_serves(key) || self.state.servable.cached(id, Instant::now()) != Some(true) {
             return None;
         }
         let cached = self.state.tile_cache.get_path(path)?;

@@ -8,8 +8,9 @@ use libwebp_sys as webp;
 
 use crate::error::TileError;
 
-/// libwebp's effort, 0 (fastest) to 6; its default is 4. Measured on the benchmark's
-/// photographs: method 2 costs about half the time of 4 for about 3% more bytes.
+/// libwebp's effort, 0 (fastest) to 6; its default (and libvips') is 4. Tiling is
+/// throughput work, so a lower effort: the tiling benchmark's `--webp` rows show
+/// the bytes and time it gives against libvips at its default.
 pub const METHOD: c_int = 2;
 
 /// Appends libwebp's output to the `Vec<u8>` behind `custom_ptr`.
