@@ -49,26 +49,30 @@ async fn servable(state: &AppState, id: &str) -> Result<bool, AppError> {
 
 /// An answer with the headers every pyramid object gets.
 fn immutable(mut response: Response, etag: HeaderValue) -> Response {
-    let headers = response.headers_mut();
+    immutable_headers(response.headers_mut(), etag);
+    response
+}
+
+/// The headers every pyramid object gets: cached for a year, its ETag, open to any origin.
+fn immutable_headers(headers: &mut HeaderMap, etag: HeaderValue) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     headers.insert(header::ETAG, etag);
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
-    response
 }
 
 /// Every header of a full answer with an object of type `content_type`, made once per
 /// cached object: those of `immutable`, those of every answer, and a place for the
 /// request id (overwritten in place, so that a copy never grows).
 fn object_headers(etag: &HeaderValue, content_type: &'static str) -> HeaderMap {
-    let mut response = immutable(Response::new(Body::empty()), etag.clone());
-    let headers = response.headers_mut();
+    let mut headers = HeaderMap::with_capacity(8);
+    immutable_headers(&mut headers, etag.clone());
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    crate::headers::plain(headers, false);
+    crate::headers::plain(&mut headers, false);
     headers.insert(crate::REQUEST_ID, HeaderValue::from_static("-"));
-    std::mem::take(headers)
+    headers
 }
 
 /// `cached` as an answer: 304 when the client holds it, else its bytes.
