@@ -25,6 +25,9 @@ import { lastAtMost, ReplayIndex } from './replay';
 import { confirmRestore } from './restore';
 import type { HistoryOptions } from './session';
 
+/** How long a frame of playback may spend changing the map's shapes (ms). */
+const STEP_BUDGET_MS = 5;
+
 const sentence = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The replay shown on the map while the panel is open and the index loaded. */
@@ -222,9 +225,9 @@ export class HistoryMode {
   }
 
   /** Goes to `position`; a seek by the person stops playback. */
-  seek(position: number, byPlayer = false): void {
+  seek(position: number): void {
     if (!this.replay) return;
-    if (!byPlayer) this.stop();
+    this.stop();
     this.replay.cursor.seek(position);
     this.showMoment();
   }
@@ -296,22 +299,39 @@ export class HistoryMode {
     const playback = new Playback(this.index.timesOf(steps), this.bar.mode(), lastAtMost(steps, cursor.position));
     const started = performance.now();
     let frame = 0;
+    // A moment is reached over as many frames as its changes need (STEP_BUDGET_MS of
+    // each), with the canvas held meanwhile; then the canvas draws it, over frames too.
     // The next moment is taken once the canvas shows the last one: a moment is never
     // drawn only to be replaced before it is seen, and the clock does not wait.
+    const moved = () => {
+      canvas.hold(false);
+      this.showMoment();
+    };
     const tick = () => {
-      const due = playback.due(performance.now() - started);
-      if (canvas.busy() && due < steps.length - 1) {
-        frame = requestAnimationFrame(tick);
+      frame = requestAnimationFrame(tick);
+      const now = performance.now();
+      if (cursor.moving) {
+        if (cursor.advance(now + STEP_BUDGET_MS)) moved();
         return;
       }
-      if (due >= 0 && steps[due] > cursor.position) this.seek(steps[due], true);
-      if (due >= steps.length - 1) this.stop();
-      else frame = requestAnimationFrame(tick);
+      if (canvas.busy()) return;
+      const due = playback.due(now - started);
+      if (due >= 0 && steps[due] > cursor.position) {
+        canvas.hold(true);
+        cursor.begin(steps[due]);
+        if (cursor.advance(now + STEP_BUDGET_MS)) moved();
+      } else if (due >= steps.length - 1) {
+        this.stop();
+      }
     };
     canvas.setProgressive(true);
     this.player = {
       stop: () => {
         cancelAnimationFrame(frame);
+        if (cursor.moving) {
+          cursor.finish();
+          this.showMoment();
+        }
         canvas.setProgressive(false);
         this.player = null;
         this.bar?.setPlaying(false);
@@ -386,7 +406,7 @@ export class HistoryMode {
   /** What the debug hook reports. */
   /** Whether the replay's canvas is still drawing the moment shown. */
   painting(): boolean {
-    return this.replay?.canvas.busy() ?? false;
+    return this.replay ? this.replay.cursor.moving || this.replay.canvas.busy() : false;
   }
 
   /** How many pictures of the replay the canvas has shown. */

@@ -92,6 +92,38 @@ describe('the replay view (from the index log of shapes)', () => {
     expect(view.shapes.size).toBe(0);
   });
 
+  it('spreads a move over several calls, the position kept until the move is done', () => {
+    const frames = history(600);
+    const index = new ReplayIndex(100);
+    for (const frame of frames) index.append(frame);
+    const view = recorder();
+    const replay = new ReplayView(index, 20, view);
+    for (const target of [580, 40, 41, 300]) {
+      replay.begin(target);
+      let calls = 0;
+      // A deadline already past: each call sends a few changes and looks at the clock.
+      while (!replay.advance(0)) {
+        calls += 1;
+        expect(replay.moving).toBe(true);
+        expect(replay.position).not.toBe(target);
+      }
+      if (target === 580 || target === 300) expect(calls).toBeGreaterThan(1);
+      expect(replay.moving).toBe(false);
+      expect(replay.position).toBe(target);
+      const doc = index.docAt(target);
+      expect(sorted(view.shapes)).toBe(shapesOf(doc));
+      doc.destroy();
+    }
+    // A move cut short by a seek is finished first, then the seek is made.
+    replay.begin(10);
+    replay.advance(0);
+    replay.seek(500);
+    expect(replay.moving).toBe(false);
+    const doc = index.docAt(500);
+    expect(sorted(view.shapes)).toBe(shapesOf(doc));
+    doc.destroy();
+  });
+
   it('starts from a base checkpoint', () => {
     const start = new Y.Doc();
     history(200, start);

@@ -6,6 +6,8 @@
 // budget, and the finished picture is copied to the visible canvas in one step: the page
 // keeps its frame rate, and each moment appears whole, a few frames later. Views that
 // change (pan, zoom, resize) and redraws outside the mode draw at once, as L.Canvas does.
+// While held (the layers are being changed over several frames), a progressive redraw
+// waits: a half-changed picture is never drawn.
 import L from 'leaflet';
 
 /** How long a frame may spend drawing a slice (ms, rasterisation included). */
@@ -47,22 +49,39 @@ export class ProgressiveCanvas extends L.Canvas {
   private slice = FIRST_SLICE;
   /** Set while Leaflet redraws for a changed view (drawn at once). */
   private viewChange = false;
+  /** Set while held: redraws wait for the release. */
+  private held = false;
+  /** A redraw asked for while held. */
+  private deferred = false;
   /** Pictures shown: progressive redraws finished, and redraws made at once. */
   shown = 0;
 
   /** Turns progressive redraws on or off; off finishes a redraw under way at once. */
   setProgressive(on: boolean): void {
     this.progressive = on;
-    if (!on && this.job) {
+    if (!on) this.held = false;
+    if (!on && (this.job || this.deferred)) {
+      this.deferred = false;
       this.cancelJob();
       this.internals()._redraw();
+    }
+  }
+
+  /** Holds progressive redraws back (on), or lets the one asked for meanwhile start
+   *  (off), at the next frame: the frame that released it has done its share of work. */
+  hold(on: boolean): void {
+    this.held = on;
+    if (!on && this.deferred) {
+      this.deferred = false;
+      const self = this.internals();
+      self._redrawRequest ??= requestAnimationFrame(() => this._redraw());
     }
   }
 
   /** Whether a redraw is waiting or under way (the picture shown is not the latest). */
   busy(): boolean {
     const self = this.internals();
-    return this.job !== null || self._redrawRequest != null;
+    return this.job !== null || this.deferred || self._redrawRequest != null;
   }
 
   private internals(): CanvasInternals {
@@ -89,6 +108,10 @@ export class ProgressiveCanvas extends L.Canvas {
     }
     self._redrawRequest = null;
     self._redrawBounds = null;
+    if (this.held) {
+      this.deferred = true;
+      return;
+    }
     this.startJob();
   }
 
