@@ -4,7 +4,8 @@ tile bytes and PSNR (sampled full-resolution tiles against the source) for each,
 the ratios.
 
 With --webp: also WebP tiles, ours and libvips' (same quality number), and a search for
-the WebP quality that matches JPEG's PSNR on a crop of the picture: bytes at equal PSNR.
+the WebP quality that matches JPEG's PSNR, and its SSIM, on a crop of the picture: bytes
+at equal PSNR and at equal SSIM.
 
 usage: tile_vs_vips.py HUGEPIC_BINARY INPUT.jpg WORKDIR [--quality 85] [--tile-size 256] [--webp]
 """
@@ -46,21 +47,51 @@ def psnr(a, b):
     return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
 
 
-def sampled_psnr(src, tiles_dir, level, tile, count=40, extension="jpg"):
-    """PSNR of `count` full-resolution tiles from the first two tile rows."""
+def luma(rgb):
+    rgb = rgb.astype(np.float64)
+    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+
+
+def window_means(x, w=7):
+    """Means of every w×w window of x (valid windows only), by summed-area table."""
+    c = np.pad(x, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    return (c[w:, w:] - c[:-w, w:] - c[w:, :-w] + c[:-w, :-w]) / (w * w)
+
+
+def ssim(a, b):
+    """SSIM of the luma of two RGB tiles: 7×7 uniform windows, K1 0.01, K2 0.03."""
+    x, y = luma(a[..., :3]), luma(b[..., :3])
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = window_means(x), window_means(y)
+    vx = window_means(x * x) - mx * mx
+    vy = window_means(y * y) - my * my
+    cxy = window_means(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return float(s.mean())
+
+
+def sampled_quality(src, tiles_dir, level, tile, count=40, extension="jpg"):
+    """PSNR and SSIM (means) of `count` full-resolution tiles from the first two tile rows."""
     image = pyvips.Image.new_from_file(src, access="sequential")
     band = image.crop(0, 0, image.width, min(image.height, 2 * tile)).copy_memory()
     rng = random.Random(7)
     cols = -(-image.width // tile)
-    values = []
+    psnrs, ssims = [], []
     for _ in range(count):
         col, row = rng.randrange(cols), rng.randrange(min(2, -(-image.height // tile)))
         path = os.path.join(tiles_dir, str(level), f"{col}_{row}.{extension}")
         t = pyvips.Image.new_from_file(path)
         ref = band.crop(col * tile, row * tile, t.width, t.height)
-        values.append(psnr(np.ndarray(buffer=t.write_to_memory(), dtype=np.uint8, shape=[t.height, t.width, t.bands]),
-                           np.ndarray(buffer=ref.write_to_memory(), dtype=np.uint8, shape=[ref.height, ref.width, ref.bands])))
-    return sum(values) / len(values)
+        got = np.ndarray(buffer=t.write_to_memory(), dtype=np.uint8, shape=[t.height, t.width, t.bands])
+        want = np.ndarray(buffer=ref.write_to_memory(), dtype=np.uint8, shape=[ref.height, ref.width, ref.bands])
+        psnrs.append(psnr(got, want))
+        ssims.append(ssim(got, want))
+    return sum(psnrs) / len(psnrs), sum(ssims) / len(ssims)
+
+
+def sampled_psnr(src, tiles_dir, level, tile, count=40, extension="jpg"):
+    """PSNR of `count` full-resolution tiles from the first two tile rows."""
+    return sampled_quality(src, tiles_dir, level, tile, count, extension)[0]
 
 
 def median(values):
@@ -77,6 +108,8 @@ def main():
     ap.add_argument("--tile-size", type=int, default=256)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--webp", action="store_true")
+    ap.add_argument("--decode-threads", action="store_true",
+                    help="also run hugepic with one decoder thread (for inputs it decodes on several)")
     args = ap.parse_args()
     src = os.path.abspath(args.input)
     image = pyvips.Image.new_from_file(src)
@@ -109,6 +142,8 @@ def main():
         ("vips dzsave (default)", vips(f".jpg[Q={args.quality}]")),
         ("vips dzsave optimize_coding", vips(f".jpg[Q={args.quality},optimize_coding]")),
     ]
+    if args.decode_threads:
+        variants.append(("hugepic tile --decode-threads 1", ours(["--decode-threads", "1"])))
     if args.webp:
         variants += [
             ("hugepic tile --format webp", ours(["--format", "webp"])),
@@ -152,6 +187,10 @@ def main():
         r = rows[name]
         print(f"  {name:<32} wall {r[0] / base[0]:.2f}×  CPU {r[1] / base[1]:.2f}×  peak RSS {r[2] / base[2]:.2f}×  "
               f"bytes {r[3] / base[3]:.3f}× ({r[3] / equal[3]:.3f}×)  PSNR {r[4] - base[4]:+.2f} dB")
+    if args.decode_threads:
+        one, auto = rows["hugepic tile --decode-threads 1"], rows["hugepic tile (shared tables)"]
+        print(f"  decoding on one thread / on several: wall {one[0] / auto[0]:.2f}×  CPU {one[1] / auto[1]:.2f}×  "
+              f"peak RSS {one[2] / auto[2]:.2f}×")
     if args.webp:
         ours_webp, vips_webp = rows["hugepic tile --format webp"], rows["vips dzsave .webp"]
         print(f"  WebP: ours / libvips' WebP: wall {ours_webp[0] / vips_webp[0]:.2f}×  CPU {ours_webp[1] / vips_webp[1]:.2f}×  "
@@ -160,8 +199,8 @@ def main():
 
 
 def equal_psnr(args, src, work, image):
-    """WebP bytes at the PSNR of our JPEG tiles at --quality, on a crop of the picture: our
-    WebP at several qualities, log(bytes) interpolated at JPEG's PSNR."""
+    """WebP bytes at the PSNR, and at the SSIM, of our JPEG tiles at --quality, on a crop of
+    the picture: our WebP at several qualities, log(bytes) interpolated at JPEG's figure."""
     crop_w, crop_h = min(image.width, 8192), min(image.height, 2 * args.tile_size)
     crop = os.path.join(work, "crop.png")
     pyvips.Image.new_from_file(src, access="sequential").crop(0, 0, crop_w, crop_h).pngsave(crop, compression=1)
@@ -175,25 +214,26 @@ def equal_psnr(args, src, work, image):
                         "--layout", "dzi"] + extra, check=True, stdout=subprocess.DEVNULL)
         files = os.path.join(out, "image_files", str(top))
         size = sum(os.path.getsize(os.path.join(files, n)) for n in os.listdir(files))
-        return size, sampled_psnr(crop, os.path.join(out, "image_files"), top, args.tile_size, count, extension)
+        return (size,) + sampled_quality(crop, os.path.join(out, "image_files"), top, args.tile_size, count, extension)
 
-    jpeg_bytes, jpeg_psnr = run(["--quality", str(args.quality)], "jpg")
+    jpeg_bytes, jpeg_psnr, jpeg_ssim = run(["--quality", str(args.quality)], "jpg")
     points = []
-    print(f"\nequal PSNR, on the full-resolution tiles of a {crop_w}×{crop_h} crop:")
-    print(f"  JPEG Q{args.quality} (shared tables): {jpeg_bytes / 2**20:.2f} MiB, {jpeg_psnr:.2f} dB")
+    print(f"\nequal quality, on the full-resolution tiles of a {crop_w}×{crop_h} crop:")
+    print(f"  JPEG Q{args.quality} (shared tables): {jpeg_bytes / 2**20:.2f} MiB, {jpeg_psnr:.2f} dB, SSIM {jpeg_ssim:.4f}")
     for q in (70, 75, 80, 85, 90, 95):
-        size, quality = run(["--format", "webp", "--quality", str(q)], "webp")
-        points.append((quality, size))
-        print(f"  WebP Q{q}: {size / 2**20:.2f} MiB ({size / jpeg_bytes:.3f}× JPEG), {quality:.2f} dB")
-    points.sort()
-    for (p0, s0), (p1, s1) in zip(points, points[1:]):
-        if p0 <= jpeg_psnr <= p1:
-            t = (jpeg_psnr - p0) / (p1 - p0) if p1 > p0 else 0
-            at = np.exp(np.log(s0) + t * (np.log(s1) - np.log(s0)))
-            print(f"  WebP at JPEG's PSNR: {at / jpeg_bytes:.3f}× JPEG's bytes")
-            break
-    else:
-        print("  JPEG's PSNR is outside the WebP qualities tried")
+        size, quality, similarity = run(["--format", "webp", "--quality", str(q)], "webp")
+        points.append((quality, similarity, size))
+        print(f"  WebP Q{q}: {size / 2**20:.2f} MiB ({size / jpeg_bytes:.3f}× JPEG), {quality:.2f} dB, SSIM {similarity:.4f}")
+    for label, key, target in (("PSNR", 0, jpeg_psnr), ("SSIM", 1, jpeg_ssim)):
+        line = sorted((p[key], p[2]) for p in points)
+        for (p0, s0), (p1, s1) in zip(line, line[1:]):
+            if p0 <= target <= p1:
+                t = (target - p0) / (p1 - p0) if p1 > p0 else 0
+                at = np.exp(np.log(s0) + t * (np.log(s1) - np.log(s0)))
+                print(f"  WebP at JPEG's {label}: {at / jpeg_bytes:.3f}× JPEG's bytes")
+                break
+        else:
+            print(f"  JPEG's {label} is outside the WebP qualities tried")
 
 
 if __name__ == "__main__":

@@ -467,6 +467,7 @@ impl Config {
             limits: Limits {
                 max_pixels: args.max_pixels,
                 memory_budget_bytes: args.memory_budget_mib << 20,
+                ..Limits::default()
             },
             jobs: args.jobs,
             upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),

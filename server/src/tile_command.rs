@@ -47,6 +47,10 @@ pub struct TileArgs {
     /// Encoder threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Decoder threads where the file allows it (compressed TIFF strips or tiles; 0: one
+    /// per core, at most four).
+    #[arg(long, default_value_t = 0)]
+    decode_threads: usize,
     /// Keep tiles already in OUTDIR instead of encoding them again.
     #[arg(long)]
     resume: bool,
@@ -116,6 +120,7 @@ pub fn run(args: TileArgs) -> anyhow::Result<()> {
     let limits = Limits {
         max_pixels: args.max_pixels,
         memory_budget_bytes: args.memory_budget_mib << 20,
+        decode_threads: args.decode_threads,
     };
     let sink = FsSink::new(&args.outdir);
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(4));

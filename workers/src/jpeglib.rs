@@ -168,6 +168,18 @@ impl Compressor {
         quality: u8,
         huffman: Huffman<'_>,
     ) -> Result<Self, TileError> {
+        Compressor::start_with(width, height, quality, huffman, 0)
+    }
+
+    /// As [`Compressor::start`], with a restart marker every `restart_interval` MCUs
+    /// (0: none).
+    pub(crate) fn start_with(
+        width: u32,
+        height: u32,
+        quality: u8,
+        huffman: Huffman<'_>,
+        restart_interval: u32,
+    ) -> Result<Self, TileError> {
         let mut err = Box::new(error_manager(encode_error_exit));
         // SAFETY: a zeroed struct is what jpeg_CreateCompress expects to initialise.
         let mut cinfo: Box<jpeg_compress_struct> = Box::new(unsafe { std::mem::zeroed() });
@@ -200,6 +212,7 @@ impl Compressor {
                 mozjpeg_sys::jpeg_set_defaults(cinfo);
                 mozjpeg_sys::jpeg_set_quality(cinfo, c_int::from(quality), boolean::from(false));
                 cinfo.optimize_coding = boolean::from(matches!(huffman, Huffman::Optimised));
+                cinfo.restart_interval = restart_interval;
                 if let Huffman::Shared(tables) = huffman {
                     for i in 0..2 {
                         set_table(cinfo.dc_huff_tbl_ptrs[i], &tables.dc[i])?;

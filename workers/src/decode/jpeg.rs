@@ -22,33 +22,49 @@ use crate::pyramid::Limits;
 
 /// What we learn from the markers before libjpeg sees the file.
 #[derive(Debug, Default)]
-struct Header {
-    progressive: bool,
-    width: u64,
-    height: u64,
+pub(super) struct Header {
+    pub(super) progressive: bool,
+    /// Baseline or extended sequential Huffman (SOF0, SOF1).
+    pub(super) sequential_huffman: bool,
+    pub(super) width: u64,
+    pub(super) height: u64,
     /// (h, v) sampling factors per component.
-    sampling: Vec<(u8, u8)>,
+    pub(super) sampling: Vec<(u8, u8)>,
     adobe: bool,
     orientation: Option<u16>,
     /// APP2 ICC_PROFILE chunks: (sequence number, bytes).
     icc_chunks: Vec<(u8, Vec<u8>)>,
+    /// MCUs between restart markers (DRI), 0 for none.
+    pub(super) restart_interval: u16,
+    /// Where the frame header's height is in the file (two bytes, big-endian).
+    pub(super) height_at: u64,
+    /// Components in the first scan, and where its entropy-coded data starts.
+    pub(super) scan_components: usize,
+    pub(super) data_start: u64,
 }
 
 /// Walks marker segments up to the first scan. Hostile input: every length is checked.
-fn read_header(path: &Path) -> Result<Header, TileError> {
-    let mut reader = BufReader::new(File::open(path)?);
+pub(super) fn read_header(path: &Path) -> Result<Header, TileError> {
+    let mut file = BufReader::new(File::open(path)?);
+    // Every byte read is counted: the restart bands need file offsets.
+    let mut at = 0u64;
+    let mut read = |buf: &mut [u8]| -> Result<u64, TileError> {
+        file.read_exact(buf).map_err(truncated)?;
+        at += buf.len() as u64;
+        Ok(at)
+    };
     let mut header = Header::default();
     let mut soi = [0u8; 2];
-    reader.read_exact(&mut soi).map_err(truncated)?;
+    read(&mut soi)?;
     loop {
         let mut byte = [0u8; 1];
-        reader.read_exact(&mut byte).map_err(truncated)?;
+        read(&mut byte)?;
         if byte[0] != 0xFF {
             continue; // garbage between segments: libjpeg tolerates it too
         }
         let mut marker = 0xFF;
         while marker == 0xFF {
-            reader.read_exact(&mut byte).map_err(truncated)?;
+            read(&mut byte)?;
             marker = byte[0];
         }
         if marker == 0xD8 || (0xD0..=0xD7).contains(&marker) || marker == 0x01 || marker == 0x00 {
@@ -58,20 +74,23 @@ fn read_header(path: &Path) -> Result<Header, TileError> {
             return Err(TileError::Corrupt("JPEG ends before its first scan".into()));
         }
         let mut len = [0u8; 2];
-        reader.read_exact(&mut len).map_err(truncated)?;
+        read(&mut len)?;
         let len = usize::from(u16::from_be_bytes(len));
         if len < 2 {
             return Err(TileError::Corrupt("JPEG marker with a bad length".into()));
         }
         let mut body = vec![0u8; len - 2];
-        reader.read_exact(&mut body).map_err(truncated)?;
+        let end = read(&mut body)?;
+        let body_at = end - body.len() as u64;
         match marker {
             0xC0..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
                 if body.len() < 6 {
                     return Err(TileError::Corrupt("JPEG frame header too short".into()));
                 }
                 header.progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                header.sequential_huffman = matches!(marker, 0xC0 | 0xC1);
                 header.height = u64::from(u16::from_be_bytes([body[1], body[2]]));
+                header.height_at = body_at + 1;
                 header.width = u64::from(u16::from_be_bytes([body[3], body[4]]));
                 let components = usize::from(body[5]);
                 header.sampling = (0..components)
@@ -86,7 +105,14 @@ fn read_header(path: &Path) -> Result<Header, TileError> {
             0xE2 if body.starts_with(b"ICC_PROFILE\0") && body.len() > 14 => {
                 header.icc_chunks.push((body[12], body[14..].to_vec()));
             }
-            0xDA => return Ok(header),
+            0xDD if body.len() >= 2 => {
+                header.restart_interval = u16::from_be_bytes([body[0], body[1]]);
+            }
+            0xDA => {
+                header.scan_components = usize::from(body.first().copied().unwrap_or(0));
+                header.data_start = end;
+                return Ok(header);
+            }
             _ => {}
         }
     }
@@ -131,14 +157,14 @@ unsafe extern "C-unwind" fn emit_message(cinfo: &mut jpeg_common_struct, level: 
     }
 }
 
-fn error_manager() -> jpeg_error_mgr {
+pub(super) fn error_manager() -> jpeg_error_mgr {
     let mut err = jpeglib::error_manager(error_exit);
     err.emit_message = Some(emit_message);
     err
 }
 
 /// Runs a libjpeg call, turning its unwinding errors into `TileError`.
-fn guarded<T>(f: impl FnOnce() -> Result<T, TileError>) -> Result<T, TileError> {
+pub(super) fn guarded<T>(f: impl FnOnce() -> Result<T, TileError>) -> Result<T, TileError> {
     jpeglib::guarded(f, TileError::Corrupt)
 }
 
@@ -155,13 +181,23 @@ struct JpegSource {
 
 /// Opens a JPEG for streaming; returns the source and its EXIF orientation.
 pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orientation), TileError> {
-    let header = read_header(path)?;
+    let mut header = read_header(path)?;
     limits.check_dimensions(header.width, header.height)?;
     if header.progressive {
         limits.check_buffer(
             "decoding this progressive JPEG (libjpeg keeps all its coefficients)",
             coefficient_bytes(&header),
         )?;
+    }
+    // A CMYK profile would need the CMYK samples; those are converted without one.
+    let icc = (header.sampling.len() != 4 && !header.icc_chunks.is_empty()).then(|| {
+        let mut chunks = std::mem::take(&mut header.icc_chunks);
+        chunks.sort_by_key(|c| c.0);
+        chunks.into_iter().flat_map(|c| c.1).collect::<Vec<u8>>()
+    });
+    let orientation = Orientation::from_exif(header.orientation.unwrap_or(1));
+    if let Some(bands) = super::restarts::open(path, &header, limits, icc.clone())? {
+        return Ok((bands, orientation));
     }
     let file = File::open(path)?;
     let decoder = guarded(|| {
@@ -187,14 +223,8 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         components,
         adobe_inverted: header.adobe,
         scratch: Vec::new(),
-        // A CMYK profile would need the CMYK samples; those are converted without one.
-        icc: (components == 3 && !header.icc_chunks.is_empty()).then(|| {
-            let mut chunks = header.icc_chunks;
-            chunks.sort_by_key(|c| c.0);
-            chunks.into_iter().flat_map(|c| c.1).collect()
-        }),
+        icc: icc.filter(|_| components == 3),
     };
-    let orientation = Orientation::from_exif(header.orientation.unwrap_or(1));
     Ok((Box::new(source), orientation))
 }
 

@@ -10,6 +10,7 @@ use tiff::decoder::{ChunkType, Decoder, DecodingResult};
 use tiff::tags::{CompressionMethod, PlanarConfiguration, Tag};
 use tiff::{ColorType, TiffError, TiffFormatError};
 
+use super::bands::ParallelBands;
 use super::orient::Orientation;
 use super::pixel::{cmyk_to_rgb, expand_gray, u16_to_u8};
 use super::RowSource;
@@ -77,17 +78,91 @@ enum Reading {
     },
     /// Through the decoder, one band (a strip, or a row of tiles) at a time.
     Bands {
-        decoder: Box<Decoder<BufReader<File>>>,
-        tiled: bool,
-        planar: bool,
-        /// Chunk size in pixels.
-        chunk_width: u32,
-        chunk_height: u32,
+        decoder: Bands,
+        geometry: Geometry,
         /// Decoded band in 8-bit samples, and its first row / row count.
         band: Vec<u8>,
         band_top: u32,
         band_rows: u32,
     },
+}
+
+/// Who decodes the bands: this thread, or several ([`ParallelBands`]).
+enum Bands {
+    Here(Box<Decoder<BufReader<File>>>),
+    Threads(ParallelBands),
+}
+
+/// How a TIFF's image is cut into chunks, and a band's place in it.
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    width: u32,
+    height: u32,
+    samples: usize,
+    tiled: bool,
+    planar: bool,
+    /// Chunk size in pixels.
+    chunk_width: u32,
+    chunk_height: u32,
+}
+
+impl Geometry {
+    fn bands(&self) -> u32 {
+        self.height.div_ceil(self.chunk_height)
+    }
+
+    fn rows_of(&self, band: u32) -> u32 {
+        self.chunk_height
+            .min(self.height - band * self.chunk_height)
+    }
+
+    /// Decodes band `index` (a strip, or a row of tiles, every plane) into `band` as
+    /// interleaved 8-bit samples.
+    fn load(
+        &self,
+        decoder: &mut Decoder<BufReader<File>>,
+        index: u32,
+        band: &mut Vec<u8>,
+    ) -> Result<(), TileError> {
+        let samples = self.samples;
+        let row_len = self.width as usize * samples;
+        let rows = self.rows_of(index);
+        band.clear();
+        band.resize(rows as usize * row_len, 0);
+        let across = if self.tiled {
+            self.width.div_ceil(self.chunk_width)
+        } else {
+            1
+        };
+        let per_plane = across * self.bands();
+        let planes = if self.planar { samples } else { 1 };
+        for plane in 0..planes {
+            for col in 0..across {
+                let chunk = plane as u32 * per_plane + index * across + col;
+                let data = to_u8(decoder.read_chunk(chunk).map_err(tiff_error)?)?;
+                let (cw, _) = decoder.chunk_data_dimensions(chunk);
+                let cw = cw as usize;
+                let chunk_samples = if self.planar { 1 } else { samples };
+                let x0 = (col * self.chunk_width) as usize;
+                for r in 0..rows as usize {
+                    let src = data
+                        .get(r * cw * chunk_samples..(r + 1) * cw * chunk_samples)
+                        .ok_or_else(|| {
+                            TileError::Truncated("a TIFF strip or tile is short".into())
+                        })?;
+                    let dest_row = &mut band[r * row_len..(r + 1) * row_len];
+                    if self.planar {
+                        for (i, &v) in src.iter().enumerate() {
+                            dest_row[(x0 + i) * samples + plane] = v;
+                        }
+                    } else {
+                        dest_row[x0 * samples..x0 * samples + src.len()].copy_from_slice(src);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 struct TiffSource {
@@ -104,14 +179,7 @@ struct TiffSource {
 
 /// Opens a TIFF's first image; returns the source and its orientation tag.
 pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orientation), TileError> {
-    let file = BufReader::with_capacity(1 << 16, File::open(path)?);
-    let mut tiff_limits = tiff::decoder::Limits::default();
-    tiff_limits.decoding_buffer_size =
-        usize::try_from(limits.memory_budget_bytes).unwrap_or(usize::MAX);
-    tiff_limits.intermediate_buffer_size = tiff_limits.decoding_buffer_size;
-    let mut decoder = Decoder::new(file)
-        .map_err(tiff_error)?
-        .with_limits(tiff_limits);
+    let mut decoder = open_decoder(path, limits.memory_budget_bytes)?;
     let (width, height) = decoder.dimensions().map_err(tiff_error)?;
     limits.check_dimensions(u64::from(width), u64::from(height))?;
     let color = decoder.colortype().map_err(tiff_error)?;
@@ -194,16 +262,24 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         }
     } else {
         let band_bytes = u64::from(chunk_height) * u64::from(width) * kind.samples() as u64;
+        // What one band costs: the decoded chunks at their own depth, and the band.
+        let one_band = band_bytes * bytes_per_sample as u64 + band_bytes;
         limits.check_buffer(
             "one TIFF strip or row of tiles (re-save with smaller strips or tiles)",
-            band_bytes * bytes_per_sample as u64 + band_bytes,
+            one_band,
         )?;
-        Reading::Bands {
-            decoder: Box::new(decoder),
+        let geometry = Geometry {
+            width,
+            height,
+            samples: kind.samples(),
             tiled,
             planar,
             chunk_width,
             chunk_height,
+        };
+        Reading::Bands {
+            decoder: band_decoder(path, decoder, geometry, one_band, band_bytes, limits),
+            geometry,
             band: Vec::new(),
             band_top: 0,
             band_rows: 0,
@@ -221,6 +297,48 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         icc: icc.filter(|_| matches!(kind, Kind::Rgb | Kind::Rgba | Kind::YCbCr)),
     };
     Ok((Box::new(source), Orientation::from_exif(orientation)))
+}
+
+/// A decoder on `path`'s first image, its buffers held to `budget` bytes.
+fn open_decoder(path: &Path, budget: u64) -> Result<Decoder<BufReader<File>>, TileError> {
+    let file = BufReader::with_capacity(1 << 16, File::open(path)?);
+    let mut tiff_limits = tiff::decoder::Limits::default();
+    tiff_limits.decoding_buffer_size = usize::try_from(budget).unwrap_or(usize::MAX);
+    tiff_limits.intermediate_buffer_size = tiff_limits.decoding_buffer_size;
+    Ok(Decoder::new(file)
+        .map_err(tiff_error)?
+        .with_limits(tiff_limits))
+}
+
+/// Compressed strips and tiles are decoded on `limits.decoders()` threads when there are bands
+/// enough and the memory budget holds them: a band per thread and one more (the one being
+/// read) in circulation, and each thread's chunks at their own depth.
+fn band_decoder(
+    path: &Path,
+    decoder: Decoder<BufReader<File>>,
+    geometry: Geometry,
+    one_band: u64,
+    band_bytes: u64,
+    limits: &Limits,
+) -> Bands {
+    let threads = limits.decoders();
+    let buffers = threads + 1;
+    let needed = threads as u64 * one_band + buffers as u64 * band_bytes;
+    if threads < 2
+        || geometry.bands() < 2 * threads as u32
+        || needed > limits.memory_budget_bytes / 2
+    {
+        return Bands::Here(Box::new(decoder));
+    }
+    drop(decoder);
+    let (path, budget) = (path.to_path_buf(), limits.memory_budget_bytes);
+    Bands::Threads(ParallelBands::start(
+        geometry.bands() as usize,
+        threads,
+        buffers,
+        move || open_decoder(&path, budget),
+        move |decoder, index, band| geometry.load(decoder, index as u32, band),
+    ))
 }
 
 /// Converts one decoded chunk to 8-bit samples.
@@ -283,58 +401,23 @@ impl TiffSource {
             }
             Reading::Bands {
                 decoder,
-                tiled,
-                planar,
-                chunk_width,
-                chunk_height,
+                geometry,
                 band,
                 band_top,
                 band_rows,
             } => {
                 if y >= *band_top + *band_rows || band.is_empty() {
-                    let index = y / *chunk_height;
-                    let top = index * *chunk_height;
-                    let rows = (*chunk_height).min(self.height - top);
-                    *band = vec![0u8; rows as usize * row_len];
-                    let across = if *tiled {
-                        self.width.div_ceil(*chunk_width)
-                    } else {
-                        1
-                    };
-                    let per_plane = if *tiled {
-                        across * self.height.div_ceil(*chunk_height)
-                    } else {
-                        self.height.div_ceil(*chunk_height)
-                    };
-                    let planes = if *planar { samples } else { 1 };
-                    for plane in 0..planes {
-                        for col in 0..across {
-                            let chunk = plane as u32 * per_plane + index * across + col;
-                            let data = to_u8(decoder.read_chunk(chunk).map_err(tiff_error)?)?;
-                            let (cw, _) = decoder.chunk_data_dimensions(chunk);
-                            let cw = cw as usize;
-                            let chunk_samples = if *planar { 1 } else { samples };
-                            let x0 = (col * *chunk_width) as usize;
-                            for r in 0..rows as usize {
-                                let src = data
-                                    .get(r * cw * chunk_samples..(r + 1) * cw * chunk_samples)
-                                    .ok_or_else(|| {
-                                        TileError::Truncated("a TIFF strip or tile is short".into())
-                                    })?;
-                                let dest_row = &mut band[r * row_len..(r + 1) * row_len];
-                                if *planar {
-                                    for (i, &v) in src.iter().enumerate() {
-                                        dest_row[(x0 + i) * samples + plane] = v;
-                                    }
-                                } else {
-                                    dest_row[x0 * samples..x0 * samples + src.len()]
-                                        .copy_from_slice(src);
-                                }
-                            }
+                    let index = y / geometry.chunk_height;
+                    match decoder {
+                        Bands::Here(decoder) => geometry.load(decoder, index, band)?,
+                        Bands::Threads(bands) => {
+                            // Bands are read in order, each once: `index` is the next.
+                            bands.recycle(std::mem::take(band));
+                            *band = bands.next()?;
                         }
                     }
-                    *band_top = top;
-                    *band_rows = rows;
+                    *band_top = index * geometry.chunk_height;
+                    *band_rows = geometry.rows_of(index);
                 }
                 let start = (y - *band_top) as usize * row_len;
                 self.row_samples.clear();

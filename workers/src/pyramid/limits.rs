@@ -16,6 +16,9 @@ pub struct Limits {
     /// Largest amount of memory the engine plans to hold at once (strips, decode
     /// buffers, queued tiles). Inputs that cannot stream within it are refused.
     pub memory_budget_bytes: u64,
+    /// Threads that may decode at once where the file is cut into independent pieces
+    /// (compressed TIFF strips or tiles); 0: one per core, at most four. 1: one thread.
+    pub decode_threads: usize,
 }
 
 impl Default for Limits {
@@ -23,6 +26,7 @@ impl Default for Limits {
         Limits {
             max_pixels: DEFAULT_MAX_PIXELS,
             memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
+            decode_threads: 0,
         }
     }
 }
@@ -45,6 +49,15 @@ impl Limits {
             });
         }
         Ok(())
+    }
+
+    /// How many threads may decode at once (`decode_threads`, 0 read as one per core up
+    /// to four).
+    pub fn decoders(&self) -> usize {
+        match self.decode_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            n => n,
+        }
     }
 
     /// Refuses a buffer of `bytes` for `what` when it alone is over the budget.
