@@ -63,11 +63,23 @@ function shapesOf(doc: Y.Doc): string {
 
 const sorted = (shapes: Map<string, Shape>) => JSON.stringify(Object.fromEntries([...shapes.entries()].sort(([a], [b]) => (a < b ? -1 : 1))));
 
+/** An index of `count` updates, checkpoints every 100. */
+function indexOf(count: number): ReplayIndex {
+  const index = new ReplayIndex(100);
+  for (const frame of history(count)) index.append(frame);
+  return index;
+}
+
+/** The view shows exactly the shapes of the document at `position`. */
+function expectShows(view: { shapes: Map<string, Shape> }, index: ReplayIndex, position: number): void {
+  const doc = index.docAt(position);
+  expect(sorted(view.shapes)).toBe(shapesOf(doc));
+  doc.destroy();
+}
+
 describe('the replay view (from the index log of shapes)', () => {
   it('shows exactly the shapes of the document at any position, moving either way by any distance', () => {
-    const frames = history(500);
-    const index = new ReplayIndex(100);
-    for (const frame of frames) index.append(frame);
+    const index = indexOf(500);
     const view = recorder();
     const replay = new ReplayView(index, 300, view);
     let seed = 3;
@@ -76,16 +88,12 @@ describe('the replay view (from the index log of shapes)', () => {
     for (const target of targets) {
       replay.seek(target);
       expect(replay.position).toBe(target);
-      const doc = index.docAt(target);
-      expect(sorted(view.shapes)).toBe(shapesOf(doc));
+      expectShows(view, index, target);
       expect(replay.ids().length).toBe(view.shapes.size);
-      doc.destroy();
     }
     for (let p = 300; p < 330; p += 1) {
       replay.seek(p);
-      const doc = index.docAt(p);
-      expect(sorted(view.shapes)).toBe(shapesOf(doc));
-      doc.destroy();
+      expectShows(view, index, p);
     }
     expect(index.shapeAt('nothing', 5)).toBeNull();
     replay.dispose();
@@ -93,9 +101,7 @@ describe('the replay view (from the index log of shapes)', () => {
   });
 
   it('spreads a move over several calls, the position kept until the move is done', () => {
-    const frames = history(600);
-    const index = new ReplayIndex(100);
-    for (const frame of frames) index.append(frame);
+    const index = indexOf(600);
     const view = recorder();
     const replay = new ReplayView(index, 20, view);
     for (const target of [580, 40, 41, 300]) {
@@ -110,18 +116,14 @@ describe('the replay view (from the index log of shapes)', () => {
       if (target === 580 || target === 300) expect(calls).toBeGreaterThan(1);
       expect(replay.moving).toBe(false);
       expect(replay.position).toBe(target);
-      const doc = index.docAt(target);
-      expect(sorted(view.shapes)).toBe(shapesOf(doc));
-      doc.destroy();
+      expectShows(view, index, target);
     }
     // A move cut short by a seek is finished first, then the seek is made.
     replay.begin(10);
     replay.advance(0);
     replay.seek(500);
     expect(replay.moving).toBe(false);
-    const doc = index.docAt(500);
-    expect(sorted(view.shapes)).toBe(shapesOf(doc));
-    doc.destroy();
+    expectShows(view, index, 500);
   });
 
   it('starts from a base checkpoint', () => {
@@ -135,9 +137,7 @@ describe('the replay view (from the index log of shapes)', () => {
     const replay = new ReplayView(index, 0, view);
     for (const target of [0, 300, 17, 150, 0]) {
       replay.seek(target);
-      const doc = index.docAt(target);
-      expect(sorted(view.shapes)).toBe(shapesOf(doc));
-      doc.destroy();
+      expectShows(view, index, target);
     }
   });
 });

@@ -189,8 +189,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
             coefficient_bytes(&header),
         )?;
     }
-    // A CMYK profile would need the CMYK samples; those are converted without one.
-    let icc = (header.sampling.len() != 4 && !header.icc_chunks.is_empty()).then(|| {
+    let icc = (!header.icc_chunks.is_empty()).then(|| {
         let mut chunks = std::mem::take(&mut header.icc_chunks);
         chunks.sort_by_key(|c| c.0);
         chunks.into_iter().flat_map(|c| c.1).collect::<Vec<u8>>()
@@ -223,6 +222,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<(Box<dyn RowSource>, Orienta
         components,
         adobe_inverted: header.adobe,
         scratch: Vec::new(),
+        // A CMYK profile would need the CMYK samples; those are converted without one.
         icc: icc.filter(|_| components == 3),
     };
     Ok((Box::new(source), orientation))
