@@ -137,7 +137,21 @@ fn expected<E>(error: &SdkError<E, HttpResponse>) -> bool {
 
 /// Runs `request` until it succeeds, fails for good, or has been tried `ATTEMPTS`
 /// times; transient failures wait with doubling backoff in between.
-async fn retry_raw<T, E, F, Fut>(key: &str, mut request: F) -> Result<T, SdkError<E, HttpResponse>>
+async fn retry_raw<T, E, F, Fut>(key: &str, request: F) -> Result<T, SdkError<E, HttpResponse>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    retry_up_to(ATTEMPTS, key, request).await
+}
+
+/// `retry_raw` with at most `attempts` tries.
+async fn retry_up_to<T, E, F, Fut>(
+    attempts: u32,
+    key: &str,
+    mut request: F,
+) -> Result<T, SdkError<E, HttpResponse>>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
@@ -147,7 +161,7 @@ where
     let mut attempt = 1;
     loop {
         match request().await {
-            Err(e) if attempt < ATTEMPTS && transient(&e) => {
+            Err(e) if attempt < attempts && transient(&e) => {
                 REQUESTS.retried.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(key, attempt, error = %e, "S3 request failed, trying again");
                 tokio::time::sleep(delay).await;
@@ -442,12 +456,11 @@ pub async fn delete_keys(
     Ok(())
 }
 
-/// Whether the bucket can be reached (for readiness checks).
+/// Whether the bucket can be reached (for readiness checks). A transient failure is
+/// tried again (three tries, 0.3 s of backoff at most, well inside a probe's timeout),
+/// so readiness does not flap on one lost request yet still reports an outage.
 pub async fn check_bucket(client: &Client, bucket: &str) -> Result<(), StorageError> {
-    client
-        .head_bucket()
-        .bucket(bucket)
-        .send()
+    retry_up_to(3, bucket, || client.head_bucket().bucket(bucket).send())
         .await
         .map(|_| ())
         .map_err(|e| storage_error(bucket, aws_sdk_s3::error::DisplayErrorContext(e)))
