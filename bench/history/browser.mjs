@@ -331,6 +331,10 @@ async function measureOnce(run) {
         let lastSeq = window.hugepicHistory.state().seq;
         // Pictures the canvas showed (each a whole moment; restarts' seeks included).
         const paintsBefore = window.hugepicHistory.paints?.() ?? 0;
+        // Long animation frames (Chromium's LoAF entries): where a late frame's time went.
+        const long = [];
+        const observer = typeof PerformanceObserver !== 'undefined' && PerformanceObserver.supportedEntryTypes?.includes('long-animation-frame') ? new PerformanceObserver((list) => long.push(...list.getEntries())) : null;
+        observer?.observe({ type: 'long-animation-frame' });
         button.click();
         await new Promise((done) => {
           const started = performance.now();
@@ -355,17 +359,46 @@ async function measureOnce(run) {
           };
           window.requestAnimationFrame(tick);
         });
+        observer?.disconnect();
+        // Per long frame: script before rendering, rendering's own parts (rAF callbacks,
+        // style and layout, the rest: paint and commit), and the scripts that ran longest.
+        const longFrames = long
+          .filter((e) => e.duration > 20)
+          .map((e) => {
+            const render = e.renderStart || e.startTime + e.duration;
+            const layout = e.styleAndLayoutStart || e.startTime + e.duration;
+            return {
+              ms: e.duration,
+              scripts: render - e.startTime,
+              animationFrames: Math.max(0, layout - render),
+              styleAndLayout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
+              top: e.scripts
+                .slice()
+                .sort((a, b) => b.duration - a.duration)
+                .slice(0, 2)
+                .map((x) => `${x.invokerType}:${x.sourceFunctionName || x.invoker} ${x.duration.toFixed(0)}ms`),
+            };
+          });
         const painted = (window.hugepicHistory.paints?.() ?? 0) - paintsBefore;
         if (playing()) button.click();
         const ms = gaps.reduce((a, b) => a + b, 0);
         const all = ms + restartGaps.reduce((a, b) => a + b, 0);
-        return { fps: (gaps.length * 1000) / ms, fpsAll: ((gaps.length + restartGaps.length) * 1000) / all, ms: all, gaps, restartGaps, restarts, moments, painted, perFrame: advanced / Math.max(1, gaps.length), minShapes: Math.min(...shapes), maxShapes: Math.max(...shapes) };
+        return { fps: (gaps.length * 1000) / ms, fpsAll: ((gaps.length + restartGaps.length) * 1000) / all, ms: all, gaps, restartGaps, restarts, moments, painted, longFrames, perFrame: advanced / Math.max(1, gaps.length), minShapes: Math.min(...shapes), maxShapes: Math.max(...shapes) };
       },
       { seconds: SECONDS, seq: fromSeq },
     );
     await stopPlayProfile();
     const gap = stats(play.gaps);
     plays.push({ speed, ...play, gap });
+    if (play.longFrames.length) {
+      const sum = (pick) => play.longFrames.reduce((a, f) => a + pick(f), 0).toFixed(0);
+      log(
+        `  ${play.longFrames.length} frames over 20 ms (${sum((f) => f.ms)} ms): scripts ${sum((f) => f.scripts)} ms, animation-frame callbacks ${sum((f) => f.animationFrames)} ms, style and layout, paint and commit ${sum((f) => f.styleAndLayout)} ms; the longest:`,
+      );
+      for (const f of play.longFrames.sort((a, b) => b.ms - a.ms).slice(0, 5)) {
+        log(`    ${f.ms.toFixed(0)} ms: scripts ${f.scripts.toFixed(0)}, callbacks ${f.animationFrames.toFixed(0)}, style/layout/paint ${f.styleAndLayout.toFixed(0)}; ${f.top.join(', ')}`);
+      }
+    }
     log(
       `playback at ${speed}× from seq ${fromSeq}, ${play.minShapes}-${play.maxShapes} shapes on the map: ${play.fps.toFixed(1)} fps while playing, ${play.fpsAll.toFixed(1)} with the restarts, over ${(play.ms / 1000).toFixed(1)} s ` +
         `(frame p50 ${gap.p50.toFixed(1)} ms, p99 ${gap.p99.toFixed(1)} ms, max ${gap.max.toFixed(1)} ms; ${play.moments} frames showed a new moment, ${play.painted} moments painted whole, ${play.perFrame.toFixed(0)} updates a frame; ${play.restarts} restarts)`,

@@ -254,6 +254,7 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
             pid: *pid,
             cpu_percent: process::cpu_percent(from, to),
             cpu_seconds: process::cpu_seconds(from, to),
+            system_seconds: process::system_seconds(from, to),
             memory: process::memory(*pid)?,
         });
     }
@@ -275,6 +276,8 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
     let states = totals.awareness_us.len();
     let server_cpu_us_per_state = (states > 0 && !servers.is_empty())
         .then(|| servers.iter().map(|s| s.cpu_seconds).sum::<f64>() * 1e6 / states as f64);
+    let server_system_us_per_state = (states > 0 && !servers.is_empty())
+        .then(|| servers.iter().map(|s| s.system_seconds).sum::<f64>() * 1e6 / states as f64);
     Ok(Report {
         protocol: args.protocol,
         servers: args.servers.clone(),
@@ -299,6 +302,7 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
         edits_sent: totals.edits_out,
         awareness_sent: totals.awareness_out,
         server_cpu_us_per_state,
+        server_system_us_per_state,
         loader_cpu_percent: loader_cpu,
         loader_cores: std::thread::available_parallelism().map_or(1, usize::from),
         other_cpu_percent: (machine_cpu

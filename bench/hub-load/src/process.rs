@@ -35,6 +35,9 @@ pub enum ProcError {
 pub struct CpuSample {
     at: Instant,
     ticks: u64,
+    /// Of `ticks`, those spent in the kernel (system time; with irq and softirq for the
+    /// machine).
+    system_ticks: u64,
 }
 
 /// User plus system CPU time of `pid` (all its threads) now.
@@ -57,6 +60,7 @@ pub fn cpu_sample(pid: u32) -> Result<CpuSample, ProcError> {
     Ok(CpuSample {
         at: Instant::now(),
         ticks: field(14)? + field(15)?,
+        system_ticks: field(15)?,
     })
 }
 
@@ -84,9 +88,14 @@ pub fn machine_cpu_sample() -> Result<CpuSample, ProcError> {
         .iter()
         .map(|&i| fields.get(i).copied().ok_or_else(format))
         .sum::<Result<u64, _>>()?;
+    let system = [2, 5, 6]
+        .iter()
+        .map(|&i| fields.get(i).copied().ok_or_else(format))
+        .sum::<Result<u64, _>>()?;
     Ok(CpuSample {
         at: Instant::now(),
         ticks: busy,
+        system_ticks: system,
     })
 }
 
@@ -102,6 +111,11 @@ pub fn cpu_percent(from: CpuSample, to: CpuSample) -> f64 {
 /// CPU seconds used between two samples (in steps of one clock tick, 10 ms).
 pub fn cpu_seconds(from: CpuSample, to: CpuSample) -> f64 {
     to.ticks.saturating_sub(from.ticks) as f64 / TICKS_PER_SECOND
+}
+
+/// Of `cpu_seconds`, those spent in the kernel.
+pub fn system_seconds(from: CpuSample, to: CpuSample) -> f64 {
+    to.system_ticks.saturating_sub(from.system_ticks) as f64 / TICKS_PER_SECOND
 }
 
 /// Resident memory of a process, MiB.
@@ -156,6 +170,7 @@ mod tests {
         let after = cpu_sample(me).expect("own stat");
         assert!(cpu_percent(before, after) >= 0.0);
         assert!(cpu_seconds(before, after) >= 0.0);
+        assert!(system_seconds(before, after) <= cpu_seconds(before, after));
         let machine = machine_cpu_sample().expect("/proc/stat");
         assert!(machine.ticks >= after.ticks);
         let memory = memory(me).expect("own status");

@@ -21,6 +21,8 @@ pub struct ServerUsage {
     pub cpu_percent: f64,
     /// User plus system time over the window, seconds.
     pub cpu_seconds: f64,
+    /// Of `cpu_seconds`, the system (kernel) time.
+    pub system_seconds: f64,
     /// Memory at the end of the window.
     pub memory: Memory,
 }
@@ -76,6 +78,9 @@ pub struct Report {
     /// cursor state the clients received in it: what one delivery costs the server.
     /// `None` without server processes or deliveries.
     pub server_cpu_us_per_state: Option<f64>,
+    /// Of `server_cpu_us_per_state`, the part spent in the kernel (system time: sockets,
+    /// wake-ups).
+    pub server_system_us_per_state: Option<f64>,
     /// The loader's own CPU over the window, percent of one core.
     pub loader_cpu_percent: f64,
     /// Cores the loader may run on.
@@ -182,8 +187,9 @@ impl Report {
         if let Some(us) = self.server_cpu_us_per_state {
             let _ = writeln!(
                 out,
-                "  server CPU      {us:.1} µs per cursor state delivered ({} states)",
-                self.awareness.samples
+                "  server CPU      {us:.1} µs per cursor state delivered ({} states), {:.1} of them in the kernel",
+                self.awareness.samples,
+                self.server_system_us_per_state.unwrap_or(0.0)
             );
         }
         let _ = writeln!(
