@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 
-import { readShape, ShapeEditor, type Shape, type ShapeView } from '../sync/shapes';
+import { ShapeEditor, type Shape, type ShapeView } from '../sync/shapes';
 import { Threads } from '../sync/threads';
 import type { UpdateFrame } from './frames';
 import { ReplayView } from './mirror';
 import { ReplayIndex } from './replay';
+import { docAfter, shapesJson, sortedJson } from './testHistory';
 
 const ADA = { id: 'ada0000000000001', name: 'Ada', color: '#e91e63' };
 
@@ -51,35 +52,25 @@ function recorder(): ShapeView & { shapes: Map<string, Shape> } {
   };
 }
 
-function shapesOf(doc: Y.Doc): string {
-  const map = doc.getMap('shapes');
-  const out: Record<string, Shape> = {};
-  for (const id of [...map.keys()].sort()) {
-    const shape = readShape(id, map.get(id));
-    if (shape) out[id] = shape;
-  }
-  return JSON.stringify(out);
+/** An index of `count` updates, with the frames it was given. */
+function indexOf(count: number): { index: ReplayIndex; frames: UpdateFrame[] } {
+  const index = new ReplayIndex();
+  const frames = history(count);
+  for (const frame of frames) index.append(frame);
+  return { index, frames };
 }
 
-const sorted = (shapes: Map<string, Shape>) => JSON.stringify(Object.fromEntries([...shapes.entries()].sort(([a], [b]) => (a < b ? -1 : 1))));
-
-/** An index of `count` updates, checkpoints every 100. */
-function indexOf(count: number): ReplayIndex {
-  const index = new ReplayIndex(100);
-  for (const frame of history(count)) index.append(frame);
-  return index;
-}
-
-/** The view shows exactly the shapes of the document at `position`. */
-function expectShows(view: { shapes: Map<string, Shape> }, index: ReplayIndex, position: number): void {
-  const doc = index.docAt(position);
-  expect(sorted(view.shapes)).toBe(shapesOf(doc));
+/** The view shows exactly the shapes of a document given `base` and the first
+ *  `position` frames. */
+function expectShows(view: { shapes: Map<string, Shape> }, frames: UpdateFrame[], position: number, base?: Uint8Array): void {
+  const doc = docAfter(frames, position, base);
+  expect(sortedJson(view.shapes)).toBe(shapesJson(doc));
   doc.destroy();
 }
 
 describe('the replay view (from the index log of shapes)', () => {
   it('shows exactly the shapes of the document at any position, moving either way by any distance', () => {
-    const index = indexOf(500);
+    const { index, frames } = indexOf(500);
     const view = recorder();
     const replay = new ReplayView(index, 300, view);
     let seed = 3;
@@ -88,12 +79,12 @@ describe('the replay view (from the index log of shapes)', () => {
     for (const target of targets) {
       replay.seek(target);
       expect(replay.position).toBe(target);
-      expectShows(view, index, target);
+      expectShows(view, frames, target);
       expect(replay.ids().length).toBe(view.shapes.size);
     }
     for (let p = 300; p < 330; p += 1) {
       replay.seek(p);
-      expectShows(view, index, p);
+      expectShows(view, frames, p);
     }
     expect(index.shapeAt('nothing', 5)).toBeNull();
     replay.dispose();
@@ -101,7 +92,7 @@ describe('the replay view (from the index log of shapes)', () => {
   });
 
   it('spreads a move over several calls, the position kept until the move is done', () => {
-    const index = indexOf(600);
+    const { index, frames } = indexOf(600);
     const view = recorder();
     const replay = new ReplayView(index, 20, view);
     for (const target of [580, 40, 41, 300]) {
@@ -116,28 +107,29 @@ describe('the replay view (from the index log of shapes)', () => {
       if (target === 580 || target === 300) expect(calls).toBeGreaterThan(1);
       expect(replay.moving).toBe(false);
       expect(replay.position).toBe(target);
-      expectShows(view, index, target);
+      expectShows(view, frames, target);
     }
     // A move cut short by a seek is finished first, then the seek is made.
     replay.begin(10);
     replay.advance(0);
     replay.seek(500);
     expect(replay.moving).toBe(false);
-    expectShows(view, index, 500);
+    expectShows(view, frames, 500);
   });
 
   it('starts from a base checkpoint', () => {
     const start = new Y.Doc();
     history(200, start);
-    const index = new ReplayIndex(50);
-    index.setBase(500, null, Y.encodeStateAsUpdate(start));
+    const index = new ReplayIndex();
+    const base = Y.encodeStateAsUpdate(start);
+    index.setBase(500, null, base);
     const frames = history(300, start).map((f) => ({ ...f, seq: f.seq + 1_000 }));
     for (const frame of frames) index.append(frame);
     const view = recorder();
     const replay = new ReplayView(index, 0, view);
     for (const target of [0, 300, 17, 150, 0]) {
       replay.seek(target);
-      expectShows(view, index, target);
+      expectShows(view, frames, target, base);
     }
   });
 });
