@@ -143,6 +143,20 @@ impl Failure {
 /// shared state in common).
 static FAILURES: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
 
+/// One sample per job kind, `value` of its queue (the default for a queue not listed).
+fn by_kind<V: Default>(
+    queues: &[crate::jobs::QueueDepth],
+    value: impl Fn(&crate::jobs::QueueDepth) -> V,
+) -> [(String, V); 2] {
+    JobKind::ALL.map(|kind| {
+        let queue = queues.iter().find(|q| q.queue == kind.name());
+        (
+            format!("kind=\"{}\"", kind.name()),
+            queue.map_or_else(V::default, &value),
+        )
+    })
+}
+
 /// Counts one failure of `what` (the caller logs it).
 pub fn failed(what: Failure) {
     let i = Failure::ALL.iter().position(|f| *f == what).unwrap_or(0);
@@ -321,30 +335,19 @@ impl Metrics {
                 .map(|(status, count)| (format!("status=\"{status}\""), *count)),
         );
         if let Some(queues) = queues {
-            let known = |queue: &str| queues.iter().find(|q| q.queue == queue);
             family(
                 &mut out,
                 "hugepic_jobs_queued",
                 "Jobs waiting for a worker, by queue.",
                 "gauge",
-                JobKind::ALL.map(|k| {
-                    (
-                        format!("kind=\"{}\"", k.name()),
-                        known(k.name()).map_or(0, |q| q.waiting),
-                    )
-                }),
+                by_kind(queues, |q| q.waiting),
             );
             family(
                 &mut out,
                 "hugepic_jobs_oldest_queued_seconds",
                 "How long the oldest job due has waited for a worker, by queue (0: none).",
                 "gauge",
-                JobKind::ALL.map(|k| {
-                    (
-                        format!("kind=\"{}\"", k.name()),
-                        known(k.name()).map_or(0.0, |q| q.oldest_seconds),
-                    )
-                }),
+                by_kind(queues, |q| q.oldest_seconds),
             );
         }
         out

@@ -19,8 +19,8 @@ pub mod pyramid;
 pub mod storage;
 pub mod tiler;
 
-pub use encode::TileFormat;
+pub use encode::{HuffmanMode, TileFormat};
 pub use error::TileError;
 pub use pyramid::{Layout, Limits};
 pub use storage::{FsSink, MemorySink, S3Settings, S3Sink, StorageError, TileSink, UploadCounts};
-pub use tiler::{tile_file, tile_source, HuffmanMode, Progress, TileOptions, TileSummary};
+pub use tiler::{tile_file, tile_source, Progress, TileOptions, TileSummary};

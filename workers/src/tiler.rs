@@ -11,7 +11,7 @@ use crossbeam_channel::{bounded, Receiver};
 
 use crate::decode::{self, RowSource};
 use crate::encode::shared::{TableBook, TilePlace};
-use crate::encode::{PixelRect, RowEncoder, TileEncoder, TileFormat};
+use crate::encode::{HuffmanMode, PixelRect, RowEncoder, TileEncoder, TileFormat};
 use crate::error::TileError;
 use crate::pyramid::layout::{dzi, iiif, thumbnail_key, Layout, TileKey};
 use crate::pyramid::{
@@ -42,19 +42,6 @@ pub struct TileOptions {
     pub skip_existing: bool,
     /// Which Huffman tables JPEG tiles get.
     pub huffman: HuffmanMode,
-}
-
-/// Which Huffman tables JPEG tiles get.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HuffmanMode {
-    /// The JPEG spec's standard tables: one pass, the largest tiles.
-    Standard,
-    /// Each tile's own optimal tables: the smallest tiles, a second pass over each
-    /// (about 40% more CPU).
-    PerTile,
-    /// Tables learnt from sample tiles and shared along each level (`encode::shared`):
-    /// one pass for most tiles, sizes close to per-tile tables.
-    Shared,
 }
 
 impl Default for TileOptions {
@@ -212,7 +199,7 @@ pub fn tile_source(
     let encoder = TileEncoder {
         format,
         quality: options.quality,
-        optimize_coding: options.huffman != HuffmanMode::Standard,
+        huffman: options.huffman,
     };
     let book = (format == TileFormat::Jpeg && options.huffman == HuffmanMode::Shared)
         .then(TableBook::new)

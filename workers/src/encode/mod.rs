@@ -52,8 +52,22 @@ pub struct TileEncoder {
     pub format: TileFormat,
     /// JPEG quality 1–100.
     pub quality: u8,
-    /// Optimised Huffman tables (JPEG).
-    pub optimize_coding: bool,
+    /// Which Huffman tables JPEG tiles get.
+    pub huffman: HuffmanMode,
+}
+
+/// Which Huffman tables JPEG tiles get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HuffmanMode {
+    /// The JPEG spec's standard tables: one pass, the largest tiles.
+    Standard,
+    /// Each tile's own optimal tables: the smallest tiles, a second pass over each
+    /// (about 40% more CPU).
+    PerTile,
+    /// Tables learnt from sample tiles and shared along each level (`shared`): one pass
+    /// for most tiles, sizes close to per-tile tables. The tiler keeps the book of
+    /// tables; a tile encoded without one gets its own tables, as with `PerTile`.
+    Shared,
 }
 
 /// A rectangle inside a larger row-major buffer.
@@ -79,12 +93,11 @@ impl PixelRect<'_> {
 }
 
 impl TileEncoder {
-    /// Encodes one tile (JPEG: with its own optimal tables, or the standard ones).
+    /// Encodes one tile (JPEG: with the standard tables, or else its own optimal ones).
     pub fn encode(&self, rect: PixelRect<'_>) -> Result<Vec<u8>, TileError> {
-        let huffman = if self.optimize_coding {
-            Huffman::Optimised
-        } else {
-            Huffman::Standard
+        let huffman = match self.huffman {
+            HuffmanMode::Standard => Huffman::Standard,
+            HuffmanMode::PerTile | HuffmanMode::Shared => Huffman::Optimised,
         };
         self.encode_with(rect, huffman)
     }
@@ -320,7 +333,7 @@ mod tests {
         let jpeg = TileEncoder {
             format: TileFormat::Jpeg,
             quality: 85,
-            optimize_coding: true,
+            huffman: HuffmanMode::PerTile,
         }
         .encode(rect)
         .unwrap();
@@ -388,7 +401,7 @@ mod tests {
         TileEncoder {
             format: TileFormat::Jpeg,
             quality: 85,
-            optimize_coding: true,
+            huffman: HuffmanMode::PerTile,
         }
     }
 
