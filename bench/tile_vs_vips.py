@@ -21,15 +21,38 @@ import numpy as np
 import pyvips
 
 
+def peak_rss_kib(pid):
+    """The process's peak resident memory so far (VmHWM), KiB; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def measure(cmd, env=None):
-    """Runs cmd; returns (wall s, cpu s, peak RSS MiB) of that process and its children."""
+    """Runs cmd; returns (wall s, cpu s, peak RSS MiB) of that process.
+
+    The peak is read from /proc (VmHWM) every 20 ms while it runs, not from wait4's
+    ru_maxrss: Linux carries a process's peak across fork and exec, so a child of this
+    script (which grows as it compares tiles) would report at least this script's own
+    size."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        peak = max(peak, peak_rss_kib(proc.pid) or 0)
+        time.sleep(0.02)
     wall = time.monotonic() - start
     if status != 0:
         sys.exit(f"failed: {' '.join(cmd)}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, peak / 1024
 
 
 def tree_bytes(path):

@@ -47,8 +47,9 @@ pub struct TileArgs {
     /// Encoder threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Decoder threads where the file allows it (compressed TIFF strips or tiles; 0: one
-    /// per core, at most four).
+    /// Decoder threads where the file allows it (compressed TIFF strips or tiles, JPEG
+    /// with restart markers; 0: one per core, at most four; for JPEG one thread up to
+    /// two cores, where bands measured slower).
     #[arg(long, default_value_t = 0)]
     decode_threads: usize,
     /// Keep tiles already in OUTDIR instead of encoding them again.

@@ -223,7 +223,7 @@ pub(super) fn open(
     limits: &Limits,
     icc: Option<Vec<u8>>,
 ) -> Result<Option<Box<dyn RowSource>>, TileError> {
-    let threads = limits.decoders();
+    let threads = limits.jpeg_band_decoders();
     let components = header.sampling.len();
     if threads < 2
         || header.restart_interval == 0

@@ -17,7 +17,9 @@ pub struct Limits {
     /// buffers, queued tiles). Inputs that cannot stream within it are refused.
     pub memory_budget_bytes: u64,
     /// Threads that may decode at once where the file is cut into independent pieces
-    /// (compressed TIFF strips or tiles); 0: one per core, at most four. 1: one thread.
+    /// (compressed TIFF strips or tiles, JPEG restart bands); 0: one per core, at most
+    /// four (JPEG restart bands: one thread up to two cores, see `jpeg_band_decoders`).
+    /// 1: one thread.
     pub decode_threads: usize,
 }
 
@@ -29,6 +31,11 @@ impl Default for Limits {
             decode_threads: 0,
         }
     }
+}
+
+/// The cores this process may run on.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Limits {
@@ -55,8 +62,22 @@ impl Limits {
     /// to four).
     pub fn decoders(&self) -> usize {
         match self.decode_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            0 => cores().min(4),
             n => n,
+        }
+    }
+
+    /// How many threads may decode a JPEG's restart bands at once: as `decoders`, but
+    /// with `decode_threads` 0 one thread up to two cores. Bands cost more CPU than one
+    /// decode (a first pass finds the markers, and 4:2:0 bands decode a unit more for
+    /// their chroma context): on two cores, where the encoders already use both, a
+    /// 20480 × 12800 photo took 3.65 s on two decoders and 3.18 s on one
+    /// (`scripts/bench-tile 20480 12800 --restarts`). With more cores the single
+    /// decoder becomes what the encoders wait for.
+    pub fn jpeg_band_decoders(&self) -> usize {
+        match self.decode_threads {
+            0 if cores() <= 2 => 1,
+            _ => self.decoders(),
         }
     }
 
