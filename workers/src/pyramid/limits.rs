@@ -72,8 +72,8 @@ impl Limits {
     /// decode (a first pass finds the markers, and 4:2:0 bands decode a unit more for
     /// their chroma context): on two cores, where the encoders already use both, a
     /// 20480 × 12800 photo took 3.65 s on two decoders and 3.18 s on one
-    /// (`scripts/bench-tile 20480 12800 --restarts`). With more cores the single
-    /// decoder becomes what the encoders wait for.
+    /// (`scripts/bench-tile 20480 12800 --restarts`). With more cores (not measured)
+    /// one decoder is expected to become what the encoders wait for.
     pub fn jpeg_band_decoders(&self) -> usize {
         match self.decode_threads {
             0 if cores() <= 2 => 1,
