@@ -199,6 +199,11 @@ pub struct ServeArgs {
         default_value_t = 2
     )]
     pub history_checkpoint_chain_weight: u32,
+    /// Memory for the history's checkpoints as `history/frames` sends them (each is
+    /// made once: turning a stored state into what clients apply is most of a seek's
+    /// work), MiB; 0 keeps none.
+    #[arg(long, env = "HUGEPIC_HISTORY_CACHE_MIB", default_value_t = 64)]
+    pub history_cache_mib: usize,
 }
 
 /// The checked configuration.
@@ -266,6 +271,8 @@ pub struct Config {
     pub history_checkpoint_by_weight: bool,
     /// Deltas between whole-state checkpoints, by weight (0: none).
     pub history_checkpoint_chain_weight: u32,
+    /// Bytes of checkpoint lines the frames keep in memory.
+    pub history_cache_bytes: usize,
 }
 
 /// A configuration value that cannot work.
@@ -426,6 +433,7 @@ impl Config {
             history_checkpoint_every: args.history_checkpoint_every,
             history_checkpoint_by_weight: args.history_checkpoint_by_weight,
             history_checkpoint_chain_weight: args.history_checkpoint_chain_weight,
+            history_cache_bytes: args.history_cache_mib.saturating_mul(1 << 20),
             redis_url,
             s3,
             s3_concurrency: args.s3_concurrency.clamp(1, 256),

@@ -122,13 +122,14 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     let documents: Arc<dyn crate::store::DocStore> = store.clone();
     let hub = crate::hub::Hub::new(documents, config.hub.clone(), relay);
     crate::logging::set_node(hub.node());
-    let history = Historian::new(
+    let history = Historian::with_cache(
         Arc::clone(&store),
         CheckpointPolicy {
             every: i64::from(config.history_checkpoint_every),
             by_weight: config.history_checkpoint_by_weight,
             chain_weight: i64::from(config.history_checkpoint_chain_weight),
         },
+        config.history_cache_bytes,
     );
     let (logged, to_index) = tokio::sync::mpsc::unbounded_channel();
     hub.tell_logged_to(logged);

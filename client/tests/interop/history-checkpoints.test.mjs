@@ -12,6 +12,7 @@ import { addShape, until, yjsClient } from './yjs.mjs';
 const UPDATES = 10_500;
 const CHECKPOINT_EVERY = 500;
 const COUNTER = 'hugepic_history_updates_read_total';
+const LINES_MADE = 'hugepic_history_checkpoint_lines_made_total';
 
 let server;
 const open = [];
@@ -90,7 +91,26 @@ test(`after ${UPDATES} updates a moment near the end reads at most ${CHECKPOINT_
     assert.ok(grew >= read, `${what}: ${COUNTER} grew by ${grew}, the header says ${read}`);
     const replay = await api.replay({ seq: Number(state.headers.get('history-seq')) });
     assert.deepEqual(state.body, replay.json, `${what}: the state is the replay of its frames`);
+    const v2 = await api.replay({ seq: Number(state.headers.get('history-seq')), encoding: 'v2' });
+    assert.ok(v2.lines.filter((l) => l.type === 'checkpoint').every((l) => l.encoding === 'v2'), `${what}: encoding=v2 gives v2 checkpoints`);
+    assert.deepEqual(state.body, v2.json, `${what}: the state is the replay of its frames in v2`);
   }
+
+  // Checkpoint lines are made once and then kept: reading the latest moment's frames again
+  // makes none, in either encoding; another encoding is made once.
+  const made = async () => metricValue(await (await fetch(`${server.base}/metrics`)).text(), LINES_MADE);
+  const before = await made();
+  const again = await api.frames({ seq: latest });
+  assert.deepEqual(again.lines, end.lines, 'the same frames the second time');
+  assert.equal(await made(), before, 'the frames read again: no checkpoint line made');
+  const fresh = await api.frames({ seq: checkpoint.seq - 1 }); // an earlier chain: maybe new lines
+  const between = await made();
+  assert.ok(between - before <= fresh.lines.filter((l) => l.type === 'checkpoint').length, 'at most a line per checkpoint made');
+  await api.frames({ seq: checkpoint.seq - 1 });
+  assert.equal(await made(), between, 'an earlier moment read again: no checkpoint line made');
+  const bad = await api.frames({ seq: latest, encoding: 'v3' });
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.body?.detail ?? bad.text, /encoding must be v1 .* or v2/);
   const last = await api.state({ seq: latest });
   assert.deepEqual(last.body, { shapes: watcher.shapes.toJSON(), comments: watcher.doc.getMap('comments').toJSON() });
 });

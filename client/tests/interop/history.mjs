@@ -116,7 +116,8 @@ export function applyFrames(doc, lines) {
     if (line.type === 'checkpoint') {
       assert.ok(line.seq > last, `checkpoint ${line.seq} after ${last}`);
       last = line.seq;
-      Y.applyUpdate(doc, Buffer.from(line.state, 'base64'));
+      assert.ok(['v1', 'v2'].includes(line.encoding), `checkpoint ${line.seq}: encoding ${line.encoding}`);
+      (line.encoding === 'v2' ? Y.applyUpdateV2 : Y.applyUpdate)(doc, Buffer.from(line.state, 'base64'));
     } else if (line.type === 'update') {
       assert.ok(line.seq > last, `update ${line.seq} after ${last}: frames out of order`);
       last = line.seq;

@@ -41,6 +41,9 @@ pub struct HistoryMetrics {
     pub updates_indexed: AtomicU64,
     /// Checkpoints written.
     pub checkpoints: AtomicU64,
+    /// Checkpoint lines `history/frames` made (decoded and encoded) rather than found
+    /// in its cache.
+    pub checkpoint_lines_made: AtomicU64,
 }
 
 /// A picture's index position and its replayed document there.
@@ -70,6 +73,7 @@ struct Inner {
     /// Per picture: one indexer at a time, and its document when it last stopped.
     pictures: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<Indexed>>>>>,
     metrics: HistoryMetrics,
+    lines: super::cache::LineCache,
 }
 
 /// Keeps the history index of every picture up to date.
@@ -79,16 +83,32 @@ pub struct Historian {
 }
 
 impl Historian {
-    /// A historian over `store`, writing checkpoints as `checkpoints` says.
+    /// A historian over `store`, writing checkpoints as `checkpoints` says, keeping
+    /// 64 MiB of the frames' checkpoint lines.
     pub fn new(store: Arc<dyn MetaStore>, checkpoints: CheckpointPolicy) -> Historian {
+        Historian::with_cache(store, checkpoints, 64 << 20)
+    }
+
+    /// The same, keeping `cache_bytes` of checkpoint lines.
+    pub fn with_cache(
+        store: Arc<dyn MetaStore>,
+        checkpoints: CheckpointPolicy,
+        cache_bytes: usize,
+    ) -> Historian {
         Historian {
             inner: Arc::new(Inner {
                 store,
                 checkpoints,
                 pictures: std::sync::Mutex::default(),
                 metrics: HistoryMetrics::default(),
+                lines: super::cache::LineCache::new(cache_bytes),
             }),
         }
+    }
+
+    /// The checkpoint lines `history/frames` made.
+    pub fn lines(&self) -> &super::cache::LineCache {
+        &self.inner.lines
     }
 
     /// The store it reads.

@@ -9,9 +9,11 @@
 //! - `checkpoint`: how checkpoints are stored (deflated) and when one is due.
 //! - `restore`: the plan that turns the live document into an earlier one.
 //! - `cpu`: where replays and indexing run (off the async runtime).
+//! - `cache`: the frames' checkpoint lines, made once and kept in memory.
 //!
 //! The HTTP side is `routes::history`; storage is `store::HistoryStore`.
 
+pub mod cache;
 pub mod checkpoint;
 pub mod cpu;
 mod historian;

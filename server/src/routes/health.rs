@@ -108,6 +108,12 @@ pub async fn metrics(
             "counter",
             &history.checkpoints,
         ),
+        (
+            "hugepic_history_checkpoint_lines_made_total",
+            "Checkpoints history/frames turned into lines (decoded, converted) rather than found in memory.",
+            "counter",
+            &history.checkpoint_lines_made,
+        ),
         ("hugepic_hub_connections", "Open WebSocket connections.", "gauge", &hub.connections),
         ("hugepic_hub_rooms", "Loaded documents.", "gauge", &hub.rooms),
         ("hugepic_hub_messages_in_total", "Messages received.", "counter", &hub.messages_in),

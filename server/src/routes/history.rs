@@ -18,18 +18,21 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use yrs::types::ToJson;
-use yrs::{Transact, TransactionMut};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Transact, TransactionMut, Update};
 
 use super::access::{picture_and_role, require};
 use crate::auth::{new_id, token_from, Role};
 use crate::error::AppError;
+use crate::history::cache::LineKey;
 use crate::history::checkpoint;
 use crate::history::replay::Use;
 use crate::history::restore::Plan;
 use crate::history::{author_key, HistoryError, Moment};
 use crate::state::AppState;
 use crate::store::times::{micros_to_text, now_micros, parse_time};
-use crate::store::{ActivityQuery, ActivityRow, Author, LogRow, VersionRow};
+use crate::store::{ActivityQuery, ActivityRow, Author, Checkpoint, LogRow, VersionRow};
 
 impl From<HistoryError> for AppError {
     fn from(e: HistoryError) -> Self {
@@ -43,6 +46,7 @@ pub struct MomentQuery {
     pub(super) seq: Option<String>,
     pub(super) at: Option<String>,
     from: Option<String>,
+    encoding: Option<String>,
     pub(super) token: Option<String>,
 }
 
@@ -67,6 +71,18 @@ fn parse_at(name: &str, text: &str) -> Result<i64, AppError> {
 }
 
 impl MomentQuery {
+    /// Whether the frames' checkpoints go as stored (`encoding=v2`) rather than as
+    /// v1 updates (`v1`, the default).
+    fn v2(&self) -> Result<bool, AppError> {
+        match self.encoding.as_deref() {
+            None | Some("v1") => Ok(false),
+            Some("v2") => Ok(true),
+            Some(other) => Err(AppError::BadRequest(format!(
+                "encoding must be v1 (Yjs updates as every client applies them, the default) or v2 (Yjs v2, as stored); got {other:?}"
+            ))),
+        }
+    }
+
     pub(super) fn moment(&self) -> Result<Moment, AppError> {
         match (&self.seq, &self.at) {
             (Some(_), Some(_)) => Err(AppError::BadRequest(
@@ -198,6 +214,85 @@ fn update_line(row: &LogRow) -> Bytes {
     }))
 }
 
+/// The line of one checkpoint: its state as a Yjs v1 update, or v2 (as stored).
+fn checkpoint_line(
+    picture: &str,
+    checkpoint: &Checkpoint,
+    v2: bool,
+) -> Result<Bytes, HistoryError> {
+    let corrupt = || HistoryError::Corrupt {
+        picture: picture.to_string(),
+        seq: checkpoint.seq,
+    };
+    let state = match (checkpoint::unpack(picture, checkpoint)?, v2) {
+        (checkpoint::State::V2(bytes), true) => bytes,
+        (checkpoint::State::V1(bytes), true) => Update::decode_v1(&bytes)
+            .map_err(|_| corrupt())?
+            .encode_v2(),
+        (state, false) => state.into_v1().map_err(|_| corrupt())?,
+    };
+    Ok(line(&json!({
+        "type": "checkpoint",
+        "seq": checkpoint.seq,
+        "base": checkpoint.base,
+        "at": checkpoint.at.map(micros_to_text),
+        "encoding": if v2 { "v2" } else { "v1" },
+        "state": base64::engine::general_purpose::STANDARD.encode(state),
+    })))
+}
+
+/// The lines of a checkpoint chain (a whole state, then the deltas on it, each a line
+/// that a client applies in order, as it applies updates; the empty document for no
+/// chain). Lines are made once per checkpoint and kept (`history::cache`).
+async fn checkpoint_lines(
+    state: &AppState,
+    picture: &str,
+    chain: Vec<Checkpoint>,
+    v2: bool,
+) -> Result<Vec<Bytes>, AppError> {
+    if chain.is_empty() {
+        let empty = crate::history::replay::Replay::new(Use::Pack);
+        let state = if v2 { empty.state_v2() } else { empty.state() };
+        return Ok(vec![line(&json!({
+            "type": "checkpoint",
+            "seq": 0,
+            "at": null,
+            "encoding": if v2 { "v2" } else { "v1" },
+            "state": base64::engine::general_purpose::STANDARD.encode(state),
+        }))]);
+    }
+    let cache = state.history.lines();
+    let key = |c: &Checkpoint| LineKey {
+        picture: picture.to_string(),
+        seq: c.seq,
+        base: c.base,
+        v2,
+    };
+    let mut lines: Vec<Option<Bytes>> = chain.iter().map(|c| cache.get(&key(c))).collect();
+    let missing: Vec<(usize, Checkpoint)> = chain
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| lines[*i].is_none())
+        .collect();
+    if !missing.is_empty() {
+        let id = picture.to_string();
+        let made = crate::history::cpu::request(move || {
+            missing
+                .into_iter()
+                .map(|(i, c)| Ok((i, checkpoint_line(&id, &c, v2)?, c)))
+                .collect::<Result<Vec<_>, HistoryError>>()
+        })
+        .await??;
+        let counter = &state.history.metrics().checkpoint_lines_made;
+        for (i, made, c) in made {
+            counter.fetch_add(1, Ordering::Relaxed);
+            cache.put(key(&c), made.clone());
+            lines[i] = Some(made);
+        }
+    }
+    Ok(lines.into_iter().flatten().collect())
+}
+
 /// `GET /api/pictures/{id}/history/frames?seq=|at=[&from=]`: NDJSON, streamed: the
 /// checkpoint at or before the moment and every update after it up to the moment (or,
 /// with `from`, the updates after `from`).
@@ -219,47 +314,12 @@ pub async fn frames(
     let (after, first) = match from {
         Some(from) => (from.min(seq), Vec::new()),
         None => {
-            // The checkpoint as stored: a whole state, then the deltas on it, each a line
-            // (a client applies them in order, as it applies updates).
+            let v2 = query.v2()?;
             let chain = state.store.checkpoint_chain(&id, seq).await?;
-            let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
-            let mut lines = Vec::with_capacity(chain.len().max(1));
-            if chain.is_empty() {
-                lines.push(line(&json!({
-                    "type": "checkpoint",
-                    "seq": 0,
-                    "at": null,
-                    "state": b64(crate::history::replay::Replay::new(Use::Pack).state()),
-                })));
-            }
-            let times: Vec<_> = chain.iter().map(|c| c.at.map(micros_to_text)).collect();
-            let last = chain.last().map_or(0, |c| c.seq);
-            let picture = id.clone();
-            let states = crate::history::cpu::request(move || {
-                chain
-                    .into_iter()
-                    .map(|c| {
-                        let v1 = checkpoint::unpack(&picture, &c)?.into_v1().map_err(|_| {
-                            HistoryError::Corrupt {
-                                picture: picture.clone(),
-                                seq: c.seq,
-                            }
-                        })?;
-                        Ok((c.seq, c.base, v1))
-                    })
-                    .collect::<Result<Vec<_>, HistoryError>>()
-            })
-            .await??;
-            for ((seq, base, v1), at) in states.into_iter().zip(times) {
-                lines.push(line(&json!({
-                    "type": "checkpoint",
-                    "seq": seq,
-                    "base": base,
-                    "at": at,
-                    "state": b64(v1),
-                })));
-            }
-            (last, lines)
+            (
+                chain.last().map_or(0, |c| c.seq),
+                checkpoint_lines(&state, &id, chain, v2).await?,
+            )
         }
     };
     // Rows go from the database to the socket through a small channel: memory stays

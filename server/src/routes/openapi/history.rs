@@ -71,8 +71,19 @@ pub fn paths() -> Value {
             "get": reading(
                 "getFrames",
                 "A moment's frames, streamed as NDJSON.",
-                "{type: checkpoint, seq, base?, at, state (base64 Yjs v1)} (the newest checkpoint at or before the moment), then {type: update, seq, at, author, role, kind: edit|restore, restored_to, update (base64 Yjs v1)} for each later update up to the moment, then {type: end, seq, latest_seq} (or {type: error, detail} when the log could not be read to the end). With `from=A`: only the updates after seq A, no checkpoint.",
-                [moment(), vec![query("from", seq_schema(), "Stream only the updates after this seq.")]].concat(),
+                "{type: checkpoint, seq, base?, at, encoding, state (base64 Yjs update: v1 unless `encoding=v2`)} for the newest checkpoint at or before the moment (a whole state, then the deltas on it, each applied in order), then {type: update, seq, at, author, role, kind: edit|restore, restored_to, update (base64 Yjs v1)} for each later update up to the moment, then {type: end, seq, latest_seq} (or {type: error, detail} when the log could not be read to the end). With `from=A`: only the updates after seq A, no checkpoint.",
+                [
+                    moment(),
+                    vec![
+                        query("from", seq_schema(), "Stream only the updates after this seq."),
+                        query(
+                            "encoding",
+                            json!({"type": "string", "enum": ["v1", "v2"], "default": "v1"}),
+                            "How checkpoint states are encoded: v1 (Yjs `applyUpdate`) or v2 (`applyUpdateV2`, as stored: the server does not convert it, so a seek costs it less). Updates are always v1, as logged.",
+                        ),
+                    ],
+                ]
+                .concat(),
                 answer("The frames.", "application/x-ndjson", json!({"type": "string"})),
             )
         },
