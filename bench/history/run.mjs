@@ -95,7 +95,12 @@ const frames = await accounted(pid, () =>
     return r.ms;
   }, { count: seeks, runs }),
 );
-log(`frames: p50 ${frames.result.p50.toFixed(1)} ms, p99 ${frames.result.p99.toFixed(1)} ms`);
+log(`frames: p50 ${frames.result.p50.toFixed(1)} ms, p99 ${frames.result.p99.toFixed(1)} ms (each run's p99: ${frames.result.runs.map((r) => r.p99.toFixed(1)).join(', ')})`);
+// The same through encoding=v2: checkpoints as stored, nothing converted.
+const framesV2 = await accounted(pid, () =>
+  latency(async () => (await timedGet(`${base}${root}/history/frames?seq=${randomSeq()}&encoding=v2`, auth)).ms, { count: seeks, runs }),
+);
+log(`frames, encoding=v2: p50 ${framesV2.result.p50.toFixed(1)} ms, p99 ${framesV2.result.p99.toFixed(1)} ms`);
 let mostRead = 0;
 const state = await accounted(pid, () =>
   latency(async () => {
@@ -217,6 +222,7 @@ console.log(
     quiet_watchers: args['quiet-watchers'],
     build: { seconds: build.wall_s, cpu_s: build.cpu_s, live_shapes: build.result.liveShapes, threads: build.result.threads, kinds: build.result.kinds, first, latest },
     frames: { ...frames.result, cpu_s: frames.cpu_s, largest_body: framesBytes },
+    frames_v2: { ...framesV2.result, cpu_s: framesV2.cpu_s },
     state: { ...state.result, cpu_s: state.cpu_s, most_updates_read: mostRead },
     activity: { ...activity.result, cpu_s: activity.cpu_s },
     storage: { ...bytes, log_ratio: bytes.log / bytes.raw, history_ratio: bytes.history / bytes.raw },
