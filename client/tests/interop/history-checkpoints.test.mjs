@@ -111,6 +111,8 @@ test(`after ${UPDATES} updates a moment near the end reads at most ${CHECKPOINT_
   const bad = await api.frames({ seq: latest, encoding: 'v3' });
   assert.equal(bad.status, 400, bad.text);
   assert.match(bad.body?.detail ?? bad.text, /encoding must be v1 .* or v2/);
+  const badFrom = await api.frames({ from: latest - 1, seq: latest, encoding: 'x' });
+  assert.equal(badFrom.status, 400, `an unknown encoding with from= too: ${badFrom.text}`);
   const last = await api.state({ seq: latest });
   assert.deepEqual(last.body, { shapes: watcher.shapes.toJSON(), comments: watcher.doc.getMap('comments').toJSON() });
 });

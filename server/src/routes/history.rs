@@ -309,12 +309,12 @@ pub async fn frames(
         .as_deref()
         .map(|f| parse_seq("from", f))
         .transpose()?;
+    let v2 = query.v2()?;
     let seq = indexed(&state, &id, moment).await?;
     let latest = resolve(&state, &id, Moment::Latest).await?;
     let (after, first) = match from {
         Some(from) => (from.min(seq), Vec::new()),
         None => {
-            let v2 = query.v2()?;
             let chain = state.store.checkpoint_chain(&id, seq).await?;
             (
                 chain.last().map_or(0, |c| c.seq),
