@@ -20,9 +20,10 @@
 //   node bench/history/browser.mjs --build 20000 [--clients 10] [--rate 2000]
 //        (starts its own `hugepic serve` from $HUGEPIC_BIN and builds a history with
 //        ./build.mjs first: for working on this script)
-//   --profile FILE: a CPU profile of the page during the seeks and the 100× playback
-//        (FILE.seeks.cpuprofile, FILE.play.cpuprofile: open in Chrome DevTools), and the
-//        functions with the most self time printed.
+//   --profile FILE: a CPU profile and an allocation profile of the page during the seeks
+//        and the 100× playback (FILE.seeks.cpuprofile, FILE.play100.cpuprofile and
+//        .heapprofile: open in Chrome DevTools), and the functions with the most self
+//        time and the most bytes allocated printed.
 //
 // The page and its assets come from --client-dir (default client/dist, `npm run build`
 // in client/), whatever the server serves: scripts/bench-history runs the server without
@@ -185,7 +186,24 @@ async function profiling(page, name) {
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
   await cdp.send('Profiler.start');
+  // What allocates, sampled (every 16 KiB): the garbage collector's work comes from it.
+  await cdp.send('HeapProfiler.enable');
+  await cdp.send('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   return async () => {
+    const { profile: heap } = await cdp.send('HeapProfiler.stopSampling');
+    fs.writeFileSync(`${args.profile}.${name}.heapprofile`, JSON.stringify(heap));
+    const allocated = new Map();
+    let allocatedTotal = 0;
+    const walk = (node) => {
+      const f = node.callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+      allocated.set(key, (allocated.get(key) ?? 0) + node.selfSize);
+      allocatedTotal += node.selfSize;
+      for (const child of node.children ?? []) walk(child);
+    };
+    walk(heap.head);
+    log(`allocation profile (${name}): ${(allocatedTotal / 1048576).toFixed(1)} MiB sampled; where most was allocated`);
+    for (const [key, bytes] of [...allocated.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)) log(`  ${((100 * bytes) / Math.max(1, allocatedTotal)).toFixed(1).padStart(5)}%  ${key}`);
     const { profile } = await cdp.send('Profiler.stop');
     fs.writeFileSync(`${args.profile}.${name}.cpuprofile`, JSON.stringify(profile));
     const total = profile.endTime - profile.startTime;
