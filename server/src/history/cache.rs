@@ -37,6 +37,9 @@ struct Lines {
     clock: u64,
 }
 
+/// The budget when none is configured (`--history-cache-mib`'s default).
+pub const DEFAULT_BUDGET: usize = 64 << 20;
+
 /// Checkpoint lines, up to `budget` bytes.
 pub struct LineCache {
     budget: usize,

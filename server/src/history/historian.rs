@@ -86,7 +86,7 @@ impl Historian {
     /// A historian over `store`, writing checkpoints as `checkpoints` says, keeping
     /// 64 MiB of the frames' checkpoint lines.
     pub fn new(store: Arc<dyn MetaStore>, checkpoints: CheckpointPolicy) -> Historian {
-        Historian::with_cache(store, checkpoints, 64 << 20)
+        Historian::with_cache(store, checkpoints, super::cache::DEFAULT_BUDGET)
     }
 
     /// The same, keeping `cache_bytes` of checkpoint lines.

@@ -231,14 +231,25 @@ fn checkpoint_line(
             .encode_v2(),
         (state, false) => state.into_v1().map_err(|_| corrupt())?,
     };
-    Ok(line(&json!({
+    Ok(state_line(
+        checkpoint.seq,
+        checkpoint.base,
+        checkpoint.at,
+        v2,
+        &state,
+    ))
+}
+
+/// A `checkpoint` line of the frames.
+fn state_line(seq: i64, base: Option<i64>, at: Option<i64>, v2: bool, state: &[u8]) -> Bytes {
+    line(&json!({
         "type": "checkpoint",
-        "seq": checkpoint.seq,
-        "base": checkpoint.base,
-        "at": checkpoint.at.map(micros_to_text),
+        "seq": seq,
+        "base": base,
+        "at": at.map(micros_to_text),
         "encoding": if v2 { "v2" } else { "v1" },
         "state": base64::engine::general_purpose::STANDARD.encode(state),
-    })))
+    }))
 }
 
 /// The lines of a checkpoint chain (a whole state, then the deltas on it, each a line
@@ -253,13 +264,7 @@ async fn checkpoint_lines(
     if chain.is_empty() {
         let empty = crate::history::replay::Replay::new(Use::Pack);
         let state = if v2 { empty.state_v2() } else { empty.state() };
-        return Ok(vec![line(&json!({
-            "type": "checkpoint",
-            "seq": 0,
-            "at": null,
-            "encoding": if v2 { "v2" } else { "v1" },
-            "state": base64::engine::general_purpose::STANDARD.encode(state),
-        }))]);
+        return Ok(vec![state_line(0, None, None, v2, &state)]);
     }
     let cache = state.history.lines();
     let key = |c: &Checkpoint| LineKey {
