@@ -1,10 +1,8 @@
 // The history's place on the map: the History button (a map control, so pages and
-// embeds have it alike), the replay's shapes drawn with the live view's own layer code
-// (read-only), and flying to the shapes an activity entry touched.
+// embeds have it alike), and flying to the shapes an activity entry touched. The
+// replay's shapes are drawn by ./replayCanvas.
 import L from 'leaflet';
 import { bounds } from '../annotations/geometry';
-import { ProgressiveCanvas } from '../map/progressiveCanvas';
-import { ShapeLayers } from '../map/shapeLayers';
 import type { Shape } from '../sync/shapes';
 import { pixelToLatLng } from '../view';
 
@@ -36,16 +34,6 @@ export function historyButton(map: L.Map, toggle: () => void): { control: L.Cont
   });
   const control = new Control({ position: 'topleft' }).addTo(map);
   return { control, pressed: (on) => anchor?.setAttribute('aria-pressed', String(on)), element: () => anchor };
-}
-
-/** Read-only Leaflet layers for the replay's shapes, and their canvas; `open` runs on a
- *  click on one. Paths go on one canvas: playback moves thousands of shapes a second,
- *  and a canvas redraws them once per frame where SVG would restyle and lay out an
- *  element each (shapes stay clickable; the activity list is the replay's keyboard way
- *  in). While playing, the canvas spreads each redraw over frames (./progressiveCanvas). */
-export function replayLayers(map: L.Map, top: number, open: (id: string) => void): { layers: ShapeLayers; canvas: ProgressiveCanvas } {
-  const canvas = new ProgressiveCanvas({ padding: 0.1 });
-  return { layers: new ShapeLayers(map, top, null, open, canvas), canvas };
 }
 
 /** The bounding box (image pixels) of the shapes `ids`, looked up in `moments` in order. */

@@ -1,14 +1,13 @@
 // The History mode of a picture: opening the panel under the map (./bar) loads the
 // replay index (./loader) and shows the annotations as they were at the chosen moment
-// ON the live map, in place of the live shapes, drawn by the same layer code from the
-// index's log of shapes (./mirror's ReplayView: no document is rebuilt to seek or
-// play). It is local: nothing is written to the live document, which keeps receiving
+// ON the live map, in place of the live shapes, drawn on one canvas (./replayCanvas)
+// from the index's log of shapes (./mirror's ReplayView: no document is rebuilt to seek
+// or play). It is local: nothing is written to the live document, which keeps receiving
 // everyone's edits meanwhile; "Back to live" puts the live shapes back. The moment is
 // kept in the hash (./permalink). Playback, the activity, one shape's history,
 // restoring and named versions hang off the same state.
 // The page's wiring (button, keys, links naming a moment, debug hook) is ./session.
 import { loadUser } from '../annotations/user';
-import type { ShapeLayers } from '../map/shapeLayers';
 import { shapesOf } from '../sync/document';
 import { readShape } from '../sync/shapes';
 import { longDate, shortDate } from './activity';
@@ -16,8 +15,9 @@ import { getActivity, getShapeHistory, getVersions, restore, saveVersion, type A
 import { ticks, TimelineAxis } from './axis';
 import { HistoryBar } from './bar';
 import { loadIndex } from './loader';
-import { flyToBox, replayLayers, shapesBox } from './map';
+import { flyToBox, shapesBox } from './map';
 import { ReplayView } from './mirror';
+import { ReplayCanvas, type DrawnBox } from './replayCanvas';
 import type { Moment } from './moment';
 import { Permalink } from './permalink';
 import { Playback } from './playback';
@@ -33,8 +33,7 @@ const sentence = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** The replay shown on the map while the panel is open and the index loaded. */
 interface Replay {
   cursor: ReplayView;
-  layers: ReturnType<typeof replayLayers>['layers'];
-  canvas: ReturnType<typeof replayLayers>['canvas'];
+  canvas: ReplayCanvas;
 }
 
 /** The history of one picture page: panel, replay, player, permalink. */
@@ -182,9 +181,9 @@ export class HistoryMode {
   /** Replaces the live shapes with the replay at `position`. */
   private enter(position: number): void {
     const { viewer, live } = this.options;
-    const { layers, canvas } = replayLayers(viewer.map, viewer.top, (id) => this.select(id));
-    const cursor = new ReplayView(this.index, position, layers);
-    this.replay = { cursor, layers, canvas };
+    const canvas = new ReplayCanvas(viewer.top, (id) => this.select(id)).addTo(viewer.map);
+    const cursor = new ReplayView(this.index, position, canvas.view);
+    this.replay = { cursor, canvas };
     // For edit links the shape selected on the live map is the one to look at.
     const liveSelected = live.layers.selectedId();
     live.tools?.idle();
@@ -201,7 +200,7 @@ export class HistoryMode {
   }
 
   private readonly onMapClick = (e: { originalEvent?: Event }) => {
-    if (this.replay && !this.replay.layers.hitShape(e.originalEvent)) this.select(null);
+    if (this.replay && !this.replay.canvas.hitShape(e.originalEvent)) this.select(null);
   };
 
   /** Back to live: the live shapes again, the replay and the panel gone. */
@@ -211,7 +210,7 @@ export class HistoryMode {
     const { viewer, live } = this.options;
     if (this.replay) {
       this.replay.cursor.dispose();
-      this.replay.layers.removeFromMap();
+      this.replay.canvas.remove();
       this.replay = null;
       live.layers.suspend(false);
       viewer.map.getContainer().classList.remove('hugepic-history');
@@ -244,8 +243,8 @@ export class HistoryMode {
     const before = lastAtMost(this.steps, position - 1);
     this.bar.setSteps(before >= 0 || (this.author === null && position > 0), lastAtMost(this.steps, position) + 1 < this.steps.length);
     this.bar.feed.mark(seq);
-    const { layers } = this.replay;
-    if (this.selected && layers.selectedId() !== this.selected) layers.select(this.selected);
+    const { canvas } = this.replay;
+    if (this.selected && canvas.selectedId() !== this.selected) canvas.select(this.selected);
     this.permalink.set(seq);
   }
 
@@ -348,7 +347,7 @@ export class HistoryMode {
   /** Selects a shape of the replay (null: none) and shows its history. */
   private select(id: string | null): void {
     this.selected = id;
-    this.replay?.layers.select(id);
+    this.replay?.canvas.select(id);
     const bar = this.bar;
     if (!bar) return;
     if (!id) return bar.shape.hide();
@@ -415,8 +414,8 @@ export class HistoryMode {
   }
 
   /** The replay's shapes as drawn (page pixels); empty while live. */
-  drawn(): ReturnType<ShapeLayers['drawnBoxes']> {
-    return this.replay?.layers.drawnBoxes() ?? [];
+  drawn(): DrawnBox[] {
+    return this.replay?.canvas.drawnBoxes() ?? [];
   }
 
   state(): { seq: number; shapes: number } {

@@ -13,12 +13,17 @@ const escape = (text: string) =>
 /** The stroke and fill of a path: closed shapes always have a fill, faint unless the
  *  style asks for one. */
 export function pathStyle(shape: Shape): L.PathOptions {
-  return {
-    color: shape.style.color,
-    weight: shape.style.weight,
-    fill: shape.type === 'polygon' || shape.type === 'rectangle' || shape.type === 'circle' ? true : shape.style.fill,
-    fillOpacity: shape.style.fill ? 0.35 : 0.08,
-  };
+  return { color: shape.style.color, weight: shape.style.weight, fill: filled(shape), fillOpacity: fillOpacity(shape) };
+}
+
+/** Whether a shape's path is filled: closed shapes always, lines when their style says. */
+export function filled(shape: Shape): boolean {
+  return shape.type === 'polygon' || shape.type === 'rectangle' || shape.type === 'circle' || shape.style.fill;
+}
+
+/** How opaque a shape's fill is: faint unless the style asks for one. */
+export function fillOpacity(shape: Shape): number {
+  return shape.style.fill ? 0.35 : 0.08;
 }
 
 /** A Leaflet LatLng from anything with `lat` and `lng`. */
@@ -54,7 +59,7 @@ export function mapGeometryOf(layer: L.Layer): MapGeometry | null {
   return null;
 }
 
-/** A marker's icon, or a text label's (an element, where no canvas draws them). */
+/** A marker's icon, or a text label's. */
 export function markerIcon(shape: Shape): L.DivIcon {
   if (shape.type === 'text') {
     return L.divIcon({

@@ -8,7 +8,6 @@ import '@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css';
 
 import { fromMapGeometry, toMapGeometry } from '../annotations/geometry';
 import { drawnAlike, type Shape, type ShapeEditor, type ShapeView } from '../sync/shapes';
-import { CanvasLabel, type CanvasLabelOptions } from './canvasLabel';
 import { ll, mapGeometryOf, markerIcon, pathStyle, shapeLabel } from './shapeDrawing';
 
 interface Tagged {
@@ -41,14 +40,13 @@ export class ShapeLayers implements ShapeView {
    *  suspension (comment bubbles follow the same switches). */
   readonly visibilityListeners = new Set<() => void>();
 
-  /** `renderer`: where paths are drawn (Leaflet's default, SVG, when not given: each
-   *  shape an element, focusable and labelled). */
+  /** Paths are drawn by Leaflet's default renderer, SVG: each shape an element,
+   *  focusable and labelled. */
   constructor(
     private readonly map: L.Map,
     private readonly level: number,
     private readonly editor: ShapeEditor | null,
     private readonly onOpen: (id: string) => void,
-    private readonly renderer?: L.Renderer,
   ) {
     this.group = L.featureGroup().addTo(map);
     this.ignored = editor ? {} : { pmIgnore: true };
@@ -59,16 +57,7 @@ export class ShapeLayers implements ShapeView {
   private readonly ignored: { pmIgnore?: boolean };
 
   private style(shape: Shape): L.PathOptions {
-    const style = { ...pathStyle(shape), ...this.ignored } as L.PathOptions;
-    return this.renderer ? { ...style, renderer: this.renderer } : style;
-  }
-
-  private dotStyle(shape: Shape): L.CircleMarkerOptions {
-    return { renderer: this.renderer, radius: 7, color: '#ffffff', weight: 2, fillColor: shape.style.color, fillOpacity: 1, ...this.ignored } as L.CircleMarkerOptions;
-  }
-
-  private labelOptions(shape: Shape): CanvasLabelOptions {
-    return { renderer: this.renderer, text: shape.text || '…', textColor: shape.style.color, ...this.ignored };
+    return { ...pathStyle(shape), ...this.ignored } as L.PathOptions;
   }
 
   /** Image-pixel geometry of a layer drawn on the map, for a shape of `type`. */
@@ -89,10 +78,6 @@ export class ShapeLayers implements ShapeView {
       case 'circle':
         return L.circle(ll(geometry.center), { ...this.style(shape), radius: geometry.radius });
       case 'point':
-        // On a canvas a marker is a dot on it: thousands of pins as elements would be
-        // laid out anew at each frame of a playback.
-        if (this.renderer && shape.type === 'text') return new CanvasLabel(ll(geometry.latlng), this.labelOptions(shape));
-        if (this.renderer) return L.circleMarker(ll(geometry.latlng), this.dotStyle(shape));
         return L.marker(ll(geometry.latlng), { icon: markerIcon(shape), ...this.ignored } as L.MarkerOptions);
     }
   }
@@ -135,8 +120,8 @@ export class ShapeLayers implements ShapeView {
   }
 
   update(shape: Shape): void {
-    // Read-only paths follow in place (the history's replay moves thousands a second);
-    // otherwise rebuilt: simplest way to follow any change of kind-specific geometry and style.
+    // Read-only layers follow in place; otherwise rebuilt: simplest way to follow any
+    // change of kind-specific geometry and style.
     if (this.editor || !this.reshape(shape)) {
       this.detach(shape.id);
       this.add(shape);
@@ -164,16 +149,6 @@ export class ShapeLayers implements ShapeView {
       layer.setBounds(L.latLngBounds(geometry.corners.map(ll)));
     } else if ((geometry.kind === 'polygon' || geometry.kind === 'line') && layer instanceof L.Polyline && !(layer instanceof L.Rectangle)) {
       layer.setLatLngs(geometry.latlngs.map(ll));
-    } else if (geometry.kind === 'point' && layer instanceof CanvasLabel) {
-      layer.setLatLng(ll(geometry.latlng));
-      if (old.style.color !== shape.style.color || old.text !== shape.text) layer.setText(shape.text || '…', shape.style.color);
-      (layer as Tagged).hugepicShape = shape;
-      return true;
-    } else if (geometry.kind === 'point' && layer instanceof L.CircleMarker) {
-      layer.setLatLng(ll(geometry.latlng));
-      if (old.style.color !== shape.style.color) layer.setStyle(this.dotStyle(shape));
-      (layer as Tagged).hugepicShape = shape;
-      return true;
     } else if (geometry.kind === 'point' && layer instanceof L.Marker) {
       layer.setLatLng(ll(geometry.latlng));
       // A marker's icon carries its colour and text: a new one only when they change.
@@ -306,31 +281,6 @@ export class ShapeLayers implements ShapeView {
   /** Whether annotations are on the map at all: shown, and not suspended. */
   shown(): boolean {
     return this.visible && !this.suspended;
-  }
-
-  /** The shapes on the map as drawn: each one's outline box (path geometry, without
-   *  the stroke; a marker's anchor point) in page pixels, and whether it is selected. */
-  drawnBoxes(): { id: string; left: number; top: number; right: number; bottom: number; selected: boolean }[] {
-    const page = this.map.getContainer().getBoundingClientRect();
-    const out = [];
-    for (const [id, layer] of this.layers) {
-      if (!this.group.hasLayer(layer) || !this.map.hasLayer(layer)) continue;
-      const box =
-        layer instanceof L.Marker || (layer instanceof L.CircleMarker && !(layer instanceof L.Circle))
-          ? L.latLngBounds([layer.getLatLng()])
-          : (layer as L.Layer & { getBounds?: () => L.LatLngBounds }).getBounds?.();
-      if (!box) continue;
-      const a = this.map.latLngToContainerPoint(box.getNorthWest());
-      const b = this.map.latLngToContainerPoint(box.getSouthEast());
-      out.push({ id, left: page.left + a.x, top: page.top + a.y, right: page.left + b.x, bottom: page.top + b.y, selected: id === this.selected });
-    }
-    return out;
-  }
-
-  /** Takes the layers, and their renderer when they have their own, off the map for good. */
-  removeFromMap(): void {
-    this.group.remove();
-    this.renderer?.remove();
   }
 
   private place(): void {
