@@ -203,11 +203,11 @@ export class ReplayCanvas extends L.Canvas {
 
   /** The shape drawn on top at a layer point, if any. */
   shapeAt(point: L.Point): string | null {
-    const list = [...this.shapes.values()];
-    for (let i = list.length - 1; i >= 0; i -= 1) {
-      if (hits(list[i], point.x, point.y, this.projection)) return list[i].id;
+    let top: string | null = null;
+    for (const shape of this.shapes.values()) {
+      if (hits(shape, point.x, point.y, this.projection)) top = shape.id;
     }
-    return null;
+    return top;
   }
 
   // Playback's control of redraws.

@@ -5,12 +5,34 @@
 //! re-encodes every item of the document: measured at 70% of a seek's CPU on a
 //! 2,000-shape document (a seek cost 46 ms). Checkpoints never change once written, so
 //! each one's line is made once and kept, up to a byte budget, the least recently read
-//! going first.
+//! going first. Lines are also made as the index writes each checkpoint (the document is
+//! at hand there: no conversion), but only into room the budget has to spare: a line
+//! nobody asked for never pushes out one somebody read.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::body::Bytes;
+use base64::Engine;
+use serde_json::json;
+
+use crate::store::times::micros_to_text;
+
+/// A `checkpoint` line of `history/frames`: the state (or delta, on the checkpoint at
+/// `base`) at `seq`, whose last update was at `at`, as a Yjs v1 update or v2.
+pub fn state_line(seq: i64, base: Option<i64>, at: Option<i64>, v2: bool, state: &[u8]) -> Bytes {
+    let mut text = json!({
+        "type": "checkpoint",
+        "seq": seq,
+        "base": base,
+        "at": at.map(micros_to_text),
+        "encoding": if v2 { "v2" } else { "v1" },
+        "state": base64::engine::general_purpose::STANDARD.encode(state),
+    })
+    .to_string();
+    text.push('\n');
+    Bytes::from(text)
+}
 
 /// Which line: a checkpoint of a picture, in one encoding of the frames.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -101,6 +123,25 @@ impl LineCache {
         }
     }
 
+    /// Whether a line of `bytes` would fit beside those kept without pushing any out.
+    pub fn has_room(&self, bytes: usize) -> bool {
+        self.lines().bytes + bytes <= self.budget
+    }
+
+    /// Keeps `line` for `key` if it fits without pushing out another line (one made
+    /// before anybody asked for it); whether it was kept.
+    pub fn offer(&self, key: LineKey, line: Bytes) -> bool {
+        let mut lines = self.lines();
+        if lines.bytes + line.len() > self.budget || lines.entries.contains_key(&key) {
+            return false;
+        }
+        lines.clock += 1;
+        let used = lines.clock;
+        lines.bytes += line.len();
+        lines.entries.insert(key, Entry { line, used });
+        true
+    }
+
     /// Bytes kept.
     pub fn bytes(&self) -> usize {
         self.lines().bytes
@@ -143,6 +184,23 @@ mod tests {
                 ..key(1)
             })
             .is_none());
+    }
+
+    #[test]
+    fn a_line_offered_is_kept_only_in_room_to_spare() {
+        let cache = LineCache::new(30);
+        cache.put(key(1), Bytes::from(vec![1; 10]));
+        assert!(cache.has_room(20));
+        assert!(cache.offer(key(2), Bytes::from(vec![2; 15])));
+        assert!(!cache.has_room(6));
+        // No room: nothing read is pushed out, and the offer is refused.
+        assert!(!cache.offer(key(3), Bytes::from(vec![3; 6])));
+        assert!(cache.get(&key(3)).is_none());
+        assert!(cache.get(&key(1)).is_some() && cache.get(&key(2)).is_some());
+        // A line already kept is not replaced.
+        assert!(!cache.offer(key(1), Bytes::from(vec![9; 1])));
+        assert_eq!(cache.get(&key(1)).as_deref(), Some(&[1u8; 10][..]));
+        assert_eq!(cache.bytes(), 25);
     }
 
     #[test]

@@ -52,11 +52,15 @@ pub fn pack_delta(
     base: &Snapshot,
     now: &Snapshot,
 ) -> Checkpoint {
-    let delta = replay.delta_v2(base, now);
+    delta_checkpoint(seq, base_seq, &replay.delta_v2(base, now))
+}
+
+/// A delta checkpoint at `seq` on the one at `base_seq`, from its v2 update.
+pub fn delta_checkpoint(seq: i64, base_seq: i64, v2: &[u8]) -> Checkpoint {
     Checkpoint {
         seq,
         base: Some(base_seq),
-        state: deflate(&delta).unwrap_or_default(),
+        state: deflate(v2).unwrap_or_default(),
         encoding: DEFLATED_V2.into(),
         at: None,
     }

@@ -10,8 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use tokio::sync::{mpsc, Mutex};
 
+use super::cache::{state_line, LineKey};
 use super::checkpoint::{self, CheckpointPolicy};
 use super::cpu;
 use super::replay::{Effects, Replay, Use};
@@ -200,12 +202,15 @@ impl Historian {
                 (indexed, replay, base)
             })
             .await?;
-            let (batch, last) = indexed?;
+            let Indexing { batch, last, lines } = indexed?;
             self.inner
                 .metrics
                 .updates_indexed
                 .fetch_add(count, Ordering::Relaxed);
             if store.commit_index(picture_id, &batch).await? {
+                for (key, line) in lines {
+                    self.inner.lines.offer(key, line);
+                }
                 self.inner
                     .metrics
                     .checkpoints
@@ -294,7 +299,8 @@ impl Historian {
         state: IndexState,
         open: Option<ActivityRow>,
         rows: &[LogRow],
-    ) -> Result<(IndexBatch, i64), HistoryError> {
+    ) -> Result<Indexing, HistoryError> {
+        let mut lines = Vec::new();
         let mut batch = IndexBatch {
             expected: state,
             ..IndexBatch::default()
@@ -333,12 +339,32 @@ impl Historian {
             if checkpoint::due(&at, policy) {
                 // Where the document stands: what a delta is cut against, and the next base.
                 let now = replay.snapshot();
-                let kept = match base.as_ref() {
+                // The frames' v1 line is made here too while the line cache has room: the
+                // document is at hand, where a reader would convert the stored v2.
+                let (kept, v1) = match base.as_ref() {
                     Some(b) if checkpoint::as_delta(&at, policy) => {
-                        checkpoint::pack_delta(row.seq, replay, b.seq, &b.snapshot, &now)
+                        let v1 = replay.delta(&b.snapshot, &now);
+                        let v2 = replay.delta_as_v2(&v1, &b.snapshot);
+                        (checkpoint::delta_checkpoint(row.seq, b.seq, &v2), Some(v1))
                     }
-                    _ => checkpoint::pack(row.seq, replay),
+                    _ => {
+                        let kept = checkpoint::pack(row.seq, replay);
+                        let room = self.inner.lines.has_room(kept.state.len() * 4);
+                        (kept, room.then(|| replay.state()))
+                    }
                 };
+                if let Some(v1) = v1.filter(|v1| self.inner.lines.has_room(v1.len())) {
+                    let key = LineKey {
+                        picture: picture_id.to_string(),
+                        seq: row.seq,
+                        base: kept.base,
+                        v2: false,
+                    };
+                    lines.push((
+                        key,
+                        state_line(row.seq, kept.base, Some(row.at), false, &v1),
+                    ));
+                }
                 if kept.base.is_some() {
                     at.chain_bytes += kept.state.len() as i64;
                 } else {
@@ -357,8 +383,20 @@ impl Historian {
         batch.next = at;
         batch.activity = entries.into_iter().map(Entry::into_row).collect();
         batch.authors = authors.into_values().collect();
-        Ok((batch, at.indexed_seq))
+        Ok(Indexing {
+            batch,
+            last: at.indexed_seq,
+            lines,
+        })
     }
+}
+
+/// What indexing a run of the log adds: the batch to write, the last seq it covers, and
+/// the frames' lines of its checkpoints made meanwhile (kept once the batch is written).
+struct Indexing {
+    batch: IndexBatch,
+    last: i64,
+    lines: Vec<(LineKey, Bytes)>,
 }
 
 /// Applies a logged update, naming it if it does not decode.

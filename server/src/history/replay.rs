@@ -208,24 +208,35 @@ impl Replay {
     }
 
     /// What the document holds beyond `base`, an earlier moment of the same history, as
-    /// a v2 update: the blocks past base's state vector and the deletions base lacked.
+    /// a v1 update: the blocks past base's state vector and the deletions base lacked.
     /// Applied to the document at `base`, it gives this one. (A plain diff carries the
     /// whole delete set, which on a long history weighs more than the new blocks.)
     /// `now` is this document's `snapshot()` (the caller keeps it as the next base).
-    pub fn delta_v2(&self, base: &Snapshot, now: &Snapshot) -> Vec<u8> {
-        let txn = self.doc.transact();
-        let diff = txn.encode_diff_v1(&base.state_map);
+    pub fn delta(&self, base: &Snapshot, now: &Snapshot) -> Vec<u8> {
+        let diff = self.doc.transact().encode_diff_v1(&base.state_map);
         // A v1 diff is the blocks, then the delete set: swap in only the new deletions.
         let whole_ds = now.delete_set.encode_v1();
-        let delta = diff.strip_suffix(whole_ds.as_slice()).map(|blocks| {
-            let mut update = blocks.to_vec();
-            update.extend(now.delete_set.diff(&base.delete_set).encode_v1());
-            update
-        });
-        match delta.as_deref().map(Update::decode_v1) {
-            Some(Ok(update)) => update.encode_v2(),
+        match diff.strip_suffix(whole_ds.as_slice()) {
+            Some(blocks) => {
+                let mut update = blocks.to_vec();
+                update.extend(now.delete_set.diff(&base.delete_set).encode_v1());
+                update
+            }
             // Not laid out as expected: the diff with its whole delete set is still right.
-            _ => txn.encode_diff_v2(&base.state_map),
+            None => diff,
+        }
+    }
+
+    /// The same as a v2 update, for a checkpoint.
+    pub fn delta_v2(&self, base: &Snapshot, now: &Snapshot) -> Vec<u8> {
+        self.delta_as_v2(&self.delta(base, now), base)
+    }
+
+    /// `delta`'s update (`v1`, made against `base`) as v2.
+    pub fn delta_as_v2(&self, v1: &[u8], base: &Snapshot) -> Vec<u8> {
+        match Update::decode_v1(v1) {
+            Ok(update) => update.encode_v2(),
+            Err(_) => self.doc.transact().encode_diff_v2(&base.state_map),
         }
     }
 

@@ -330,3 +330,103 @@ async fn a_restore_plan_turns_the_live_document_into_the_old_one() {
 }
 
 use yrs::updates::decoder::Decode;
+
+/// Sixty updates by Ana (markers added, every third one's predecessor removed), logged;
+/// each one's seq and the document after it.
+async fn sixty_updates(store: &Arc<dyn MetaStore>) -> Vec<(i64, serde_json::Value)> {
+    let client = Doc::new();
+    let shapes = client.get_or_insert_map("shapes");
+    let ana = author("ana");
+    let mut recorded = Vec::new();
+    for n in 0..60i64 {
+        let update = update_of(&client, |txn| {
+            if n % 3 == 2 {
+                shapes.remove(txn, &format!("s{}", n - 2));
+            } else {
+                shapes.insert(txn, format!("s{n}"), shape("marker", n));
+            }
+        });
+        let seq = log(store, &update, &ana).await;
+        recorded.push((seq, document_of(&client)));
+    }
+    recorded
+}
+
+#[tokio::test]
+async fn the_index_makes_the_frames_lines_of_its_checkpoints_in_room_the_cache_has() {
+    use base64::Engine;
+    use yrs::updates::decoder::Decode;
+
+    let policy = super::checkpoint::CheckpointPolicy {
+        chain_weight: 3,
+        ..super::checkpoint::CheckpointPolicy::every(5)
+    };
+    // No budget, no lines; and a historian that finds the index written makes none.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_with_picture(&dir).await;
+    sixty_updates(&store).await;
+    let unkept = Historian::with_cache(Arc::clone(&store), policy, 0);
+    unkept.catch_up("p").await.expect("indexed");
+    assert_eq!(unkept.lines().bytes(), 0, "no budget, no lines");
+    let reader = Historian::new(Arc::clone(&store), policy);
+    reader.catch_up("p").await.expect("indexed");
+    assert_eq!(
+        reader.lines().bytes(),
+        0,
+        "lines are made by whoever indexes"
+    );
+
+    // Whoever indexes keeps a v1 line of every checkpoint, whole states and deltas alike,
+    // and a chain's lines applied in order give the document at its seq.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_with_picture(&dir).await;
+    let recorded = sixty_updates(&store).await;
+    let historian = Historian::new(Arc::clone(&store), policy);
+    historian.catch_up("p").await.expect("indexed");
+    let mut checked = 0;
+    let mut deltas = 0;
+    for (seq, document) in recorded.iter().filter(|(seq, _)| seq % 5 == 0) {
+        let chain = store.checkpoint_chain("p", *seq).await.expect("chain");
+        assert_eq!(
+            chain.last().map(|c| c.seq),
+            Some(*seq),
+            "a checkpoint every 5"
+        );
+        let doc = Doc::new();
+        for c in &chain {
+            let key = super::cache::LineKey {
+                picture: "p".into(),
+                seq: c.seq,
+                base: c.base,
+                v2: false,
+            };
+            let line = historian
+                .lines()
+                .get(&key)
+                .unwrap_or_else(|| panic!("a line for checkpoint {}", c.seq));
+            let line: serde_json::Value = serde_json::from_slice(&line).expect("a JSON line");
+            assert_eq!(line["type"], "checkpoint");
+            assert_eq!(line["seq"], c.seq);
+            assert_eq!(line["base"], serde_json::json!(c.base));
+            assert_eq!(line["encoding"], "v1");
+            assert!(line["at"].is_string(), "the time of checkpoint {}", c.seq);
+            let state = base64::engine::general_purpose::STANDARD
+                .decode(line["state"].as_str().expect("a state"))
+                .expect("base64");
+            let update = yrs::Update::decode_v1(&state).expect("a v1 update");
+            doc.transact_mut().apply_update(update).expect("applied");
+        }
+        assert_eq!(
+            &document_of(&doc),
+            document,
+            "the lines' document at seq {seq}"
+        );
+        checked += 1;
+        deltas += usize::from(chain.len() > 1);
+    }
+    assert_eq!(
+        checked, 12,
+        "every checkpoint's chain read from the lines made"
+    );
+    assert!(deltas >= 6, "{deltas} of the chains have deltas");
+}

@@ -25,7 +25,7 @@ use yrs::{Transact, TransactionMut, Update};
 use super::access::{picture_and_role, require};
 use crate::auth::{new_id, token_from, Role};
 use crate::error::AppError;
-use crate::history::cache::LineKey;
+use crate::history::cache::{state_line, LineKey};
 use crate::history::checkpoint;
 use crate::history::replay::Use;
 use crate::history::restore::Plan;
@@ -238,18 +238,6 @@ fn checkpoint_line(
         v2,
         &state,
     ))
-}
-
-/// A `checkpoint` line of the frames.
-fn state_line(seq: i64, base: Option<i64>, at: Option<i64>, v2: bool, state: &[u8]) -> Bytes {
-    line(&json!({
-        "type": "checkpoint",
-        "seq": seq,
-        "base": base,
-        "at": at.map(micros_to_text),
-        "encoding": if v2 { "v2" } else { "v1" },
-        "state": base64::engine::general_purpose::STANDARD.encode(state),
-    }))
 }
 
 /// The lines of a checkpoint chain (a whole state, then the deltas on it, each a line
