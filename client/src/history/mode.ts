@@ -43,6 +43,8 @@ export class HistoryMode {
   private replay: Replay | null = null;
   private axis = new TimelineAxis([]);
   private steps: number[] = [];
+  /** Their times (made with the steps: not again at each press of play). */
+  private stepTimes: number[] = [];
   private author: string | null = null;
   private selected: string | null = null;
   private versions: Version[] = [];
@@ -251,8 +253,10 @@ export class HistoryMode {
   /** Timeline, ticks, marks and steps for the index and the filter as they are now. */
   private redraw(): void {
     const all = this.index.positionsBy(null);
-    this.axis = new TimelineAxis(this.index.timesOf(all));
+    const times = this.index.timesOf(all);
+    this.axis = new TimelineAxis(times);
     this.steps = this.author === null ? all : this.index.positionsBy(this.author);
+    this.stepTimes = this.author === null ? times : this.index.timesOf(this.steps);
     if (!this.bar) return;
     const drawn = ticks(this.axis, this.steps, (p) => this.index.authorIndexAt(p)).map((t) => ({ ...t, color: this.index.authors[t.author]?.color ?? '#888888' }));
     const marks = this.versions.map((v) => {
@@ -295,7 +299,7 @@ export class HistoryMode {
     }
     const { cursor, canvas } = this.replay;
     const steps = this.steps;
-    const playback = new Playback(this.index.timesOf(steps), this.bar.mode(), lastAtMost(steps, cursor.position));
+    const playback = new Playback(this.stepTimes, this.bar.mode(), lastAtMost(steps, cursor.position));
     const started = performance.now();
     let frame = 0;
     // A moment is reached over as many frames as its changes need (STEP_BUDGET_MS of
