@@ -21,7 +21,6 @@
 // half-changed picture is never drawn.
 import L from 'leaflet';
 
-import { bounds } from '../annotations/geometry';
 import { drawLabel, LABEL_FONT_SIZE, LABEL_HALO, labelWidth } from '../map/canvasLabel';
 import { fillOpacity, filled } from '../map/shapeDrawing';
 import { drawnAlike, type CircleGeometry, type Point, type PointGeometry, type Rect, type Shape, type ShapeView } from '../sync/shapes';
@@ -56,17 +55,63 @@ interface Extent {
   label: number;
 }
 
-/** Worked out once per shape value (the replay's values never change). */
-const extents = new WeakMap<Shape, Extent>();
+/** Labels' widths by text (measuring is slow; a playback shows the same texts again). */
+const labelWidths = new Map<string, number>();
 
-function extentOf(shape: Shape): Extent {
-  let extent = extents.get(shape);
-  if (!extent) {
-    const b = bounds(shape.type, shape.geometry);
-    extent = { x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, label: shape.type === 'text' ? labelWidth(shape.text || '…') : 0 };
-    extents.set(shape, extent);
+function labelWidthOf(text: string): number {
+  let width = labelWidths.get(text);
+  if (width === undefined) {
+    if (labelWidths.size >= 10_000) labelWidths.clear();
+    width = labelWidth(text);
+    labelWidths.set(text, width);
   }
-  return extent;
+  return width;
+}
+
+/** Writes `shape`'s extent into `out` (no object made: this runs for every shape of
+ *  every redraw, and objects kept per shape value made the collector's work grow). */
+function extentOf(shape: Shape, out: Extent): Extent {
+  out.label = 0;
+  switch (shape.type) {
+    case 'rectangle': {
+      const r = shape.geometry as Rect;
+      out.x0 = Math.min(r.x, r.x + r.width);
+      out.x1 = Math.max(r.x, r.x + r.width);
+      out.y0 = Math.min(r.y, r.y + r.height);
+      out.y1 = Math.max(r.y, r.y + r.height);
+      return out;
+    }
+    case 'circle': {
+      const c = shape.geometry as CircleGeometry;
+      out.x0 = c.cx - c.r;
+      out.x1 = c.cx + c.r;
+      out.y0 = c.cy - c.r;
+      out.y1 = c.cy + c.r;
+      return out;
+    }
+    case 'marker':
+    case 'text': {
+      const p = shape.geometry as PointGeometry;
+      out.x0 = out.x1 = p.x;
+      out.y0 = out.y1 = p.y;
+      if (shape.type === 'text') out.label = labelWidthOf(shape.text || '…');
+      return out;
+    }
+    default: {
+      out.x0 = out.y0 = Infinity;
+      out.x1 = out.y1 = -Infinity;
+      const points = shape.geometry as Point[];
+      for (let i = 0; i < points.length; i += 1) {
+        const x = points[i][0];
+        const y = points[i][1];
+        out.x0 = Math.min(out.x0, x);
+        out.x1 = Math.max(out.x1, x);
+        out.y0 = Math.min(out.y0, y);
+        out.y1 = Math.max(out.y1, y);
+      }
+      return out;
+    }
+  }
 }
 
 /** Distance from point p to the segment a-b, squared. */
@@ -119,6 +164,8 @@ export class ReplayCanvas extends L.Canvas {
   private hoverCheck = 0;
   /** Image pixels → layer points, for the view last drawn. */
   private readonly projection: Projection = { kx: 1, ky: 1, ox: 0, oy: 0 };
+  /** Scratch for each shape's extent as it is drawn. */
+  private readonly extent: Extent = { x0: 0, y0: 0, x1: 0, y1: 0, label: 0 };
   /** The canvas's extent in layer points (shapes wholly outside are not drawn). */
   private minX = -Infinity;
   private minY = -Infinity;
@@ -193,7 +240,7 @@ export class ReplayCanvas extends L.Canvas {
     const page = map.getContainer().getBoundingClientRect();
     const out: DrawnBox[] = [];
     for (const shape of this.shapes.values()) {
-      const e = extentOf(shape);
+      const e = extentOf(shape, this.extent);
       const a = map.latLngToContainerPoint(pixelToLatLng(e.x0, e.y0, this.top));
       const b = map.latLngToContainerPoint(pixelToLatLng(e.x1, e.y1, this.top));
       out.push({ id: shape.id, left: page.left + a.x, top: page.top + a.y, right: page.left + b.x, bottom: page.top + b.y, selected: shape.id === this.selected });
@@ -411,7 +458,7 @@ export class ReplayCanvas extends L.Canvas {
   /** Draws one shape, unless it lies wholly outside the canvas. */
   private drawShape(ctx: Context, shape: Shape): void {
     const { kx, ky, ox, oy } = this.projection;
-    const e = extentOf(shape);
+    const e = extentOf(shape, this.extent);
     const margin = MARGIN + shape.style.weight;
     const left = Math.min(e.x0 * kx, e.x1 * kx) + ox - margin;
     const right = Math.max(e.x0 * kx, e.x1 * kx) + ox + margin + e.label;
@@ -508,7 +555,7 @@ export function hits(shape: Shape, px: number, py: number, projection: Projectio
       const p = shape.geometry as PointGeometry;
       const x = p.x * kx + ox;
       const y = p.y * ky + oy;
-      return px >= x - LABEL_HALO && px <= x + extentOf(shape).label + LABEL_HALO && Math.abs(py - y) <= LABEL_FONT_SIZE / 2 + LABEL_HALO;
+      return px >= x - LABEL_HALO && px <= x + labelWidthOf(shape.text || '…') + LABEL_HALO && Math.abs(py - y) <= LABEL_FONT_SIZE / 2 + LABEL_HALO;
     }
     case 'circle': {
       const c = shape.geometry as CircleGeometry;
