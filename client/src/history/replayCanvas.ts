@@ -8,8 +8,8 @@
 // a Map entry, and a redraw projects each point with a multiplication and an addition as
 // it draws it.
 //
-// Clicks find the shape under the pointer here (the last drawn first); the map still gets
-// its own events, forwarded by the canvas as Leaflet's own canvas does.
+// Clicks find the shape under the pointer here (of shapes that overlap, the one drawn
+// last); the map still gets its own events, forwarded by the canvas as Leaflet's does.
 //
 // Without a GPU, Chromium rasterises a canvas's paths on the page's main thread when the
 // frame is committed: about 2,000 shapes take 30-50 ms. While playing (progressive mode)
@@ -161,6 +161,7 @@ export class ReplayCanvas extends L.Canvas {
   private selected: string | null = null;
   /** The DOM event of the last click on a shape, so the map's click can tell it apart. */
   private lastShapeClick: Event | null = null;
+  /** When the pointer was last looked under (a mousemove's timeStamp). */
   private hoverCheck = 0;
   /** Image pixels → layer points, for the view last drawn. */
   private readonly projection: Projection = { kx: 1, ky: 1, ox: 0, oy: 0 };
