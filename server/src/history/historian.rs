@@ -343,8 +343,7 @@ impl Historian {
                 // document is at hand, where a reader would convert the stored v2.
                 let (kept, v1) = match base.as_ref() {
                     Some(b) if checkpoint::as_delta(&at, policy) => {
-                        let v1 = replay.delta(&b.snapshot, &now);
-                        let v2 = replay.delta_as_v2(&v1, &b.snapshot);
+                        let (v1, v2) = replay.delta(&b.snapshot, &now);
                         (checkpoint::delta_checkpoint(row.seq, b.seq, &v2), Some(v1))
                     }
                     _ => {

@@ -208,36 +208,31 @@ impl Replay {
     }
 
     /// What the document holds beyond `base`, an earlier moment of the same history, as
-    /// a v1 update: the blocks past base's state vector and the deletions base lacked.
-    /// Applied to the document at `base`, it gives this one. (A plain diff carries the
-    /// whole delete set, which on a long history weighs more than the new blocks.)
-    /// `now` is this document's `snapshot()` (the caller keeps it as the next base).
-    pub fn delta(&self, base: &Snapshot, now: &Snapshot) -> Vec<u8> {
-        let diff = self.doc.transact().encode_diff_v1(&base.state_map);
+    /// a v1 update and as a v2 one: the blocks past base's state vector and the deletions
+    /// base lacked. Applied to the document at `base`, it gives this one. (A plain diff
+    /// carries the whole delete set, which on a long history weighs more than the new
+    /// blocks.) `now` is this document's `snapshot()` (the caller keeps it as the next base).
+    pub fn delta(&self, base: &Snapshot, now: &Snapshot) -> (Vec<u8>, Vec<u8>) {
+        let txn = self.doc.transact();
+        let diff = txn.encode_diff_v1(&base.state_map);
         // A v1 diff is the blocks, then the delete set: swap in only the new deletions.
         let whole_ds = now.delete_set.encode_v1();
-        match diff.strip_suffix(whole_ds.as_slice()) {
-            Some(blocks) => {
-                let mut update = blocks.to_vec();
-                update.extend(now.delete_set.diff(&base.delete_set).encode_v1());
-                update
+        if let Some(blocks) = diff.strip_suffix(whole_ds.as_slice()) {
+            let mut update = blocks.to_vec();
+            update.extend(now.delete_set.diff(&base.delete_set).encode_v1());
+            if let Ok(decoded) = Update::decode_v1(&update) {
+                let v2 = decoded.encode_v2();
+                return (update, v2);
             }
-            // Not laid out as expected: the diff with its whole delete set is still right.
-            None => diff,
         }
+        // Not laid out as expected: the diff with its whole delete set is still right.
+        let v2 = txn.encode_diff_v2(&base.state_map);
+        (diff, v2)
     }
 
-    /// The same as a v2 update, for a checkpoint.
+    /// The same as a v2 update only, for a checkpoint.
     pub fn delta_v2(&self, base: &Snapshot, now: &Snapshot) -> Vec<u8> {
-        self.delta_as_v2(&self.delta(base, now), base)
-    }
-
-    /// `delta`'s update (`v1`, made against `base`) as v2.
-    pub fn delta_as_v2(&self, v1: &[u8], base: &Snapshot) -> Vec<u8> {
-        match Update::decode_v1(v1) {
-            Ok(update) => update.encode_v2(),
-            Err(_) => self.doc.transact().encode_diff_v2(&base.state_map),
-        }
+        self.delta(base, now).1
     }
 
     /// One shape as JSON, if it exists.
