@@ -43,27 +43,24 @@ pub fn pack(seq: i64, replay: &Replay) -> Checkpoint {
 }
 
 /// A delta checkpoint at `seq`: what `replay`'s document holds beyond the checkpoint at
-/// `base_seq`, whose document stood at `base`.
-/// `now` is `replay.snapshot()`.
+/// `base_seq`, whose document stood at `base`; and the same delta as a v1 update (what
+/// `history/frames` sends). `now` is `replay.snapshot()`.
 pub fn pack_delta(
     seq: i64,
     replay: &Replay,
     base_seq: i64,
     base: &Snapshot,
     now: &Snapshot,
-) -> Checkpoint {
-    delta_checkpoint(seq, base_seq, &replay.delta_v2(base, now))
-}
-
-/// A delta checkpoint at `seq` on the one at `base_seq`, from its v2 update.
-pub fn delta_checkpoint(seq: i64, base_seq: i64, v2: &[u8]) -> Checkpoint {
-    Checkpoint {
+) -> (Checkpoint, Vec<u8>) {
+    let (v1, v2) = replay.delta(base, now);
+    let checkpoint = Checkpoint {
         seq,
         base: Some(base_seq),
-        state: deflate(v2).unwrap_or_default(),
+        state: deflate(&v2).unwrap_or_default(),
         encoding: DEFLATED_V2.into(),
         at: None,
-    }
+    };
+    (checkpoint, v1)
 }
 
 fn deflate(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -317,7 +314,7 @@ mod tests {
             if step % 100 == 99 {
                 let packed = match &base {
                     Some((seq, snapshot)) => {
-                        pack_delta(step, &replay, *seq, snapshot, &replay.snapshot())
+                        pack_delta(step, &replay, *seq, snapshot, &replay.snapshot()).0
                     }
                     None => pack(step, &replay),
                 };
@@ -356,7 +353,7 @@ mod tests {
         // The delta carries only the deletions its base lacked, not the whole delete set.
         let (_, last_base) = base.as_ref().unwrap();
         let plain = yrs::ReadTxn::encode_diff_v2(&client.transact(), &last_base.state_map);
-        assert!(replay.delta_v2(last_base, &replay.snapshot()).len() < plain.len());
+        assert!(replay.delta(last_base, &replay.snapshot()).1.len() < plain.len());
         // A delta whose whole state is missing does not open.
         assert!(open("p", &chain[1..], Use::Read).is_err());
     }

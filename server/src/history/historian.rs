@@ -343,8 +343,9 @@ impl Historian {
                 // document is at hand, where a reader would convert the stored v2.
                 let (kept, v1) = match base.as_ref() {
                     Some(b) if checkpoint::as_delta(&at, policy) => {
-                        let (v1, v2) = replay.delta(&b.snapshot, &now);
-                        (checkpoint::delta_checkpoint(row.seq, b.seq, &v2), Some(v1))
+                        let (kept, v1) =
+                            checkpoint::pack_delta(row.seq, replay, b.seq, &b.snapshot, &now);
+                        (kept, Some(v1))
                     }
                     _ => {
                         let kept = checkpoint::pack(row.seq, replay);

@@ -230,11 +230,6 @@ impl Replay {
         (diff, v2)
     }
 
-    /// The same as a v2 update only, for a checkpoint.
-    pub fn delta_v2(&self, base: &Snapshot, now: &Snapshot) -> Vec<u8> {
-        self.delta(base, now).1
-    }
-
     /// One shape as JSON, if it exists.
     pub fn shape(&self, id: &str) -> Option<Value> {
         let txn = self.doc.transact();
