@@ -147,9 +147,12 @@ for (const p of pool) await p.next(); // ready
 log(`${watchers} connections and ${yjsWatchers} stock Yjs clients in the room`);
 await new Promise((r) => setTimeout(r, 1500)); // the arrivals settle
 
-/** POSTs `body` to restore and times its delivery: to every connection, and to every
- *  Yjs watcher holding `expected`. */
+/** POSTs `body` to restore (after its dry run) and times its delivery: to every
+ *  connection, and to every Yjs watcher holding `expected`. */
 async function deliver(body, expected) {
+  // As the client's confirmation does: first a dry run (what would change), then the
+  // restore, which is what is timed.
+  await json(`${root}/restore`, { token: edit, method: 'POST', body: { ...body, dry_run: true } });
   const wanted = canonical(expected);
   for (const p of pool) p.worker.postMessage({ type: 'arm', expected: wanted });
   for (const p of pool) await p.next(); // armed

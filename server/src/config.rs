@@ -204,6 +204,10 @@ pub struct ServeArgs {
     /// work), MiB; 0 keeps none.
     #[arg(long, env = "HUGEPIC_HISTORY_CACHE_MIB", default_value_t = 64)]
     pub history_cache_mib: usize,
+    /// Memory for the moments the history rebuilt last (a restore's dry run, then the
+    /// restore, ask for the same one; each is kept a minute), MiB; 0 keeps none.
+    #[arg(long, env = "HUGEPIC_HISTORY_MOMENTS_MIB", default_value_t = 64)]
+    pub history_moments_mib: usize,
 }
 
 /// The checked configuration.
@@ -273,6 +277,8 @@ pub struct Config {
     pub history_checkpoint_chain_weight: u32,
     /// Bytes of checkpoint lines the frames keep in memory.
     pub history_cache_bytes: usize,
+    /// Bytes of moments rebuilt the history keeps in memory.
+    pub history_moment_bytes: usize,
 }
 
 /// A configuration value that cannot work.
@@ -434,6 +440,7 @@ impl Config {
             history_checkpoint_by_weight: args.history_checkpoint_by_weight,
             history_checkpoint_chain_weight: args.history_checkpoint_chain_weight,
             history_cache_bytes: args.history_cache_mib.saturating_mul(1 << 20),
+            history_moment_bytes: args.history_moments_mib.saturating_mul(1 << 20),
             redis_url,
             s3,
             s3_concurrency: args.s3_concurrency.clamp(1, 256),

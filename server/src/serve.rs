@@ -130,6 +130,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
             chain_weight: i64::from(config.history_checkpoint_chain_weight),
         },
         config.history_cache_bytes,
+        config.history_moment_bytes,
     );
     let (logged, to_index) = tokio::sync::mpsc::unbounded_channel();
     hub.tell_logged_to(logged);

@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tokio::sync::{mpsc, Mutex};
 
-use super::cache::{state_line, LineKey};
+use super::cache::{roots_bytes, state_line, LineKey, MomentCache, Roots};
 use super::checkpoint::{self, CheckpointPolicy};
 use super::cpu;
 use super::replay::{Effects, Replay, Use};
@@ -46,6 +46,8 @@ pub struct HistoryMetrics {
     /// Checkpoint lines `history/frames` made (decoded and encoded) rather than found
     /// in its cache.
     pub checkpoint_lines_made: AtomicU64,
+    /// Moments a state or restore found rebuilt a moment before.
+    pub moments_kept: AtomicU64,
 }
 
 /// A picture's index position and its replayed document there.
@@ -76,6 +78,7 @@ struct Inner {
     pictures: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<Indexed>>>>>,
     metrics: HistoryMetrics,
     lines: super::cache::LineCache,
+    moments: MomentCache,
 }
 
 /// Keeps the history index of every picture up to date.
@@ -86,16 +89,18 @@ pub struct Historian {
 
 impl Historian {
     /// A historian over `store`, writing checkpoints as `checkpoints` says, keeping
-    /// 64 MiB of the frames' checkpoint lines.
+    /// 64 MiB of the frames' checkpoint lines and 64 MiB of moments rebuilt.
     pub fn new(store: Arc<dyn MetaStore>, checkpoints: CheckpointPolicy) -> Historian {
-        Historian::with_cache(store, checkpoints, super::cache::DEFAULT_BUDGET)
+        let budget = super::cache::DEFAULT_BUDGET;
+        Historian::with_cache(store, checkpoints, budget, budget)
     }
 
-    /// The same, keeping `cache_bytes` of checkpoint lines.
+    /// The same, keeping `line_bytes` of checkpoint lines and `moment_bytes` of moments.
     pub fn with_cache(
         store: Arc<dyn MetaStore>,
         checkpoints: CheckpointPolicy,
-        cache_bytes: usize,
+        line_bytes: usize,
+        moment_bytes: usize,
     ) -> Historian {
         Historian {
             inner: Arc::new(Inner {
@@ -103,7 +108,8 @@ impl Historian {
                 checkpoints,
                 pictures: std::sync::Mutex::default(),
                 metrics: HistoryMetrics::default(),
-                lines: super::cache::LineCache::new(cache_bytes),
+                lines: super::cache::LineCache::new(line_bytes),
+                moments: MomentCache::new(moment_bytes, super::cache::MOMENT_TTL),
             }),
         }
     }
@@ -243,6 +249,37 @@ impl Historian {
     ) -> Result<(Replay, usize), HistoryError> {
         let (replay, _, rows) = self.open(picture_id, seq, purpose, Worker::Request).await?;
         Ok((replay, rows))
+    }
+
+    /// The shapes and comments at `seq`, and how many log rows were read to rebuild them
+    /// (none when the moment was rebuilt a moment ago and kept: see `MomentCache`).
+    pub async fn roots_at(
+        &self,
+        picture_id: &str,
+        seq: i64,
+    ) -> Result<(Arc<Roots>, Option<usize>), HistoryError> {
+        let moments = &self.inner.moments;
+        if let Some(roots) = moments.get(picture_id, seq) {
+            self.inner
+                .metrics
+                .moments_kept
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok((roots, None));
+        }
+        let (replay, read) = self.replay_to(picture_id, seq, Use::Read).await?;
+        let (roots, bytes) = cpu::request(move || {
+            let roots = replay.roots();
+            let bytes = roots_bytes(&roots);
+            (Arc::new(roots), bytes)
+        })
+        .await?;
+        moments.put(picture_id, seq, Arc::clone(&roots), bytes);
+        Ok((roots, Some(read)))
+    }
+
+    /// Forgets what is kept in memory of `picture_id` (it was deleted).
+    pub fn forget(&self, picture_id: &str) {
+        self.inner.moments.forget_picture(picture_id);
     }
 
     /// The document after every update up to `seq`, the checkpoint it started from, and

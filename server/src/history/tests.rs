@@ -365,7 +365,7 @@ async fn the_index_makes_the_frames_lines_of_its_checkpoints_in_room_the_cache_h
     let dir = tempfile::tempdir().expect("temp dir");
     let store = store_with_picture(&dir).await;
     sixty_updates(&store).await;
-    let unkept = Historian::with_cache(Arc::clone(&store), policy, 0);
+    let unkept = Historian::with_cache(Arc::clone(&store), policy, 0, 0);
     unkept.catch_up("p").await.expect("indexed");
     assert_eq!(unkept.lines().bytes(), 0, "no budget, no lines");
     let reader = Historian::new(Arc::clone(&store), policy);
@@ -429,4 +429,54 @@ async fn the_index_makes_the_frames_lines_of_its_checkpoints_in_room_the_cache_h
         "every checkpoint's chain read from the lines made"
     );
     assert!(deltas >= 6, "{deltas} of the chains have deltas");
+}
+
+#[tokio::test]
+async fn a_moment_asked_for_twice_is_rebuilt_once_and_reads_back_the_same() {
+    use std::sync::atomic::Ordering;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_with_picture(&dir).await;
+    let recorded = sixty_updates(&store).await;
+    let historian = Historian::new(
+        Arc::clone(&store),
+        super::checkpoint::CheckpointPolicy::every(7),
+    );
+    historian.catch_up("p").await.expect("indexed");
+    let as_document = |roots: &super::cache::Roots| {
+        serde_json::json!({
+            "shapes": super::replay::json(&roots.0),
+            "comments": super::replay::json(&roots.1),
+        })
+    };
+    for (seq, document) in recorded.iter().step_by(9) {
+        let (first, read) = historian.roots_at("p", *seq).await.expect("rebuilt");
+        assert!(read.is_some(), "seq {seq} is rebuilt the first time");
+        assert_eq!(&as_document(&first), document, "the document at seq {seq}");
+        let (again, read) = historian.roots_at("p", *seq).await.expect("kept");
+        assert_eq!(read, None, "seq {seq} is kept the second time");
+        assert!(Arc::ptr_eq(&first, &again));
+    }
+    let asked = recorded.iter().step_by(9).count() as u64;
+    assert_eq!(
+        historian.metrics().moments_kept.load(Ordering::Relaxed),
+        asked
+    );
+    // A deleted picture's moments are forgotten; none kept without a budget.
+    historian.forget("p");
+    let (_, read) = historian
+        .roots_at("p", recorded[0].0)
+        .await
+        .expect("rebuilt");
+    assert!(read.is_some(), "forgotten, so rebuilt");
+    let unkept = Historian::with_cache(
+        Arc::clone(&store),
+        super::checkpoint::CheckpointPolicy::every(7),
+        0,
+        0,
+    );
+    for _ in 0..2 {
+        let (_, read) = unkept.roots_at("p", recorded[5].0).await.expect("rebuilt");
+        assert!(read.is_some(), "no budget: rebuilt every time");
+    }
 }

@@ -114,6 +114,12 @@ pub async fn metrics(
             "counter",
             &history.checkpoint_lines_made,
         ),
+        (
+            "hugepic_history_moments_kept_total",
+            "History states and restores that found their moment rebuilt a moment before.",
+            "counter",
+            &history.moments_kept,
+        ),
         ("hugepic_hub_connections", "Open WebSocket connections.", "gauge", &hub.connections),
         ("hugepic_hub_rooms", "Loaded documents.", "gauge", &hub.rooms),
         ("hugepic_hub_messages_in_total", "Messages received.", "counter", &hub.messages_in),

@@ -27,7 +27,7 @@ use crate::auth::{new_id, token_from, Role};
 use crate::error::AppError;
 use crate::history::cache::{state_line, LineKey};
 use crate::history::checkpoint;
-use crate::history::replay::Use;
+use crate::history::replay::{self, Use};
 use crate::history::restore::Plan;
 use crate::history::{author_key, HistoryError, Moment};
 use crate::state::AppState;
@@ -183,14 +183,20 @@ pub async fn state(
     let mut timing = Timing::start();
     let seq = indexed(&state, &id, moment).await?;
     timing.lap("moment");
-    let (replay, read) = state.history.replay_to(&id, seq, Use::Read).await?;
-    timing.lap("replay");
-    let document = crate::history::cpu::request(move || replay.document()).await?;
+    let (roots, read) = state.history.roots_at(&id, seq).await?;
+    timing.lap(if read.is_some() { "replay" } else { "kept" });
+    let document = crate::history::cpu::request(
+        move || json!({"shapes": replay::json(&roots.0), "comments": replay::json(&roots.1)}),
+    )
+    .await?;
     timing.lap("document");
     let mut response = Json(document).into_response();
     let headers = response.headers_mut();
     headers.insert("history-seq", HeaderValue::from(seq));
-    headers.insert("history-updates-read", HeaderValue::from(read as u64));
+    headers.insert(
+        "history-updates-read",
+        HeaderValue::from(read.unwrap_or(0) as u64),
+    );
     timing.put(headers);
     Ok(response)
 }
@@ -718,10 +724,8 @@ pub async fn restore(
     let mut timing = Timing::start();
     let to = indexed(&state, &id, moment).await?;
     timing.lap("moment");
-    let (target, _) = state.history.replay_to(&id, to, Use::Read).await?;
-    timing.lap("replay");
-    let target = crate::history::cpu::request(move || target.roots()).await?;
-    timing.lap("target");
+    let (target, read) = state.history.roots_at(&id, to).await?;
+    timing.lap(if read.is_some() { "replay" } else { "kept" });
     let dry_run = asked.dry_run;
     let author = asked.author.unwrap_or_default().author(role);
     let mut planned = Plan::default();

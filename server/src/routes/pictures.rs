@@ -332,6 +332,7 @@ pub async fn delete(
     state.store.delete_picture(&id).await?;
     state.servable.gone(&id);
     state.tile_cache.forget_picture(&id);
+    state.history.forget(&id);
     state.hub.announce_gone(&id);
     state.hub.deleted(&id);
     state
