@@ -200,8 +200,11 @@ pub const MOMENT_TTL: Duration = Duration::from_secs(60);
 pub struct MomentCache {
     budget: usize,
     ttl: Duration,
-    moments: Mutex<Kept<(String, i64), (Arc<Roots>, Instant)>>,
+    moments: Mutex<Kept<(String, i64), Made>>,
 }
+
+/// A moment and when it was made.
+type Made = (Arc<Roots>, Instant);
 
 impl MomentCache {
     /// A cache of at most `budget` bytes (as `roots_bytes` counts them; 0: none kept),
