@@ -192,11 +192,11 @@ pub const MOMENT_TTL: Duration = Duration::from_secs(60);
 /// The moments rebuilt last, per (picture, seq), kept a short while.
 ///
 /// Rebuilding a moment (its checkpoint chain, then the logged updates after it) took
-/// 70-350 ms on a 2,000-shape document with 40,000 updates. It is asked for twice in a
-/// row: a restore's confirmation first asks for a dry run, then the restore itself; a
-/// `history/state` read comes before a restore in the same way. A moment never changes
-/// (the log only grows), so the second ask finds the first's. They are kept for
-/// `MOMENT_TTL` only: one is for the next few requests, not for a seek.
+/// 270-560 ms on the benchmark's 2,000-shape document of 100,000 updates. A restore asks
+/// for it twice in a row: its confirmation first asks for a dry run, then the restore
+/// itself. A moment never changes (the log only grows), so the second ask finds the
+/// first's. They are kept for `MOMENT_TTL` only: one is for the next few requests, not
+/// for seeks.
 pub struct MomentCache {
     budget: usize,
     ttl: Duration,

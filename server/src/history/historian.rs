@@ -251,19 +251,30 @@ impl Historian {
         Ok((replay, rows))
     }
 
+    /// The shapes and comments at `seq` if they were rebuilt a moment ago and kept.
+    pub fn kept(&self, picture_id: &str, seq: i64) -> Option<Arc<Roots>> {
+        let roots = self.inner.moments.get(picture_id, seq)?;
+        self.inner
+            .metrics
+            .moments_kept
+            .fetch_add(1, Ordering::Relaxed);
+        Some(roots)
+    }
+
     /// The shapes and comments at `seq`, and how many log rows were read to rebuild them
-    /// (none when the moment was rebuilt a moment ago and kept: see `MomentCache`).
+    /// (none when they were kept). What is rebuilt here is kept a short while (see
+    /// `MomentCache`): a restore's target, asked for by its dry run first.
+    ///
+    /// Only moments likely to be asked for again are kept: with every random
+    /// `history/state` read kept too, each read cost twice the CPU (p50 384 against 197 ms
+    /// on the benchmark's history), the allocator finding no freed memory to reuse.
     pub async fn roots_at(
         &self,
         picture_id: &str,
         seq: i64,
     ) -> Result<(Arc<Roots>, Option<usize>), HistoryError> {
         let moments = &self.inner.moments;
-        if let Some(roots) = moments.get(picture_id, seq) {
-            self.inner
-                .metrics
-                .moments_kept
-                .fetch_add(1, Ordering::Relaxed);
+        if let Some(roots) = self.kept(picture_id, seq) {
             return Ok((roots, None));
         }
         let (replay, read) = self.replay_to(picture_id, seq, Use::Read).await?;

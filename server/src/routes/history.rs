@@ -183,20 +183,30 @@ pub async fn state(
     let mut timing = Timing::start();
     let seq = indexed(&state, &id, moment).await?;
     timing.lap("moment");
-    let (roots, read) = state.history.roots_at(&id, seq).await?;
-    timing.lap(if read.is_some() { "replay" } else { "kept" });
-    let document = crate::history::cpu::request(
-        move || json!({"shapes": replay::json(&roots.0), "comments": replay::json(&roots.1)}),
-    )
-    .await?;
+    // A moment a restore's dry run rebuilt is kept; a seek here is not (see `roots_at`).
+    let (document, read) = match state.history.kept(&id, seq) {
+        Some(roots) => {
+            timing.lap("kept");
+            let document = crate::history::cpu::request(move || {
+                json!({"shapes": replay::json(&roots.0), "comments": replay::json(&roots.1)})
+            })
+            .await?;
+            (document, 0)
+        }
+        None => {
+            let (replay, read) = state.history.replay_to(&id, seq, Use::Read).await?;
+            timing.lap("replay");
+            (
+                crate::history::cpu::request(move || replay.document()).await?,
+                read,
+            )
+        }
+    };
     timing.lap("document");
     let mut response = Json(document).into_response();
     let headers = response.headers_mut();
     headers.insert("history-seq", HeaderValue::from(seq));
-    headers.insert(
-        "history-updates-read",
-        HeaderValue::from(read.unwrap_or(0) as u64),
-    );
+    headers.insert("history-updates-read", HeaderValue::from(read as u64));
     timing.put(headers);
     Ok(response)
 }
