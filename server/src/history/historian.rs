@@ -266,8 +266,8 @@ impl Historian {
     /// `MomentCache`): a restore's target, asked for by its dry run first.
     ///
     /// Only moments likely to be asked for again are kept: with every random
-    /// `history/state` read kept too, each read cost twice the CPU (p50 384 against 197 ms
-    /// on the benchmark's history), the allocator finding no freed memory to reuse.
+    /// `history/state` read kept too, each read cost twice the CPU on the benchmark's
+    /// history (p50 384 against 197 ms; why was not measured).
     pub async fn roots_at(
         &self,
         picture_id: &str,
