@@ -100,6 +100,18 @@ impl<K: Eq + Hash + Clone, V> Kept<K, V> {
         }
     }
 
+    /// Forgets every value for which `gone` holds.
+    fn forget_where(&mut self, gone: impl Fn(&K, &V) -> bool) {
+        let bytes = &mut self.bytes;
+        self.entries.retain(|key, held| {
+            let keep = !gone(key, &held.value);
+            if !keep {
+                *bytes -= held.bytes;
+            }
+            keep
+        });
+    }
+
     /// Forgets the least recently read values until what is kept fits `budget`.
     fn fit(&mut self, budget: usize) {
         while self.bytes > budget {
@@ -239,31 +251,14 @@ impl MomentCache {
         }
         let mut moments = locked(&self.moments);
         let ttl = self.ttl;
-        let stale: Vec<_> = moments
-            .entries
-            .iter()
-            .filter(|(_, held)| held.value.1.elapsed() >= ttl)
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in &stale {
-            moments.forget(key);
-        }
+        moments.forget_where(|_, (_, made)| made.elapsed() >= ttl);
         moments.keep((picture.to_string(), seq), (roots, Instant::now()), bytes);
         moments.fit(self.budget);
     }
 
     /// Forgets every moment of `picture` (it was deleted).
     pub fn forget_picture(&self, picture: &str) {
-        let mut moments = locked(&self.moments);
-        let gone: Vec<_> = moments
-            .entries
-            .keys()
-            .filter(|(p, _)| p == picture)
-            .cloned()
-            .collect();
-        for key in &gone {
-            moments.forget(key);
-        }
+        locked(&self.moments).forget_where(|(p, _), _| p == picture);
     }
 
     /// Bytes kept.

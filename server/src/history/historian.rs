@@ -273,7 +273,6 @@ impl Historian {
         picture_id: &str,
         seq: i64,
     ) -> Result<(Arc<Roots>, Option<usize>), HistoryError> {
-        let moments = &self.inner.moments;
         if let Some(roots) = self.kept(picture_id, seq) {
             return Ok((roots, None));
         }
@@ -284,11 +283,14 @@ impl Historian {
             (Arc::new(roots), bytes)
         })
         .await?;
-        moments.put(picture_id, seq, Arc::clone(&roots), bytes);
+        self.inner
+            .moments
+            .put(picture_id, seq, Arc::clone(&roots), bytes);
         Ok((roots, Some(read)))
     }
 
-    /// Forgets what is kept in memory of `picture_id` (it was deleted).
+    /// Forgets the moments kept of `picture_id` (it was deleted). Its checkpoint lines
+    /// stay until the line cache needs their room.
     pub fn forget(&self, picture_id: &str) {
         self.inner.moments.forget_picture(picture_id);
     }

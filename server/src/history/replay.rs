@@ -240,11 +240,7 @@ impl Replay {
 
     /// The document as DESIGN.md gives it: `{shapes: {id: shape}, comments: {id: thread}}`.
     pub fn document(&self) -> Value {
-        let txn = self.doc.transact();
-        serde_json::json!({
-            "shapes": json(&self.shapes.to_json(&txn)),
-            "comments": json(&self.comments.to_json(&txn)),
-        })
+        roots_document(&self.roots())
     }
 
     /// The shapes and comments as yrs values, for comparing with another document.
@@ -252,6 +248,11 @@ impl Replay {
         let txn = self.doc.transact();
         (self.shapes.to_json(&txn), self.comments.to_json(&txn))
     }
+}
+
+/// Shapes and comments (`Replay::roots`) as DESIGN.md gives the document.
+pub fn roots_document(roots: &(Any, Any)) -> Value {
+    serde_json::json!({"shapes": json(&roots.0), "comments": json(&roots.1)})
 }
 
 /// A live document as DESIGN.md gives it: `{shapes: {id: shape}, comments: {id: thread}}`.

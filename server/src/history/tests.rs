@@ -443,16 +443,14 @@ async fn a_moment_asked_for_twice_is_rebuilt_once_and_reads_back_the_same() {
         super::checkpoint::CheckpointPolicy::every(7),
     );
     historian.catch_up("p").await.expect("indexed");
-    let as_document = |roots: &super::cache::Roots| {
-        serde_json::json!({
-            "shapes": super::replay::json(&roots.0),
-            "comments": super::replay::json(&roots.1),
-        })
-    };
     for (seq, document) in recorded.iter().step_by(9) {
         let (first, read) = historian.roots_at("p", *seq).await.expect("rebuilt");
         assert!(read.is_some(), "seq {seq} is rebuilt the first time");
-        assert_eq!(&as_document(&first), document, "the document at seq {seq}");
+        assert_eq!(
+            &super::replay::roots_document(&first),
+            document,
+            "the document at seq {seq}"
+        );
         let (again, read) = historian.roots_at("p", *seq).await.expect("kept");
         assert_eq!(read, None, "seq {seq} is kept the second time");
         assert!(Arc::ptr_eq(&first, &again));

@@ -187,10 +187,8 @@ pub async fn state(
     let (document, read) = match state.history.kept(&id, seq) {
         Some(roots) => {
             timing.lap("kept");
-            let document = crate::history::cpu::request(move || {
-                json!({"shapes": replay::json(&roots.0), "comments": replay::json(&roots.1)})
-            })
-            .await?;
+            let document =
+                crate::history::cpu::request(move || replay::roots_document(&roots)).await?;
             (document, 0)
         }
         None => {
