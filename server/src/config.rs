@@ -180,6 +180,10 @@ pub struct ServeArgs {
     /// Rooms compare state with other server nodes this often, milliseconds.
     #[arg(long, env = "HUGEPIC_HUB_REPAIR_MS", default_value_t = 3000)]
     pub hub_repair_ms: u64,
+    /// Awareness (cursors, selections) taken within this many milliseconds goes out as
+    /// one message per connection; 0 sends each change at once. At most 100.
+    #[arg(long, env = "HUGEPIC_HUB_AWARENESS_TICK_MS", default_value_t = 16)]
+    pub hub_awareness_tick_ms: u64,
     /// The annotation history keeps a checkpoint every this many updates: reading any
     /// moment costs one checkpoint and at most this many updates.
     #[arg(long, env = "HUGEPIC_HISTORY_CHECKPOINT_EVERY", default_value_t = 500)]
@@ -410,10 +414,11 @@ impl Config {
             || args.hub_connections_per_room == 0
             || args.hub_connections_per_address == 0
             || args.hub_repair_ms < 100
+            || args.hub_awareness_tick_ms > 100
             || args.history_checkpoint_every == 0
         {
             return Err(ConfigError(
-                "the HUGEPIC_HUB_* limits and HUGEPIC_HISTORY_CHECKPOINT_EVERY must be at least 1 (HUGEPIC_HUB_REPAIR_MS at least 100)"
+                "the HUGEPIC_HUB_* limits and HUGEPIC_HISTORY_CHECKPOINT_EVERY must be at least 1 (HUGEPIC_HUB_REPAIR_MS at least 100, HUGEPIC_HUB_AWARENESS_TICK_MS 0 to 100)"
                     .into(),
             ));
         }
@@ -432,6 +437,7 @@ impl Config {
             connections_per_address: args.hub_connections_per_address,
             idle_unload: std::time::Duration::from_secs(args.hub_idle_unload_secs),
             repair_every: std::time::Duration::from_millis(args.hub_repair_ms),
+            awareness_tick: std::time::Duration::from_millis(args.hub_awareness_tick_ms),
             ..HubLimits::default()
         };
         Ok(Config {

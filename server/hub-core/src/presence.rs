@@ -167,8 +167,8 @@ impl Presence {
         (!clients.is_empty()).then(|| Message::Awareness(AwarenessUpdate { clients }).encode_v1())
     }
 
-    /// Removes `clients`; the awareness message that tells the others, if any was held.
-    pub fn remove(&mut self, clients: &[ClientID]) -> Option<Vec<u8>> {
+    /// Removes `clients`; the awareness update that tells the others, if any was held.
+    pub fn remove(&mut self, clients: &[ClientID]) -> Option<AwarenessUpdate> {
         let clients: HashMap<ClientID, AwarenessUpdateEntry> = clients
             .iter()
             .filter_map(|id| {
@@ -183,7 +183,7 @@ impl Presence {
                 })
             })
             .collect();
-        (!clients.is_empty()).then(|| Message::Awareness(AwarenessUpdate { clients }).encode_v1())
+        (!clients.is_empty()).then_some(AwarenessUpdate { clients })
     }
 
     /// The `user` field (`{id, name, color}`) of whoever wrote with client id `writer`,
@@ -230,13 +230,13 @@ impl Author {
     }
 }
 
-/// The awareness message of `update`'s states of `taken` (re-encoded: what is passed on
-/// is what was taken, never the bytes as they came).
-pub fn only_taken(mut update: AwarenessUpdate, taken: &[ClientID]) -> Vec<u8> {
+/// `update`'s states of `taken` (what is passed on is what was taken, re-encoded, never
+/// the bytes as they came).
+pub fn only_taken(mut update: AwarenessUpdate, taken: &[ClientID]) -> AwarenessUpdate {
     if taken.len() < update.clients.len() {
         update.clients.retain(|client, _| taken.contains(client));
     }
-    Message::Awareness(update).encode_v1()
+    update
 }
 
 /// Sets `tour` to null in the states of `update` that announce one; whether any did.
@@ -345,10 +345,7 @@ mod tests {
         silent.sort();
         assert_eq!(silent, vec![ada, bo]);
         // Removing tells the others with a newer clock and null; unknown ids tell nothing.
-        let removal = presence.remove(&[bo]).expect("a removal");
-        let Ok(Message::Awareness(told)) = Message::decode_v1(&removal) else {
-            panic!("an awareness message");
-        };
+        let told = presence.remove(&[bo]).expect("a removal");
         assert_eq!(told.clients[&bo].clock, 2);
         assert_eq!(&*told.clients[&bo].json, "null");
         assert!(presence.remove(&[bo]).is_none());
@@ -391,13 +388,10 @@ mod tests {
     }
 
     #[test]
-    fn only_what_was_taken_is_passed_on_re_encoded() {
+    fn only_what_was_taken_is_passed_on() {
         let (ada, bo) = (ClientID::new(1), ClientID::new(2));
         let both = update(vec![(ada, entry(3, ADA)), (bo, entry(3, BO))]);
         let one = only_taken(both, &[bo]);
-        let Ok(Message::Awareness(one)) = Message::decode_v1(&one) else {
-            panic!("an awareness message");
-        };
         assert_eq!(one.clients.keys().copied().collect::<Vec<_>>(), vec![bo]);
     }
 

@@ -45,9 +45,9 @@ impl Close {
 pub enum Effect {
     /// Send to this connection.
     Reply(Vec<u8>),
-    /// An awareness message for the room's other connections and the room on other
-    /// nodes.
-    Share(Vec<u8>),
+    /// Awareness states the room passes on to its connections and to the room on other
+    /// nodes (gathered with others into one message per tick: `outbound`).
+    Share(AwarenessUpdate),
     /// A document update was applied: log it; once logged it is passed on to everyone
     /// (so an update anyone has seen is stored).
     Log {
@@ -322,8 +322,8 @@ impl Session {
         Self::share(update, self.connection, now, presence)
     }
 
-    /// Leaving: the awareness message that removes this connection's people, if any.
-    pub fn leave(&self, presence: &mut Presence) -> Option<Vec<u8>> {
+    /// Leaving: the awareness update that removes this connection's people, if any.
+    pub fn leave(&self, presence: &mut Presence) -> Option<AwarenessUpdate> {
         let mine = presence.of_connection(self.connection);
         presence.remove(&mine)
     }
@@ -382,10 +382,7 @@ mod tests {
         effects
             .iter()
             .filter_map(|e| match e {
-                Effect::Share(bytes) => match Message::decode_v1(bytes) {
-                    Ok(Message::Awareness(update)) => Some(update),
-                    _ => panic!("a share is an awareness message"),
-                },
+                Effect::Share(update) => Some(update.clone()),
                 _ => None,
             })
             .collect()
@@ -650,9 +647,6 @@ mod tests {
             .is_empty());
         // Leaving removes the connection's own people only.
         let removal = attacker.leave(&mut room.presence).expect("a removal");
-        let Ok(Message::Awareness(removal)) = Message::decode_v1(&removal) else {
-            panic!("awareness");
-        };
         assert_eq!(
             removal.clients.len(),
             crate::presence::CLAIMS_PER_CONNECTION

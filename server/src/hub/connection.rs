@@ -1,6 +1,7 @@
 //! One connection, from its seat in a room until it closes: the socket loop (generic over
-//! `Sink`/`Stream`, so tests drive it with channels), carrying out what the core's
-//! `Session` decides.
+//! `Sink`/`Stream` and the outbox's `Wire`, so tests drive it with channels), carrying
+//! out what the core's `Session` decides. What the room sends is written by the room
+//! (`outbox`); this loop writes only what a socket did not take at once.
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -11,17 +12,15 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use hugepic_hub_core::presence::Author;
 use hugepic_hub_core::session::{Read, Session};
 use hugepic_hub_core::{Close, Effect};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
 
 use super::log::Unlogged;
-use super::room::{Outgoing, Room};
+use super::outbox::{binary_frame, Deliver, Outbox, Wire};
+use super::room::Room;
 use crate::auth::Role;
-
-/// Messages written to a connection before one flush.
-const WRITE_BATCH: usize = 64;
 
 /// Who is connecting.
 #[derive(Debug, Clone, Copy)]
@@ -42,36 +41,40 @@ impl Guest {
     }
 }
 
-/// Serves one connection of `guest` in `room` until it closes.
-pub(super) async fn serve<S, E>(room: Arc<Room>, mut socket: S, guest: Guest)
-where
+/// Serves one connection of `guest` in `room` until it closes: frames come in on
+/// `socket`; what the hub sends goes out through `outbox` (tungstenite's own frames,
+/// written to `socket`, go there too).
+pub(super) async fn serve<S, E, W>(
+    room: Arc<Room>,
+    mut socket: S,
+    outbox: Arc<Outbox<W>>,
+    guest: Guest,
+) where
     S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
+    W: Wire,
 {
     // The room and the log writer say here when this connection is to close.
     let (ends, mut ended) = mpsc::channel(1);
-    let mut seat = match Seat::take(&room, guest, ends.clone()) {
-        Ok(seat) => seat,
-        Err(why) => {
-            close(&mut socket, why.code, &why.reason).await;
-            return;
-        }
+    let seated = Seat::take(&room, guest, Arc::clone(&outbox) as _, ends.clone());
+    let outcome = match seated {
+        Ok(mut seat) => run(&mut seat, &mut socket, &outbox, (ends, &mut ended)).await,
+        Err(why) => Err(why),
     };
-    // Subscribed before anything is sent: nothing meant for this connection is missed.
-    let mut rx = room.tx.subscribe();
-    let outcome = run(&mut seat, &mut socket, &mut rx, (ends, &mut ended)).await;
     if let Err(Close { code, reason }) = outcome {
         close(&mut socket, code, &reason).await;
     }
+    outbox.finish(super::FINISH_WITHIN).await;
 }
 
-async fn run<S, E>(
+async fn run<S, E, W>(
     seat: &mut Seat,
     socket: &mut S,
-    rx: &mut broadcast::Receiver<Outgoing>,
+    outbox: &Outbox<W>,
     (ends, ended): (mpsc::Sender<Close>, &mut mpsc::Receiver<Close>),
 ) -> Result<(), Close>
 where
     S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
+    W: Wire,
 {
     let room = Arc::clone(&seat.room);
     let me = seat.session.connection();
@@ -81,7 +84,7 @@ where
         Session::greeting(&document, &room.presence())
     };
     for message in hello {
-        send(socket, message).await?;
+        send(outbox, &message, &room.context.metrics)?;
     }
     let limits = &room.context.limits;
     let mut ping = tokio::time::interval(limits.ping_every);
@@ -104,7 +107,7 @@ where
                         metrics.messages_in.fetch_add(1, Ordering::Relaxed);
                         metrics.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                         let effects = handle(&room, &mut seat.session, &bytes, &ends).await;
-                        carry_out(&room, me, effects, socket).await?;
+                        carry_out(&room, me, effects, outbox)?;
                     }
                     Frame::Text(_) => {
                         return Err(Close::new(1003, "this endpoint speaks the binary y-websocket protocol"))
@@ -113,10 +116,20 @@ where
                     Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => {}
                 }
             }
-            outgoing = rx.recv() => forward(outgoing, rx, me, socket, &metrics).await?,
+            // Frames the socket did not take at once, or a reader too far behind.
+            _ = outbox.woken() => {
+                if outbox.lagging() {
+                    return Err(lagging());
+                }
+                outbox.write_kept().map_err(|_| gone())?;
+            }
+            written = outbox.writable(), if outbox.has_kept() => {
+                written.map_err(|_| gone())?;
+                outbox.write_kept().map_err(|_| gone())?;
+            }
             _ = sleep_until(held), if held.is_some() => {
                 let effects = seat.session.flush(Instant::now(), &mut room.presence());
-                carry_out(&room, me, effects, socket).await?;
+                carry_out(&room, me, effects, outbox)?;
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > limits.ping_every * 3 {
@@ -175,82 +188,23 @@ async fn handle(
 }
 
 /// Carries out what is left of a message's effects after `handle`.
-async fn carry_out<S, E>(
-    room: &Room,
+fn carry_out<W: Wire>(
+    room: &Arc<Room>,
     me: u64,
     effects: Vec<Effect>,
-    socket: &mut S,
-) -> Result<(), Close>
-where
-    S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
-{
+    outbox: &Outbox<W>,
+) -> Result<(), Close> {
     let metrics = &room.context.metrics;
     for effect in effects {
         match effect {
-            Effect::Reply(bytes) => {
-                metrics.messages_out.fetch_add(1, Ordering::Relaxed);
-                metrics
-                    .bytes_out
-                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                send(socket, bytes).await?;
-            }
-            Effect::Share(bytes) => room.share(me, bytes),
+            Effect::Reply(bytes) => send(outbox, &bytes, metrics)?,
+            Effect::Share(update) => room.share(me, update),
             Effect::Refused => {
                 metrics.refused_updates.fetch_add(1, Ordering::Relaxed);
             }
             Effect::Close(close) => return Err(close),
             Effect::Log { .. } => {} // queued by `handle`
         }
-    }
-    Ok(())
-}
-
-/// Writes what the room sent, and whatever else is already waiting, in one flush.
-async fn forward<S, E>(
-    first: Result<Outgoing, broadcast::error::RecvError>,
-    rx: &mut broadcast::Receiver<Outgoing>,
-    me: u64,
-    socket: &mut S,
-    metrics: &super::HubMetrics,
-) -> Result<(), Close>
-where
-    S: Stream<Item = Result<Frame, E>> + Sink<Frame> + Unpin,
-{
-    use broadcast::error::{RecvError, TryRecvError};
-    let mut next = Some(first);
-    let mut queued = 0;
-    while let Some(outgoing) = next.take() {
-        match outgoing {
-            Ok(message) if message.from != me => {
-                metrics.messages_out.fetch_add(1, Ordering::Relaxed);
-                metrics
-                    .bytes_out
-                    .fetch_add(message.bytes.len() as u64, Ordering::Relaxed);
-                socket
-                    .feed(Frame::Binary(message.bytes))
-                    .await
-                    .map_err(|_| gone())?;
-                queued += 1;
-            }
-            Ok(_) => {}
-            Err(RecvError::Lagged(_)) => {
-                return Err(Close::new(
-                    1013,
-                    "the connection fell too far behind; reconnect to resync",
-                ))
-            }
-            Err(RecvError::Closed) => return Ok(()),
-        }
-        if queued < WRITE_BATCH {
-            next = match rx.try_recv() {
-                Ok(message) => Some(Ok(message)),
-                Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
-                Err(_) => None,
-            };
-        }
-    }
-    if queued > 0 {
-        socket.flush().await.map_err(|_| gone())?;
     }
     Ok(())
 }
@@ -267,7 +221,12 @@ struct Seat {
 impl Seat {
     /// A seat for `guest`, if the room and the guest's address have one; the room tells
     /// `ends` when the connection is to close.
-    fn take(room: &Arc<Room>, guest: Guest, ends: mpsc::Sender<Close>) -> Result<Seat, Close> {
+    fn take(
+        room: &Arc<Room>,
+        guest: Guest,
+        outbox: Arc<dyn Deliver>,
+        ends: mpsc::Sender<Close>,
+    ) -> Result<Seat, Close> {
         let limits = &room.context.limits;
         let open_seats = limits
             .connections_per_room
@@ -283,7 +242,7 @@ impl Seat {
         };
         let me = room.next_connection.fetch_add(1, Ordering::Relaxed);
         let session = Session::new(me, guest.role, limits.session.clone(), Instant::now());
-        room.seat(me, guest.role, guest.linked, ends);
+        room.seat(me, (guest.role, guest.linked), outbox, ends);
         // From here on, dropping the seat gives everything back.
         let mut seat = Seat {
             room: Arc::clone(room),
@@ -335,14 +294,31 @@ fn gone() -> Close {
     Close::new(1006, "")
 }
 
-async fn send<S>(socket: &mut S, bytes: Vec<u8>) -> Result<(), Close>
-where
-    S: Sink<Frame> + Unpin,
-{
-    socket
-        .send(Frame::Binary(bytes.into()))
-        .await
-        .map_err(|_| gone())
+/// The reader fell too far behind what the room sends.
+fn lagging() -> Close {
+    Close::new(
+        1013,
+        "the connection fell too far behind; reconnect to resync",
+    )
+}
+
+/// Sends the message `bytes` to this connection alone.
+fn send<W: Wire>(
+    outbox: &Outbox<W>,
+    bytes: &[u8],
+    metrics: &super::HubMetrics,
+) -> Result<(), Close> {
+    metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+    metrics
+        .bytes_out
+        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    if outbox.push(binary_frame(bytes)) {
+        Ok(())
+    } else if outbox.lagging() {
+        Err(lagging())
+    } else {
+        Err(gone())
+    }
 }
 
 /// Sends a close frame; the reason is cut to what a control frame holds (123 bytes).

@@ -22,6 +22,7 @@ mod connection;
 mod log;
 mod metrics;
 mod nodes;
+mod outbox;
 pub mod relay;
 mod room;
 pub mod socket;
@@ -38,7 +39,7 @@ pub use room::HubLimits;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -57,6 +58,56 @@ const LOG_QUEUE: usize = 4096;
 
 /// The loaded rooms, by picture.
 type RoomTable = Mutex<HashMap<String, Arc<Room>>>;
+
+/// How long a closing connection's last frames may take to be written.
+const FINISH_WITHIN: Duration = Duration::from_secs(2);
+
+/// The rooms with awareness to send at the next tick.
+#[derive(Default)]
+struct Ticks {
+    rooms: Mutex<Vec<Weak<Room>>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Ticks {
+    /// `room` has awareness to send.
+    fn want(&self, room: &Arc<Room>) {
+        let Ok(mut rooms) = self.rooms.lock() else {
+            return;
+        };
+        rooms.push(Arc::downgrade(room));
+        if rooms.len() == 1 {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Sends each waiting room's awareness once a tick, while there is any: every room
+    /// of the node in one pass, so a person hears a tick's states in one message and
+    /// one write.
+    async fn run(context: Arc<Context>) {
+        let mut interval = tokio::time::interval(context.limits.awareness_tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = context.shutdown.cancelled() => return,
+                _ = context.ticks.wake.notified() => {}
+            }
+            tokio::select! {
+                _ = context.shutdown.cancelled() => return,
+                _ = interval.tick() => {}
+            }
+            let rooms = context
+                .ticks
+                .rooms
+                .lock()
+                .map(|mut rooms| std::mem::take(&mut *rooms))
+                .unwrap_or_default();
+            for room in rooms.iter().filter_map(Weak::upgrade) {
+                room.tick();
+            }
+        }
+    }
+}
 
 /// What every room of a hub shares (the rooms do not hold the hub: it holds them).
 pub(crate) struct Context {
@@ -77,6 +128,8 @@ pub(crate) struct Context {
     log_stop: CancellationToken,
     /// Open connections by address.
     addresses: Mutex<HashMap<IpAddr, usize>>,
+    /// Rooms with awareness to send.
+    ticks: Ticks,
 }
 
 impl Context {
@@ -150,8 +203,12 @@ impl Hub {
             shutdown: CancellationToken::new(),
             log_stop: CancellationToken::new(),
             addresses: Mutex::default(),
+            ticks: Ticks::default(),
         });
         context.spawn(log::write(store, queue, context.log_stop.clone()));
+        if !context.limits.awareness_tick.is_zero() {
+            context.spawn(Ticks::run(Arc::clone(&context)));
+        }
         Hub {
             rooms: Arc::default(),
             context,
@@ -245,10 +302,16 @@ impl Hub {
 
     /// Serves one WebSocket connection of `guest` in `room` until it closes (tracked:
     /// shutting down closes it).
-    pub(crate) async fn serve(&self, room: Arc<Room>, socket: socket::Socket, guest: Guest) {
+    pub(crate) async fn serve(
+        &self,
+        room: Arc<Room>,
+        connection: socket::Connection,
+        guest: Guest,
+    ) {
+        let socket::Connection { socket, outbox } = connection;
         self.context
             .tasks
-            .track_future(connection::serve(room, socket, guest))
+            .track_future(connection::serve(room, socket, outbox, guest))
             .await;
     }
 

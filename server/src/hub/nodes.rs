@@ -92,7 +92,7 @@ impl Room {
                 };
                 let taken = self.presence().merge(&update, REMOTE, Instant::now());
                 if !taken.is_empty() {
-                    self.fan_out(REMOTE, only_taken(update, &taken));
+                    self.share_remote(only_taken(update, &taken));
                 }
             }
             Body::Close {
@@ -144,7 +144,7 @@ impl Room {
             Merged::Changed => {
                 self.fan_out(
                     REMOTE,
-                    Message::Sync(SyncMessage::Update(bytes.to_vec())).encode_v1(),
+                    &Message::Sync(SyncMessage::Update(bytes.to_vec())).encode_v1(),
                 );
                 true
             }

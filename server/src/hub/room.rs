@@ -6,16 +6,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use hugepic_hub_core::presence::REMOTE;
 use hugepic_hub_core::wire::Body;
-use hugepic_hub_core::{Close, Document, Presence, SessionLimits};
-use tokio::sync::{broadcast, mpsc, Mutex};
+use hugepic_hub_core::{Close, Document, Outbound, Presence, SessionLimits, Tick};
+use tokio::sync::{mpsc, Mutex};
+use yrs::sync::awareness::AwarenessUpdate;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::Doc;
 
 use super::log::Unlogged;
+use super::outbox::{binary_frame, Deliver};
 use super::{Context, RoomTable};
 use crate::auth::Role;
 use crate::store::{Author, StoredDocument};
@@ -45,6 +46,8 @@ pub struct HubLimits {
     pub ping_every: Duration,
     /// Each room publishes its state vector to the other nodes this often.
     pub repair_every: Duration,
+    /// Awareness taken within this is sent on as one message (zero: at once).
+    pub awareness_tick: Duration,
 }
 
 impl Default for HubLimits {
@@ -61,25 +64,26 @@ impl Default for HubLimits {
             send_queue: 512,
             ping_every: Duration::from_secs(20),
             repair_every: Duration::from_secs(3),
+            awareness_tick: Duration::from_millis(16),
         }
     }
 }
 
-/// A message for everyone in the room but its sender, encoded once for all of them.
-#[derive(Debug, Clone)]
-pub(super) struct Outgoing {
-    pub(super) from: u64,
-    pub(super) bytes: Bytes,
-}
+/// The room's connections, as fan-outs see them (copied on each seat and unseat, so a
+/// fan-out holds no lock while it writes).
+type Listeners = Arc<[(u64, Arc<dyn Deliver>)]>;
 
 /// One picture's document and the people looking at it.
 pub struct Room {
     pub(super) id: String,
     pub(super) document: Mutex<Document>,
     presence: std::sync::Mutex<Presence>,
-    pub(super) tx: broadcast::Sender<Outgoing>,
+    /// Awareness taken since the last tick.
+    outbound: std::sync::Mutex<Outbound>,
     /// The connections seated here, to tell when they are to close.
     seated: std::sync::Mutex<HashMap<u64, Seated>>,
+    /// The same connections, to send to.
+    listeners: std::sync::RwLock<Listeners>,
     /// Set once the picture is deleted: nothing more is stored.
     deleted: AtomicBool,
     /// Updates applied and not logged yet.
@@ -113,13 +117,13 @@ impl Room {
             );
             crate::metrics::failed(crate::metrics::Failure::StoredUpdate);
         }
-        let (tx, _) = broadcast::channel(context.limits.send_queue);
         Room {
             id: picture_id.to_string(),
             document: Mutex::new(document),
             presence: std::sync::Mutex::default(),
-            tx,
+            outbound: std::sync::Mutex::default(),
             seated: std::sync::Mutex::default(),
+            listeners: std::sync::RwLock::new(Arc::new([])),
             deleted: AtomicBool::new(false),
             unlogged: AtomicUsize::new(0),
             snapshotting: Mutex::new(()),
@@ -163,19 +167,74 @@ impl Room {
         });
     }
 
-    /// Sends `bytes` to every connection of the room but `from`'s.
-    pub(super) fn fan_out(&self, from: u64, bytes: Vec<u8>) {
-        let _ = self.tx.send(Outgoing {
-            from,
-            bytes: Bytes::from(bytes),
-        });
+    /// Sends the message `bytes` to every connection of the room but `from`'s, as one
+    /// frame encoded once, written to each socket here and now (`outbox`).
+    pub(super) fn fan_out(&self, from: u64, bytes: &[u8]) {
+        let frame = binary_frame(bytes);
+        let listeners = Arc::clone(
+            &self
+                .listeners
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let mut sent = 0u64;
+        for (connection, outbox) in listeners.iter() {
+            if *connection != from && outbox.deliver(&frame) {
+                sent += 1;
+            }
+        }
+        let metrics = &self.context.metrics;
+        metrics.messages_out.fetch_add(sent, Ordering::Relaxed);
+        metrics
+            .bytes_out
+            .fetch_add(sent * bytes.len() as u64, Ordering::Relaxed);
     }
 
-    /// Sends an awareness message to the room's connections (but `from`'s) and to the
-    /// room on other nodes.
-    pub(super) fn share(&self, from: u64, awareness: Vec<u8>) {
-        self.fan_out(from, awareness.clone());
-        self.publish(Body::Awareness(awareness));
+    /// Passes awareness states taken from connection `from` (`REMOTE`: made here) on to
+    /// the room's connections and to the room on other nodes, with the next tick.
+    pub(super) fn share(self: &Arc<Self>, from: u64, update: AwarenessUpdate) {
+        self.gather(update, from, true);
+    }
+
+    /// Passes awareness states from other nodes on to this node's connections.
+    pub(super) fn share_remote(self: &Arc<Self>, update: AwarenessUpdate) {
+        self.gather(update, REMOTE, false);
+    }
+
+    fn gather(self: &Arc<Self>, update: AwarenessUpdate, from: u64, publish: bool) {
+        if self.context.limits.awareness_tick.is_zero() {
+            let mut now = Outbound::default();
+            now.gather(update, from, publish);
+            self.send_tick(now.take());
+            return;
+        }
+        let first = self
+            .outbound
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .gather(update, from, publish);
+        if first {
+            self.context.ticks.want(self);
+        }
+    }
+
+    /// Sends what awareness was gathered since the last tick, as one message.
+    pub(super) fn tick(&self) {
+        let tick = self
+            .outbound
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        self.send_tick(tick);
+    }
+
+    fn send_tick(&self, tick: Option<Tick>) {
+        let Some(tick) = tick else { return };
+        // A tick whose states all came from one connection is not sent back to it.
+        self.fan_out(tick.only_from.unwrap_or(REMOTE), &tick.message);
+        if let Some(publish) = tick.publish {
+            self.publish(Body::Awareness(publish));
+        }
     }
 
     /// Queues an applied update for the log writer. Called with the document locked, so
@@ -199,7 +258,7 @@ impl Room {
     pub(super) fn logged(&self, update: Vec<u8>, from: u64) {
         self.fan_out(
             from,
-            Message::Sync(SyncMessage::Update(update.clone())).encode_v1(),
+            &Message::Sync(SyncMessage::Update(update.clone())).encode_v1(),
         );
         self.publish(Body::Update(update));
         self.unlogged.fetch_sub(1, Ordering::SeqCst);
@@ -244,7 +303,7 @@ impl Room {
                     .fetch_add(1, Ordering::Relaxed);
                 self.fan_out(
                     REMOTE,
-                    Message::Sync(SyncMessage::Update(missed)).encode_v1(),
+                    &Message::Sync(SyncMessage::Update(missed)).encode_v1(),
                 );
             }
             (document.encode(), upto)
@@ -292,22 +351,43 @@ impl Room {
         });
     }
 
-    /// Notes connection `connection` (with `role`, joined with a link or not), told on
-    /// `ends` when it is to close.
+    /// Notes connection `connection` (with `role`, joined with a link or not), sent
+    /// what the room sends through `outbox` and told on `ends` when it is to close.
     pub(super) fn seat(
         &self,
         connection: u64,
-        role: Role,
-        linked: bool,
+        (role, linked): (Role, bool),
+        outbox: Arc<dyn Deliver>,
         ends: mpsc::Sender<Close>,
     ) {
-        self.seats()
-            .insert(connection, Seated { role, linked, ends });
+        let mut seats = self.seats();
+        let seated = Seated {
+            role,
+            linked,
+            outbox,
+            ends,
+        };
+        seats.insert(connection, seated);
+        self.list(&seats);
     }
 
     /// Forgets connection `connection`.
     pub(super) fn unseat(&self, connection: u64) {
-        self.seats().remove(&connection);
+        let mut seats = self.seats();
+        seats.remove(&connection);
+        self.list(&seats);
+    }
+
+    /// Copies the seated connections for fan-outs.
+    fn list(&self, seats: &HashMap<u64, Seated>) {
+        let listeners: Listeners = seats
+            .iter()
+            .map(|(id, seated)| (*id, Arc::clone(&seated.outbox)))
+            .collect();
+        *self
+            .listeners
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = listeners;
     }
 
     fn seats(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Seated>> {
@@ -412,6 +492,7 @@ impl Room {
 struct Seated {
     role: Role,
     linked: bool,
+    outbox: Arc<dyn Deliver>,
     ends: mpsc::Sender<Close>,
 }
 

@@ -1,35 +1,51 @@
 //! The hub's WebSocket: the HTTP upgrade is made here rather than by axum's
-//! `WebSocketUpgrade`, so that tungstenite writes through [`WholeWrites`].
-//!
-//! tungstenite keeps what it has to send in one buffer, writes as much of it as the
-//! socket takes, and moves the rest to the front of the buffer after each partial write.
-//! A large message (a restore that re-creates a document is over a megabyte) to a reader
-//! that drains its socket slowly is written in many pieces, each moving what is left: a
-//! `perf` profile of a restore delivered to 50 connections spent 10% of the server's time
-//! in that `memmove`. `WholeWrites` takes every write whole and keeps the unwritten part
-//! with an offset into it, so each byte is copied once.
+//! `WebSocketUpgrade`, so that the connection's TCP socket comes back whole. tungstenite
+//! reads from it; what the hub sends is written through the connection's `Outbox`
+//! (`outbox.rs`), by whoever sends it, tungstenite's own frames (pings, pongs, closes)
+//! included, in order.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto::upgrade::downcast;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
-/// A connection of the hub, once upgraded.
-pub type Socket = WebSocketStream<WholeWrites<TokioIo<Upgraded>>>;
+use super::outbox::{ControlWrites, Outbox};
 
-/// Bytes kept unwritten before a write waits for the socket (tungstenite's own buffer
-/// holds at most one message more).
-const KEPT: usize = 256 * 1024;
+/// A connection of the hub, once upgraded: tungstenite reads, and its writes go to the
+/// outbox.
+pub(crate) type Socket = WebSocketStream<Halves>;
+
+/// The outbox of a connection's TCP socket.
+pub(crate) type TcpOutbox = Outbox<OwnedWriteHalf>;
+
+/// An upgraded connection: frames in through tungstenite, out through the outbox.
+pub(crate) struct Connection {
+    pub(crate) socket: Socket,
+    pub(crate) outbox: Arc<TcpOutbox>,
+}
+
+impl Connection {
+    /// Closes the connection with `code` and `reason` (cut to a control frame).
+    pub(crate) async fn close(mut self, code: u16, reason: &str) {
+        super::close(&mut self.socket, code, reason).await;
+        self.outbox.finish(super::FINISH_WITHIN).await;
+    }
+}
 
 /// A request to upgrade to a WebSocket (RFC 6455 section 4.2.1), taken from the request.
 pub struct Upgrade {
@@ -99,10 +115,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
 }
 
 impl Upgrade {
-    /// Answers 101 and runs `serve` on the socket once the connection is upgraded.
-    pub fn serve<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
+    /// Answers 101 and runs `serve` on the connection once it is upgraded; a reader
+    /// `send_queue` frames behind lags.
+    pub(crate) fn serve<F, Fut>(
+        self,
+        config: WebSocketConfig,
+        send_queue: usize,
+        serve: F,
+    ) -> Response
     where
-        F: FnOnce(Socket) -> Fut + Send + 'static,
+        F: FnOnce(Connection) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let Upgrade { on_upgrade, accept } = self;
@@ -114,9 +136,22 @@ impl Upgrade {
                     return;
                 }
             };
-            let stream = WholeWrites::new(TokioIo::new(upgraded));
-            let socket = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
-            serve(socket).await;
+            // The server's listener gives TCP sockets (serve.rs); anything else is a bug.
+            let Ok(parts) = downcast::<TokioIo<TcpStream>>(upgraded) else {
+                tracing::error!("an upgraded connection is not a TCP socket");
+                return;
+            };
+            let (read, write) = parts.io.into_inner().into_split();
+            let outbox = Arc::new(Outbox::new(write, send_queue));
+            let halves = Halves {
+                read: Prefixed {
+                    early: parts.read_buf,
+                    inner: read,
+                },
+                write: ControlWrites(Arc::clone(&outbox)),
+            };
+            let socket = WebSocketStream::from_raw_socket(halves, Role::Server, Some(config)).await;
+            serve(Connection { socket, outbox }).await;
         });
         (
             StatusCode::SWITCHING_PROTOCOLS,
@@ -130,158 +165,49 @@ impl Upgrade {
     }
 }
 
-/// A byte stream whose writes are always taken whole: what the socket does not take at
-/// once is kept (up to [`KEPT`] bytes, then writes wait) and written on the next write
-/// or flush, from an offset, never moved to the front piecemeal.
-pub struct WholeWrites<S> {
-    inner: S,
-    kept: Vec<u8>,
-    /// How much of `kept` is written.
-    written: usize,
+/// The two halves of an upgraded socket as one stream for tungstenite: reads from the
+/// socket, writes into the outbox.
+pub struct Halves {
+    read: Prefixed,
+    write: ControlWrites<OwnedWriteHalf>,
 }
 
-impl<S> WholeWrites<S> {
-    pub fn new(inner: S) -> WholeWrites<S> {
-        WholeWrites {
-            inner,
-            kept: Vec::new(),
-            written: 0,
-        }
-    }
-
-    fn unwritten(&self) -> usize {
-        self.kept.len() - self.written
-    }
-
-    /// Keeps `bytes` after what is kept already.
-    fn keep(&mut self, bytes: &[u8]) {
-        // Drops the written part when it is most of the buffer: each byte moves at most once.
-        if self.written > 0 && self.written >= self.unwritten() {
-            self.kept.drain(..self.written);
-            self.written = 0;
-        }
-        self.kept.extend_from_slice(bytes);
-    }
+/// The socket's read half, after whatever the HTTP server read past the handshake.
+struct Prefixed {
+    early: Bytes,
+    inner: OwnedReadHalf,
 }
 
-impl<S: AsyncWrite + Unpin> WholeWrites<S> {
-    /// Writes what is kept; ready when all of it is written.
-    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.unwritten() > 0 {
-            let n = match Pin::new(&mut self.inner).poll_write(cx, &self.kept[self.written..]) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => n,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            self.written += n;
-        }
-        self.kept.clear();
-        self.written = 0;
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for WholeWrites<S> {
+impl AsyncRead for Halves {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let read = &mut self.get_mut().read;
+        if !read.early.is_empty() {
+            let n = read.early.len().min(buf.remaining());
+            buf.put_slice(&read.early.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut read.inner).poll_read(cx, buf)
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for WholeWrites<S> {
+impl AsyncWrite for Halves {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if this.unwritten() > 0 {
-            if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
-                return Poll::Ready(Err(e));
-            }
-        }
-        if this.unwritten() == 0 {
-            // Nothing waiting: straight to the socket, keeping what it does not take.
-            return match Pin::new(&mut this.inner).poll_write(cx, buf) {
-                Poll::Ready(Ok(n)) => {
-                    if n < buf.len() {
-                        this.keep(&buf[n..]);
-                    }
-                    Poll::Ready(Ok(buf.len()))
-                }
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                Poll::Pending => {
-                    this.keep(buf);
-                    Poll::Ready(Ok(buf.len()))
-                }
-            };
-        }
-        if this.unwritten() >= KEPT {
-            // The socket said Pending in `poll_drain`: woken when it can take more.
-            return Poll::Pending;
-        }
-        this.keep(buf);
-        Poll::Ready(Ok(buf.len()))
+        Pin::new(&mut self.get_mut().write).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match this.poll_drain(cx) {
-            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_flush(cx),
-            other => other,
-        }
+        Pin::new(&mut self.get_mut().write).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match this.poll_drain(cx) {
-            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_shutdown(cx),
-            other => other,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A reader that drains slowly: every write is taken whole, and the bytes arrive in
-    /// order, all of them, once the reader reads.
-    #[tokio::test]
-    async fn takes_writes_whole_and_delivers_every_byte_in_order() {
-        let (near, mut far) = tokio::io::duplex(4096);
-        let mut stream = WholeWrites::new(near);
-        let message: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
-        let reader = tokio::spawn(async move {
-            let mut got = Vec::new();
-            let mut chunk = [0u8; 1000];
-            loop {
-                let n = far.read(&mut chunk).await.expect("read");
-                if n == 0 {
-                    break;
-                }
-                got.extend_from_slice(&chunk[..n]);
-            }
-            got
-        });
-        let mut sent = Vec::new();
-        for piece in message.chunks(70_000) {
-            // A whole write, however full the pipe is (up to KEPT waiting).
-            let n = stream.write(piece).await.expect("write");
-            assert_eq!(n, piece.len());
-            sent.extend_from_slice(piece);
-            assert!(stream.unwritten() <= KEPT + piece.len());
-        }
-        stream.flush().await.expect("flush");
-        assert_eq!(stream.unwritten(), 0);
-        stream.shutdown().await.expect("shutdown");
-        let got = reader.await.expect("reader");
-        assert_eq!(got.len(), message.len());
-        assert!(got == message, "bytes out of order or changed");
+        Pin::new(&mut self.get_mut().write).poll_shutdown(cx)
     }
 }

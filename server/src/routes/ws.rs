@@ -57,7 +57,8 @@ pub async fn connect(
         .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
-    upgrade.serve(config, move |mut socket| async move {
+    let send_queue = state.hub.limits().send_queue;
+    upgrade.serve(config, send_queue, move |connection| async move {
         match joined {
             Ok((room, role)) => {
                 let guest = Guest {
@@ -65,9 +66,9 @@ pub async fn connect(
                     linked,
                     address,
                 };
-                hub.serve(room, socket, guest).await
+                hub.serve(room, connection, guest).await
             }
-            Err((code, reason)) => crate::hub::close(&mut socket, code, &reason).await,
+            Err((code, reason)) => connection.close(code, &reason).await,
         }
     })
 }
