@@ -18,7 +18,9 @@
 //! published as they are accepted, and every few seconds (and on every (re)subscription)
 //! each room publishes its state vector, so a node that missed something gets it back.
 
+mod closing;
 mod connection;
+mod limits;
 mod log;
 mod metrics;
 mod nodes;
@@ -32,9 +34,9 @@ pub use hugepic_hub_core::wire;
 
 pub use connection::close;
 pub(crate) use connection::Guest;
+pub use limits::HubLimits;
 pub use metrics::{Histogram, HubMetrics, LATENCY_BUCKETS};
 pub use relay::{LocalRelay, RedisRelay, Relay};
-pub use room::HubLimits;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -49,8 +51,9 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Role;
 use crate::store::{Author, DocStore, StoreError};
 
+use closing::Closing;
 use hugepic_hub_core::Close;
-use room::{Closing, Room};
+use room::Room;
 
 /// Applied updates waiting for the log writer, from every room, before rooms wait
 /// (back-pressure on the senders, not memory growth).

@@ -15,8 +15,9 @@ use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 
+use super::closing::Closing;
 use super::relay::Inbound;
-use super::room::{now_micros, Closing, Room};
+use super::room::{now_micros, Room};
 
 impl Room {
     /// Publishes this room's state vector and a digest of its deletions, so other

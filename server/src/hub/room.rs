@@ -8,66 +8,19 @@ use std::time::{Duration, Instant};
 
 use hugepic_hub_core::presence::REMOTE;
 use hugepic_hub_core::wire::Body;
-use hugepic_hub_core::{Close, Document, Outbound, Presence, SessionLimits, Tick};
+use hugepic_hub_core::{Close, Document, Outbound, Presence, Tick};
 use tokio::sync::{mpsc, Mutex};
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::Doc;
 
+use super::closing::Closing;
 use super::log::Unlogged;
 use super::outbox::{binary_frame, Deliver};
 use super::{Context, RoomTable};
 use crate::auth::Role;
 use crate::store::{Author, StoredDocument};
-
-/// What connections and rooms are held to.
-#[derive(Debug, Clone)]
-pub struct HubLimits {
-    /// Largest WebSocket message accepted, bytes.
-    pub max_message_bytes: usize,
-    /// What each connection is held to (update and awareness rates, sizes).
-    pub session: SessionLimits,
-    /// Connections one room takes.
-    pub connections_per_room: usize,
-    /// Of those, seats kept for owner and edit links (others cannot take them).
-    pub reserved_seats: usize,
-    /// Connections to the hub from one address at once.
-    pub connections_per_address: usize,
-    /// A room with nobody in it is unloaded after this.
-    pub idle_unload: Duration,
-    /// A snapshot is written after this many updates.
-    pub snapshot_every: u32,
-    /// Awareness of a client silent this long is removed.
-    pub awareness_timeout: Duration,
-    /// Messages queued for one connection before it counts as too slow.
-    pub send_queue: usize,
-    /// Ping interval.
-    pub ping_every: Duration,
-    /// Each room publishes its state vector to the other nodes this often.
-    pub repair_every: Duration,
-    /// Awareness taken within this is sent on as one message (zero: at once).
-    pub awareness_tick: Duration,
-}
-
-impl Default for HubLimits {
-    fn default() -> Self {
-        HubLimits {
-            max_message_bytes: 1 << 20,
-            session: SessionLimits::default(),
-            connections_per_room: 500,
-            reserved_seats: 100,
-            connections_per_address: 64,
-            idle_unload: Duration::from_secs(60),
-            snapshot_every: 500,
-            awareness_timeout: Duration::from_secs(30),
-            send_queue: 512,
-            ping_every: Duration::from_secs(20),
-            repair_every: Duration::from_secs(3),
-            awareness_tick: Duration::from_millis(16),
-        }
-    }
-}
 
 /// The room's connections, as fan-outs see them (copied on each seat and unseat, so a
 /// fan-out holds no lock while it writes).
@@ -494,58 +447,6 @@ struct Seated {
     linked: bool,
     outbox: Arc<dyn Deliver>,
     ends: mpsc::Sender<Close>,
-}
-
-/// Which connections of a room to close.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Closing {
-    /// Those that joined with a link of one of these roles (`Role::set`).
-    pub(crate) roles: u8,
-    /// Every connection, and the room with them: the picture is deleted.
-    pub(crate) deleted: bool,
-    /// Only those that joined with a link (replaced links).
-    pub(crate) linked_only: bool,
-    /// Only those that joined without a link (the picture was made unlisted).
-    pub(crate) unlinked_only: bool,
-}
-
-impl Closing {
-    /// Every connection (shutdown).
-    pub(super) const EVERYONE: Closing = Closing {
-        roles: 0x0f,
-        deleted: false,
-        linked_only: false,
-        unlinked_only: false,
-    };
-
-    /// Whether a connection with `role`, joined with a link or not (`linked`), is one.
-    pub(super) fn applies(&self, role: Role, linked: bool) -> bool {
-        let by_link = if linked {
-            !self.unlinked_only
-        } else {
-            !self.linked_only
-        };
-        self.deleted || (by_link && self.roles & role.bit() != 0)
-    }
-
-    /// As sent to other nodes (`Body::Close`): roles in the low bits, then the flags.
-    pub(super) fn bits(&self) -> u8 {
-        let flag = |set: bool, bit: u8| if set { bit } else { 0 };
-        self.roles
-            | flag(self.deleted, 0x80)
-            | flag(self.linked_only, 0x40)
-            | flag(self.unlinked_only, 0x20)
-    }
-
-    /// From `bits`.
-    pub(super) fn from_bits(bits: u8) -> Closing {
-        Closing {
-            roles: bits & 0x0f,
-            deleted: bits & 0x80 != 0,
-            linked_only: bits & 0x40 != 0,
-            unlinked_only: bits & 0x20 != 0,
-        }
-    }
 }
 
 /// Microseconds since 1970.
